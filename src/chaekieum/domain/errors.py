@@ -1,0 +1,248 @@
+"""Stable refusal codes with their Korean (default) and English messages.
+
+Every refusal the hub can give -- at the desk, on a kiosk or over the API -- is one
+of these codes, so that every channel explains it the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Code(StrEnum):
+    # members
+    MEMBER_UNKNOWN = "MEMBER_UNKNOWN"
+    MEMBER_WITHDRAWN = "MEMBER_WITHDRAWN"
+    MEMBER_EXPELLED = "MEMBER_EXPELLED"
+    MEMBER_NOT_ELIGIBLE = "MEMBER_NOT_ELIGIBLE"
+    CARD_LOST = "CARD_LOST"
+    MEMBER_SUSPENDED = "MEMBER_SUSPENDED"
+    MEMBER_HAS_OVERDUE = "MEMBER_HAS_OVERDUE"
+    GUARDIAN_REQUIRED = "GUARDIAN_REQUIRED"
+    DUPLICATE_MEMBER = "DUPLICATE_MEMBER"
+    CARD_UID_IN_USE = "CARD_UID_IN_USE"
+    WITHDRAW_HAS_LOANS = "WITHDRAW_HAS_LOANS"
+    WITHDRAW_HAS_RESERVATIONS = "WITHDRAW_HAS_RESERVATIONS"
+    WITHDRAW_SUSPENDED = "WITHDRAW_SUSPENDED"
+    MEMBER_NUMBERS_EXHAUSTED = "MEMBER_NUMBERS_EXHAUSTED"
+    # limits
+    SHARED_LIMIT_REACHED = "SHARED_LIMIT_REACHED"
+    LIBRARY_LIMIT_REACHED = "LIBRARY_LIMIT_REACHED"
+    CLASS_LIMIT_REACHED = "CLASS_LIMIT_REACHED"
+    # copies
+    COPY_UNKNOWN = "COPY_UNKNOWN"
+    COPY_NOT_LOANABLE = "COPY_NOT_LOANABLE"
+    COPY_ON_LOAN = "COPY_ON_LOAN"
+    COPY_RESERVED = "COPY_RESERVED"
+    COPY_IN_TRANSIT = "COPY_IN_TRANSIT"
+    # renewals
+    RENEW_NOT_OWN_LIBRARY = "RENEW_NOT_OWN_LIBRARY"
+    RENEW_LIMIT_REACHED = "RENEW_LIMIT_REACHED"
+    RENEW_SAME_DAY = "RENEW_SAME_DAY"
+    RENEW_MEMBER_NOT_ACTIVE = "RENEW_MEMBER_NOT_ACTIVE"
+    RENEW_RESERVED = "RENEW_RESERVED"
+    # returns and corrections
+    NOT_ON_LOAN = "NOT_ON_LOAN"
+    RETURN_NOT_ALLOWED_HERE = "RETURN_NOT_ALLOWED_HERE"
+    UNDO_NOT_SAME_DAY = "UNDO_NOT_SAME_DAY"
+    UNDO_NOT_POSSIBLE = "UNDO_NOT_POSSIBLE"
+    TRANSIT_BAD_STATE = "TRANSIT_BAD_STATE"
+    # identifiers
+    INVALID_MEMBER_NUMBER = "INVALID_MEMBER_NUMBER"
+    INVALID_BARCODE = "INVALID_BARCODE"
+    INVALID_LIBRARY_CODE = "INVALID_LIBRARY_CODE"
+    # network
+    LIBRARY_UNKNOWN = "LIBRARY_UNKNOWN"
+    LIBRARY_NOT_LIVE = "LIBRARY_NOT_LIVE"
+    LIBRARY_EXISTS = "LIBRARY_EXISTS"
+    REGION_UNKNOWN = "REGION_UNKNOWN"
+    ONBOARDING_BAD_STEP = "ONBOARDING_BAD_STEP"
+    POLICY_INVALID = "POLICY_INVALID"
+    # access
+    AUTH_REQUIRED = "AUTH_REQUIRED"
+    AUTH_INVALID = "AUTH_INVALID"
+    FORBIDDEN = "FORBIDDEN"
+    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
+    # generic request problems
+    NOT_FOUND = "NOT_FOUND"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    MALFORMED_JSON = "MALFORMED_JSON"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    CONFLICT = "CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+MESSAGES: dict[Code, tuple[str, str]] = {
+    Code.MEMBER_UNKNOWN: ("등록되지 않은 회원입니다.", "Unknown member."),
+    Code.MEMBER_WITHDRAWN: ("탈퇴한 회원입니다.", "The member has withdrawn."),
+    Code.MEMBER_EXPELLED: ("제적된 회원입니다.", "The member has been expelled."),
+    Code.MEMBER_NOT_ELIGIBLE: ("비회원은 대출할 수 없습니다.", "Non-members cannot borrow."),
+    Code.CARD_LOST: ("분실 신고된 이용증입니다.", "This card has been reported lost."),
+    Code.MEMBER_SUSPENDED: ("대출정지 중인 회원입니다.", "The member's borrowing is suspended."),
+    Code.MEMBER_HAS_OVERDUE: ("연체 중인 자료가 있습니다.", "The member has an overdue item."),
+    Code.GUARDIAN_REQUIRED: (
+        "만 14세 미만은 법정대리인 정보가 필요합니다.",
+        "A legal guardian is required under age 14.",
+    ),
+    Code.DUPLICATE_MEMBER: ("이미 가입된 회원입니다.", "This person is already a member."),
+    Code.CARD_UID_IN_USE: (
+        "다른 회원에게 연결된 카드입니다.",
+        "This card is linked to another member.",
+    ),
+    Code.WITHDRAW_HAS_LOANS: (
+        "대출 중인 자료가 있어 탈퇴할 수 없습니다.",
+        "Cannot withdraw while items are on loan.",
+    ),
+    Code.WITHDRAW_HAS_RESERVATIONS: (
+        "예약 중인 자료가 있어 탈퇴할 수 없습니다.",
+        "Cannot withdraw while reservations remain.",
+    ),
+    Code.WITHDRAW_SUSPENDED: (
+        "대출정지 기간 중에는 탈퇴할 수 없습니다.",
+        "Cannot withdraw while a suspension is running.",
+    ),
+    Code.MEMBER_NUMBERS_EXHAUSTED: (
+        "올해 이 도서관에서 발급할 수 있는 회원번호가 모두 소진되었습니다.",
+        "No member numbers left for this library this year.",
+    ),
+    Code.SHARED_LIMIT_REACHED: (
+        "전체 도서관 통합 대출 한도를 초과합니다.",
+        "The network-wide loan limit would be exceeded.",
+    ),
+    Code.LIBRARY_LIMIT_REACHED: (
+        "이 도서관의 대출 한도를 초과합니다.",
+        "This library's loan limit would be exceeded.",
+    ),
+    Code.CLASS_LIMIT_REACHED: (
+        "회원 등급별 대출 한도를 초과합니다.",
+        "The loan limit for the member's class would be exceeded.",
+    ),
+    Code.COPY_UNKNOWN: ("등록되지 않은 자료입니다.", "Unknown item."),
+    Code.COPY_NOT_LOANABLE: ("대출할 수 없는 자료입니다.", "This item cannot be lent."),
+    Code.COPY_ON_LOAN: ("이미 대출 중인 자료입니다.", "The item is already on loan."),
+    Code.COPY_RESERVED: ("다른 회원이 예약한 자료입니다.", "The item is reserved for another member."),
+    Code.COPY_IN_TRANSIT: ("소장 도서관으로 이동 중인 자료입니다.", "The item is in transit home."),
+    Code.RENEW_NOT_OWN_LIBRARY: (
+        "소장 도서관에서만 반납연기할 수 있습니다.",
+        "Only the owning library can renew this item.",
+    ),
+    Code.RENEW_LIMIT_REACHED: ("반납연기 횟수를 모두 사용했습니다.", "No renewals left."),
+    Code.RENEW_SAME_DAY: ("대출 당일에는 반납연기할 수 없습니다.", "Cannot renew on the day of the loan."),
+    Code.RENEW_MEMBER_NOT_ACTIVE: (
+        "정상 상태의 회원만 반납연기할 수 있습니다.",
+        "Only active members can renew.",
+    ),
+    Code.RENEW_RESERVED: (
+        "다른 회원의 예약이 있어 반납연기할 수 없습니다.",
+        "Another member has reserved this item.",
+    ),
+    Code.NOT_ON_LOAN: ("대출 중인 자료가 아닙니다.", "The item is not on loan."),
+    Code.RETURN_NOT_ALLOWED_HERE: (
+        "이 도서관에서는 반납할 수 없는 자료입니다(타관반납 불가).",
+        "This item cannot be returned at this library.",
+    ),
+    Code.UNDO_NOT_SAME_DAY: ("당일 처리 건만 취소할 수 있습니다.", "Only same-day actions can be undone."),
+    Code.UNDO_NOT_POSSIBLE: ("취소할 수 없는 처리입니다.", "This action cannot be undone."),
+    Code.TRANSIT_BAD_STATE: ("상호반납 상태를 변경할 수 없습니다.", "Transit cannot move to that state."),
+    Code.INVALID_MEMBER_NUMBER: (
+        "회원번호 형식이 올바르지 않습니다.",
+        "Not a valid member number.",
+    ),
+    Code.INVALID_BARCODE: ("인식할 수 없는 바코드입니다.", "Unrecognised barcode."),
+    Code.INVALID_LIBRARY_CODE: ("도서관부호는 숫자 6자리입니다.", "A library code is 6 digits."),
+    Code.LIBRARY_UNKNOWN: ("등록되지 않은 도서관입니다.", "Unknown library."),
+    Code.LIBRARY_NOT_LIVE: (
+        "아직 서비스를 개시하지 않은 도서관입니다.",
+        "This library has not launched the service yet.",
+    ),
+    Code.LIBRARY_EXISTS: ("이미 등록된 도서관부호입니다.", "This library code is already registered."),
+    Code.REGION_UNKNOWN: ("알 수 없는 지역입니다.", "Unknown region."),
+    Code.ONBOARDING_BAD_STEP: (
+        "참여 절차 순서에 맞지 않는 단계입니다.",
+        "That onboarding step is not allowed now.",
+    ),
+    Code.POLICY_INVALID: ("정책 값이 올바르지 않습니다.", "Invalid policy value."),
+    Code.AUTH_REQUIRED: ("인증이 필요합니다.", "Authentication required."),
+    Code.AUTH_INVALID: ("인증 정보가 올바르지 않습니다.", "Invalid credentials."),
+    Code.FORBIDDEN: ("권한이 없습니다.", "Not allowed."),
+    Code.ACCOUNT_LOCKED: (
+        "로그인 실패가 반복되어 잠시 잠겼습니다.",
+        "Too many failed logins; try again later.",
+    ),
+    Code.NOT_FOUND: ("찾을 수 없습니다.", "Not found."),
+    Code.VALIDATION_ERROR: ("요청 값이 올바르지 않습니다.", "Invalid request."),
+    Code.MALFORMED_JSON: ("JSON 형식이 올바르지 않습니다.", "Malformed JSON."),
+    Code.PAYLOAD_TOO_LARGE: ("요청이 너무 큽니다.", "Request body too large."),
+    Code.METHOD_NOT_ALLOWED: ("허용되지 않는 메서드입니다.", "Method not allowed."),
+    Code.UNSUPPORTED_MEDIA_TYPE: (
+        "지원하지 않는 형식입니다(application/json 필요).",
+        "Unsupported media type (application/json expected).",
+    ),
+    Code.IDEMPOTENCY_KEY_REUSED: (
+        "같은 Idempotency-Key가 다른 요청에 사용되었습니다.",
+        "This Idempotency-Key was used for a different request.",
+    ),
+    Code.CONFLICT: ("동시에 처리된 요청과 충돌했습니다. 다시 시도하세요.", "Conflict; please retry."),
+    Code.RATE_LIMITED: ("요청이 너무 많습니다. 잠시 후 다시 시도하세요.", "Too many requests."),
+    Code.SERVICE_UNAVAILABLE: ("일시적으로 처리할 수 없습니다.", "Temporarily unavailable."),
+    Code.INTERNAL_ERROR: ("서버 내부 오류가 발생했습니다.", "Internal server error."),
+}
+
+
+def message(code: Code, lang: str = "ko") -> str:
+    ko, en = MESSAGES[code]
+    return en if lang == "en" else ko
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for a refusal (or a warning), machine-readable."""
+
+    code: Code
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return message(self.code)
+
+    def as_dict(self, lang: str = "ko") -> dict[str, Any]:
+        return {"code": str(self.code), "message": message(self.code, lang), "details": self.details}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Outcome of a policy check: allowed or not, with every reason and warning."""
+
+    reasons: tuple[Reason, ...] = ()
+    warnings: tuple[Reason, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return not self.reasons
+
+
+class DomainError(Exception):
+    """A refusal: the request breaks a rule. Carries every reason found."""
+
+    def __init__(self, reasons: Reason | list[Reason] | tuple[Reason, ...] | Code, **details: Any):
+        if isinstance(reasons, Code):
+            reasons = [Reason(reasons, details)]
+        elif isinstance(reasons, Reason):
+            reasons = [reasons]
+        self.reasons: tuple[Reason, ...] = tuple(reasons)
+        super().__init__(", ".join(str(r.code) for r in self.reasons))
+
+    @property
+    def code(self) -> Code:
+        return self.reasons[0].code
+
+    @property
+    def details(self) -> dict[str, Any]:
+        return self.reasons[0].details

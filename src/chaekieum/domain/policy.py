@@ -1,0 +1,111 @@
+"""Circulation policy and its cascade: national default -> region -> library -> class.
+
+Each level stores only the values it overrides; `resolve` merges them in order. Unknown
+keys or wrong types are refused so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
+from typing import Any
+
+from .errors import Code, DomainError
+
+
+class SuspensionMode(StrEnum):
+    SUM = "sum"  # 합산: extend a running suspension
+    MAX = "max"  # 큰 값: keep the later end
+
+
+class SharingMode(StrEnum):
+    ENFORCE = "enforce"  # a suspension anywhere refuses loans here
+    WARN = "warn"  # only warn the desk
+
+
+class MemberClass(StrEnum):
+    FULL = "정회원"
+    ASSOCIATE = "준회원"
+    NON_MEMBER = "비회원"
+
+
+@dataclass(frozen=True)
+class Policy:
+    shared_loan_limit: int = 20
+    library_loan_limit: int = 20
+    class_loan_limit: int = 0  # 0 = no class-specific cap at this library
+    loan_period_days: int = 14
+    renewals_allowed: int = 1
+    renewal_days: int = 7
+    renew_on_loan_day: bool = False
+    refuse_when_overdue: bool = True
+    suspension_add1: int = 0
+    suspension_weight: float = 1.0
+    suspension_add2: int = 0
+    suspension_mode: SuspensionMode = SuspensionMode.SUM
+    suspension_cap_days: int = 0  # 0 = no cap
+    suspension_counts_closed_days: bool = False
+    suspension_sharing: SharingMode = SharingMode.ENFORCE
+    cross_return_allowed: bool = True  # 타관반납 within the region
+    courier_fee: bool = False
+    can_borrow: bool = True  # False for 비회원
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(self).items()}
+
+
+_FIELDS = {f.name: f for f in fields(Policy)}
+_ENUMS: dict[str, type[StrEnum]] = {
+    "suspension_mode": SuspensionMode,
+    "suspension_sharing": SharingMode,
+}
+_NON_NEGATIVE = {
+    "shared_loan_limit", "library_loan_limit", "class_loan_limit", "loan_period_days",
+    "renewals_allowed", "renewal_days", "suspension_add1", "suspension_add2",
+    "suspension_cap_days", "suspension_weight",
+}
+
+# The national defaults for member classes that differ from the base policy.
+CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    MemberClass.NON_MEMBER: {"can_borrow": False},
+}
+
+
+def validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Check one level's overrides; return them with enums coerced."""
+    clean: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in _FIELDS:
+            raise DomainError(Code.POLICY_INVALID, key=key, problem="unknown setting")
+        default = getattr(Policy(), key)
+        if key in _ENUMS:
+            try:
+                value = _ENUMS[key](value)
+            except ValueError:
+                raise DomainError(
+                    Code.POLICY_INVALID, key=key, allowed=[str(e) for e in _ENUMS[key]]
+                ) from None
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise DomainError(Code.POLICY_INVALID, key=key, expected="boolean")
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise DomainError(Code.POLICY_INVALID, key=key, expected="number")
+            value = float(value)
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DomainError(Code.POLICY_INVALID, key=key, expected="integer")
+        if key in _NON_NEGATIVE and value < 0:
+            raise DomainError(Code.POLICY_INVALID, key=key, expected=">= 0")
+        clean[key] = value
+    return clean
+
+
+def resolve(layers: Iterable[Mapping[str, Any]]) -> Policy:
+    """Merge override layers (most general first) onto the national defaults."""
+    policy = Policy()
+    for layer in layers:
+        if layer:
+            policy = replace(policy, **validate_overrides(layer))
+    return policy

@@ -1,0 +1,503 @@
+"""Circulation use cases: checkout, checkin, renew, undo. One transaction each.
+
+Lock order is always member row, then copy row, so two libraries lending to one member
+at the same instant serialize on the member and the shared limit stays exact; the
+partial unique index on active loans is the last line against a double loan of a copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import circulation as rules
+from ..domain import suspension as suspension_rules
+from ..domain.errors import Code, DomainError, Reason
+from ..domain.numbering import mask_member_number
+from ..domain.onboarding import Stage
+from ..domain.transit import TransitState
+from ..store.db import Database
+from ..store.tables import (
+    circulation_exceptions,
+    copies,
+    loans,
+    members,
+    memberships,
+    suspensions,
+    transits,
+)
+from . import audit
+from .context import Actor, Clock, local_date, to_utc_naive
+from .events import Kind, emit, emit_many
+from .lookup import item_key, require_member, upsert_own_copy
+from .registry import Registry
+from .tx import transactional
+
+CIRCULATING_STAGES = {Stage.PILOT, Stage.LIVE}
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    member: str
+    item: str
+    owner_hint: str | None = None  # from a 기관바코드 scan
+    copy: dict[str, Any] | None = None  # title / loanable, as the ILS knows them
+    client_txn_id: str | None = None
+    occurred_at: datetime | None = None
+    offline: bool = False  # a replay of a loan made while the hub was unreachable
+    due_on: date | None = None  # offline replays may carry the due date they printed
+
+
+@dataclass(frozen=True)
+class CheckinRequest:
+    item: str
+    owner_hint: str | None = None
+    client_txn_id: str | None = None
+    occurred_at: datetime | None = None
+    offline: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a circulation call did, for every adapter to render."""
+
+    action: str
+    loan: dict[str, Any] | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    replayed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"action": self.action, "loan": self.loan, "warnings": self.warnings,
+               "exceptions": self.exceptions, "replayed": self.replayed}
+        out.update(self.extra)
+        return out
+
+
+def loan_view(conn: Connection, loan_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        select(loans, copies.c.reg_no, copies.c.title, members.c.number)
+        .join(copies, copies.c.id == loans.c.copy_id)
+        .join(members, members.c.id == loans.c.member_id)
+        .where(loans.c.id == loan_id)
+    ).one()
+    return {
+        "id": row.id,
+        "member_number": row.number,
+        "member_number_masked": mask_member_number(row.number),
+        "item": f"${row.owner_library}{row.reg_no}",
+        "registration_number": row.reg_no,
+        "title": row.title,
+        "owner_library": row.owner_library,
+        "library_code": row.library_code,
+        "state": row.state,
+        "loaned_at": row.loaned_at.isoformat() + "Z",
+        "due_on": row.due_on.isoformat(),
+        "renewals": row.renewals,
+        "returned_at": row.returned_at.isoformat() + "Z" if row.returned_at else None,
+        "return_library": row.return_library,
+        "channel": row.channel,
+        "offline": row.offline,
+    }
+
+
+class Circulation:
+    def __init__(self, db: Database, registry: Registry, clock: Clock):
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+
+    # -- helpers -----------------------------------------------------------------
+    def _acting_library(self, actor: Actor, conn: Connection):  # noqa: ANN202
+        code = actor.require_library()
+        lib = self.registry.library(code, conn)
+        if lib.status not in CIRCULATING_STAGES:
+            raise DomainError(Code.LIBRARY_NOT_LIVE, library_code=code, status=lib.status)
+        return lib
+
+    def _when(self, occurred_at: datetime | None) -> datetime:
+        now = self.clock.now()
+        if occurred_at is None:
+            return now
+        at = to_utc_naive(occurred_at)
+        if at > now + FUTURE_SLACK:
+            raise DomainError(Code.VALIDATION_ERROR, field="occurred_at", problem="in the future")
+        return at
+
+    @staticmethod
+    def _counts(conn: Connection, member_id: int, library_code: str, today: date):
+        row = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((loans.c.library_code == library_code, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((loans.c.due_on < today, 1), else_=0)), 0),
+            ).where(loans.c.member_id == member_id, loans.c.state == "active")
+        ).one()
+        return rules.LoanCounts(total=row[0], here=int(row[1]), overdue=int(row[2]))
+
+    @staticmethod
+    def _suspended_here(conn: Connection, member_id: int, library_code: str, today: date) -> bool:
+        return conn.scalar(
+            select(func.count()).select_from(suspensions).where(
+                suspensions.c.member_id == member_id,
+                suspensions.c.library_code == library_code,
+                suspensions.c.ends_on >= today,
+                suspensions.c.lifted_at.is_(None),
+            )
+        ) > 0
+
+    def _member_facts(self, conn, member, library_code: str, today: date) -> rules.MemberFacts:  # noqa: ANN001
+        here = False
+        if suspension_rules.is_suspended(member.suspended_until, today):
+            here = self._suspended_here(conn, member.id, library_code, today)
+        return rules.MemberFacts(member.status, member.card_lost, member.suspended_until, here)
+
+    @staticmethod
+    def _record_exception(conn, library_code, loan_id, action, reasons, at) -> list[dict]:  # noqa: ANN001
+        payload = [r.as_dict() for r in reasons]
+        conn.execute(
+            insert(circulation_exceptions).values(
+                library_code=library_code, loan_id=loan_id, action=action,
+                reasons=payload, created_at=at,
+            )
+        )
+        return payload
+
+    def _auto_join(self, conn, actor: Actor, member, library_code: str, at) -> bool:  # noqa: ANN001
+        joined = conn.scalar(
+            select(func.count()).select_from(memberships).where(
+                memberships.c.member_id == member.id, memberships.c.library_code == library_code
+            )
+        )
+        if joined:
+            return False
+        conn.execute(
+            insert(memberships).values(
+                member_id=member.id, library_code=library_code, joined_at=at, how="auto",
+                actor=actor.label,
+            )
+        )
+        audit.record(conn, actor, "member.auto_join", "member", member.number, at,
+                     {"library": library_code, "channel": actor.channel}, library_code)
+        emit(conn, member.issuing_library, Kind.MEMBER_JOINED,
+             {"member": member.number, "library": library_code, "how": "auto"}, at)
+        return True
+
+    # -- checkout ----------------------------------------------------------------
+    @transactional
+    def checkout(self, conn: Connection, actor: Actor, req: CheckoutRequest) -> Outcome:
+        lib = self._acting_library(actor, conn)
+        if req.client_txn_id:
+            done = conn.scalar(
+                select(loans.c.id).where(
+                    loans.c.library_code == lib.code, loans.c.client_txn_id == req.client_txn_id
+                )
+            )
+            if done is not None:
+                return Outcome("checkout", loan_view(conn, done), replayed=True)
+        at = self._when(req.occurred_at)
+        today = self.clock.today()
+        loan_day = local_date(at)
+        owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
+        member = require_member(conn, req.member, lock=True)
+        own_copy_info = req.copy if owner == lib.code else None
+        copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
+
+        active = None
+        if copy is not None:
+            active = conn.execute(
+                select(loans).where(loans.c.copy_id == copy.id, loans.c.state == "active")
+            ).first()
+            if active is not None and active.member_id == member.id and not req.offline:
+                # Checking out what the member already holds is a renewal (kiosks do this).
+                return self._renew_loan(conn, actor, lib, member, copy, active, at, today)
+
+        policy = self.registry.policy(lib.code, member.member_class)
+        counts = self._counts(conn, member.id, lib.code, today)
+        open_transit = copy is not None and conn.scalar(
+            select(func.count()).select_from(transits).where(
+                transits.c.copy_id == copy.id, transits.c.state != TransitState.HOME
+            )
+        ) > 0
+        copy_facts = None if copy is None else rules.CopyFacts(
+            loanable=copy.loanable,
+            on_loan=active is not None,
+            in_transit=bool(open_transit) and owner != lib.code,
+            reserved_for_other=copy.reserved_for is not None and copy.reserved_for != member.id,
+        )
+        decision = rules.decide_checkout(
+            self._member_facts(conn, member, lib.code, today), copy_facts, counts, policy, today
+        )
+        if not decision.allowed and not (req.offline and copy is not None):
+            raise DomainError(decision.reasons)
+        if active is not None:
+            # An offline replay of a loan of a copy the hub still thinks is out: the
+            # earlier return has not reached us yet. Close that loan here; the
+            # exception record below flags it for follow-up.
+            conn.execute(update(loans).where(loans.c.id == active.id).values(
+                state="returned", returned_at=at, return_library=lib.code))
+
+        joined = self._auto_join(conn, actor, member, lib.code, at)
+        due = req.due_on if (req.offline and req.due_on) else rules.due_date(
+            loan_day, policy.loan_period_days, lib.calendar
+        )
+        try:
+            with conn.begin_nested():
+                loan_id = conn.execute(
+                    insert(loans).values(
+                        copy_id=copy.id, member_id=member.id, library_code=lib.code,
+                        owner_library=owner, state="active", loaned_at=at, loaned_on=loan_day,
+                        due_on=due, channel=actor.channel, actor=actor.label,
+                        client_txn_id=req.client_txn_id, offline=req.offline,
+                    ).returning(loans.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            raise DomainError(Code.COPY_ON_LOAN) from None
+        if copy.reserved_for == member.id:
+            conn.execute(update(copies).where(copies.c.id == copy.id).values(reserved_for=None))
+        if open_transit:
+            # lent at the library that received it: the transit ends there
+            conn.execute(update(transits).where(
+                transits.c.copy_id == copy.id, transits.c.state != TransitState.HOME
+            ).values(state=TransitState.HOME, arrived_at=at))
+        exceptions = []
+        if not decision.allowed:
+            exceptions = self._record_exception(conn, lib.code, loan_id, "checkout",
+                                                decision.reasons, at)
+        if owner != lib.code:
+            emit(conn, owner, Kind.LOAN_ELSEWHERE,
+                 {"item": f"${owner}{reg_no}", "library": lib.code, "loan_id": loan_id,
+                  "due_on": due.isoformat()}, at)
+        audit.record(conn, actor, "loan.checkout", "loan", loan_id, at,
+                     {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
+                      "offline": req.offline, "exceptions": [e["code"] for e in exceptions]})
+        return Outcome(
+            "checkout", loan_view(conn, loan_id),
+            warnings=[w.as_dict() for w in decision.warnings],
+            exceptions=exceptions,
+            extra={"auto_joined": joined},
+        )
+
+    # -- renew -------------------------------------------------------------------
+    @transactional
+    def renew(self, conn: Connection, actor: Actor, item: str, member_ref: str | None = None,
+              owner_hint: str | None = None) -> Outcome:
+        lib = self._acting_library(actor, conn)
+        at, today = self.clock.now(), self.clock.today()
+        owner, reg_no = item_key(item, lib.code, owner_hint)
+        loan = self._active_loan(conn, owner, reg_no)
+        member = conn.execute(
+            select(members).where(members.c.id == loan.member_id).with_for_update()
+        ).one()
+        loan = conn.execute(select(loans).where(loans.c.id == loan.id).with_for_update()).one()
+        if loan.state != "active":
+            raise DomainError(Code.CONFLICT)
+        if member_ref and member_ref.strip() not in (member.number, member.card_uid):
+            raise DomainError(Code.NOT_ON_LOAN, item=item, problem="lent to another member")
+        copy = conn.execute(select(copies).where(copies.c.id == loan.copy_id)
+                            .with_for_update()).one()
+        return self._renew_loan(conn, actor, lib, member, copy, loan, at, today)
+
+    def _renew_loan(self, conn, actor, lib, member, copy, loan, at, today) -> Outcome:  # noqa: ANN001
+        policy = self.registry.policy(loan.owner_library, member.member_class)
+        counts = self._counts(conn, member.id, lib.code, today)
+        facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
+        decision = rules.decide_renewal(
+            self._member_facts(conn, member, lib.code, today), facts, lib.code, counts.overdue,
+            copy.reserved_for is not None and copy.reserved_for != member.id, policy, today,
+        )
+        if not decision.allowed:
+            raise DomainError(decision.reasons)
+        owner_lib = self.registry.library(loan.owner_library, conn)
+        due = rules.renewed_due_date(facts, policy, owner_lib.calendar)
+        conn.execute(update(loans).where(loans.c.id == loan.id).values(
+            due_on=due, renewals=loan.renewals + 1))
+        audit.record(conn, actor, "loan.renew", "loan", loan.id, at,
+                     {"due_on": due.isoformat(), "previous_due_on": loan.due_on.isoformat()})
+        return Outcome("renew", loan_view(conn, loan.id))
+
+    def _active_loan(self, conn: Connection, owner: str, reg_no: str):  # noqa: ANN202
+        loan = conn.execute(
+            select(loans).join(copies, copies.c.id == loans.c.copy_id).where(
+                copies.c.library_code == owner, copies.c.reg_no == reg_no,
+                loans.c.state == "active",
+            )
+        ).first()
+        if loan is None:
+            raise DomainError(Code.NOT_ON_LOAN, item=f"${owner}{reg_no}")
+        return loan
+
+    # -- checkin -----------------------------------------------------------------
+    @transactional
+    def checkin(self, conn: Connection, actor: Actor, req: CheckinRequest) -> Outcome:
+        lib = self._acting_library(actor, conn)
+        at = self._when(req.occurred_at)
+        return_day = local_date(at)
+        owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
+        if req.client_txn_id:
+            done = conn.scalar(select(loans.c.id).where(
+                loans.c.return_library == lib.code, loans.c.return_txn_id == req.client_txn_id))
+            if done is not None:
+                return Outcome("checkin", loan_view(conn, done), replayed=True)
+        loan = conn.execute(
+            select(loans.c.id, loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
+            .where(copies.c.library_code == owner, copies.c.reg_no == reg_no,
+                   loans.c.state == "active")
+        ).first()
+        if loan is None:
+            return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
+        member = conn.execute(
+            select(members).where(members.c.id == loan.member_id).with_for_update()
+        ).one()
+        loan = conn.execute(select(loans).where(loans.c.id == loan.id).with_for_update()).one()
+        if loan.state != "active":
+            raise DomainError(Code.CONFLICT)
+        owner_info = self.registry.library(owner, conn)
+        policy_here = self.registry.policy(lib.code, member.member_class)
+        route = rules.route_return(owner, owner_info.region_code, lib.code, lib.region_code,
+                                   policy_here)
+        exceptions: list[dict] = []
+        if isinstance(route, Reason):
+            if not req.offline:
+                raise DomainError(route)
+            exceptions = self._record_exception(conn, lib.code, loan.id, "checkin", [route], at)
+            route = rules.ReturnRoute.TRANSIT
+        conn.execute(update(loans).where(loans.c.id == loan.id).values(
+            state="returned", returned_at=at, return_library=lib.code,
+            return_txn_id=req.client_txn_id))
+
+        suspension = self._apply_late_return(conn, actor, member, loan, return_day, at)
+        transit_id = None
+        if route is rules.ReturnRoute.TRANSIT:
+            transit_id = conn.execute(insert(transits).values(
+                copy_id=loan.copy_id, loan_id=loan.id, from_library=lib.code, to_library=owner,
+                state=TransitState.RECEIVED, courier_fee=policy_here.courier_fee, received_at=at,
+            ).returning(transits.c.id)).scalar_one()
+            emit(conn, owner, Kind.TRANSIT_ADDRESSED,
+                 {"transit_id": transit_id, "item": f"${owner}{reg_no}", "from_library": lib.code},
+                 at)
+        elif loan.library_code != lib.code:
+            emit(conn, loan.library_code, Kind.RETURN_ELSEWHERE,
+                 {"item": f"${owner}{reg_no}", "loan_id": loan.id, "library": lib.code}, at)
+        audit.record(conn, actor, "loan.checkin", "loan", loan.id, at,
+                     {"item": f"${owner}{reg_no}", "route": str(route),
+                      "late_days": suspension["days_late"] if suspension else 0})
+        return Outcome(
+            "checkin", loan_view(conn, loan.id), exceptions=exceptions,
+            extra={"route": str(route), "transit_id": transit_id,
+                   "home_library": owner, "home_library_name": owner_info.name,
+                   "suspension": suspension},
+        )
+
+    def _checkin_not_on_loan(self, conn, actor, lib, owner, reg_no, at) -> Outcome:  # noqa: ANN001
+        """A scan of a copy with no loan: finish a transit at home, else refuse."""
+        if owner == lib.code:
+            transit = conn.execute(
+                select(transits).join(copies, copies.c.id == transits.c.copy_id).where(
+                    copies.c.library_code == owner, copies.c.reg_no == reg_no,
+                    transits.c.state != TransitState.HOME,
+                ).with_for_update()
+            ).first()
+            if transit is not None:
+                from .transits import arrive  # one transition function for every channel
+
+                view = arrive(conn, actor, transit, at)
+                return Outcome("transit_arrived", None, extra={"transit": view})
+        raise DomainError(Code.NOT_ON_LOAN, item=f"${owner}{reg_no}")
+
+    def _apply_late_return(self, conn, actor, member, loan, return_day: date, at):  # noqa: ANN001
+        lending = self.registry.library(loan.library_code, conn)
+        policy = self.registry.policy(loan.library_code, member.member_class)
+        late = suspension_rules.days_late(loan.due_on, return_day, lending.calendar, policy)
+        days = suspension_rules.suspension_days(late, policy)
+        if days <= 0:
+            return None
+        previous = member.suspended_until
+        ends = suspension_rules.suspension_end(return_day, days, previous, policy)
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            suspended_until=ends, updated_at=at))
+        conn.execute(insert(suspensions).values(
+            member_id=member.id, library_code=loan.library_code, loan_id=loan.id,
+            days_late=late, days=days, previous_end=previous, ends_on=ends, created_at=at))
+        libs = conn.scalars(select(memberships.c.library_code).where(
+            memberships.c.member_id == member.id)).all()
+        emit_many(conn, libs, Kind.MEMBER_SUSPENDED,
+                  {"member": member.number, "until": ends.isoformat(), "days": days,
+                   "earned_at": loan.library_code}, at)
+        audit.record(conn, actor, "member.suspend", "member", member.number, at,
+                     {"days_late": late, "days": days, "until": ends.isoformat(),
+                      "loan_id": loan.id})
+        return {"days_late": late, "days": days, "until": ends.isoformat()}
+
+    # -- corrections -------------------------------------------------------------
+    @transactional
+    def undo_checkout(self, conn: Connection, actor: Actor, loan_id: int) -> Outcome:
+        lib = self._acting_library(actor, conn)
+        loan = self._loan_for_undo(conn, loan_id, lib.code, "lending")
+        if loan.state != "active":
+            raise DomainError(Code.UNDO_NOT_POSSIBLE, state=loan.state)
+        self._same_day(loan.loaned_at)
+        at = self.clock.now()
+        conn.execute(update(loans).where(loans.c.id == loan.id).values(
+            state="undone", returned_at=at, return_library=lib.code))
+        audit.record(conn, actor, "loan.undo_checkout", "loan", loan.id, at, {})
+        return Outcome("undo_checkout", loan_view(conn, loan.id))
+
+    @transactional
+    def undo_checkin(self, conn: Connection, actor: Actor, loan_id: int) -> Outcome:
+        lib = self._acting_library(actor, conn)
+        loan = self._loan_for_undo(conn, loan_id, lib.code, "return")
+        if loan.state != "returned" or loan.return_library != lib.code:
+            raise DomainError(Code.UNDO_NOT_POSSIBLE, state=loan.state)
+        self._same_day(loan.returned_at)
+        at = self.clock.now()
+        transit = conn.execute(select(transits).where(transits.c.loan_id == loan.id)).first()
+        if transit is not None and transit.state != TransitState.RECEIVED:
+            raise DomainError(Code.UNDO_NOT_POSSIBLE, transit=transit.state)
+        if transit is not None:
+            conn.execute(transits.delete().where(transits.c.id == transit.id))
+        self._undo_suspension(conn, loan, at)
+        try:
+            with conn.begin_nested():
+                conn.execute(update(loans).where(loans.c.id == loan.id).values(
+                    state="active", returned_at=None, return_library=None,
+                    return_txn_id=None))
+        except IntegrityError:
+            raise DomainError(Code.UNDO_NOT_POSSIBLE, problem="copy lent again") from None
+        audit.record(conn, actor, "loan.undo_checkin", "loan", loan.id, at, {})
+        return Outcome("undo_checkin", loan_view(conn, loan.id))
+
+    def _loan_for_undo(self, conn, loan_id: int, library_code: str, side: str):  # noqa: ANN001
+        loan = conn.execute(select(loans).where(loans.c.id == loan_id)).first()
+        if loan is None:
+            raise DomainError(Code.NOT_FOUND, loan_id=loan_id)
+        conn.execute(select(members.c.id).where(members.c.id == loan.member_id).with_for_update())
+        loan = conn.execute(select(loans).where(loans.c.id == loan_id).with_for_update()).one()
+        if side == "lending" and loan.library_code != library_code:
+            raise DomainError(Code.FORBIDDEN, problem="only the lending library can undo")
+        return loan
+
+    def _same_day(self, moment: datetime | None) -> None:
+        if moment is None:
+            raise DomainError(Code.UNDO_NOT_POSSIBLE)
+        reason = rules.can_undo(local_date(moment), self.clock.today())
+        if reason:
+            raise DomainError(reason)
+
+    @staticmethod
+    def _undo_suspension(conn: Connection, loan, at) -> None:  # noqa: ANN001
+        row = conn.execute(select(suspensions).where(
+            suspensions.c.loan_id == loan.id, suspensions.c.lifted_at.is_(None))).first()
+        if row is None:
+            return
+        conn.execute(update(suspensions).where(suspensions.c.id == row.id).values(lifted_at=at))
+        conn.execute(update(members).where(
+            and_(members.c.id == loan.member_id, members.c.suspended_until == row.ends_on)
+        ).values(suspended_until=row.previous_end, updated_at=at))
+

@@ -1,0 +1,287 @@
+"""Credentials: library/regional/national API keys, staff accounts, SIP2 terminals.
+
+Secrets are stored as argon2 hashes. API keys are long random strings, so verifying
+one on every request would only burn CPU: a verified key is remembered for a short
+time (by a SHA-256 of the key, in memory only) and revocation clears it at once in
+this process and within the cache time in the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.errors import Code, DomainError
+from ..store.db import Database
+from ..store.tables import api_keys, libraries, regions, sip2_terminals, staff_accounts
+from . import audit
+from .context import Actor, Clock, Role
+from .tx import transactional
+
+KEY_PREFIX = "ck"
+KEY_CACHE_SECONDS = 10.0
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+STAFF_ROLES = {Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN}
+ENCODINGS = {"utf-8", "euc-kr", "cp949", "cp850"}
+
+_hasher = PasswordHasher()
+
+
+def _verify(hash_: str, secret: str) -> bool:
+    try:
+        return _hasher.verify(hash_, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class ApiPrincipal:
+    key_id: str
+    scope: str  # library | region | national
+    scope_code: str
+    environment: str
+
+    def actor(self, channel: str = "api", library_code: str | None = None) -> Actor:
+        if self.scope == "library":
+            return Actor(Role.LIBRARY_SYSTEM, f"key:{self.key_id}", channel, self.scope_code,
+                         environment=self.environment)
+        role = Role.NATIONAL_ADMIN if self.scope == "national" else Role.REGIONAL_ADMIN
+        region = self.scope_code if self.scope == "region" else None
+        return Actor(role, f"key:{self.key_id}", channel, library_code, region, self.environment)
+
+
+class Credentials:
+    def __init__(self, db: Database, clock: Clock):
+        self.db = db
+        self.clock = clock
+        self._cache: dict[str, tuple[float, ApiPrincipal]] = {}
+        self._lock = threading.Lock()
+
+    # -- API keys ------------------------------------------------------------------
+    @transactional
+    def create_api_key(self, conn: Connection, actor: Actor, scope: str, scope_code: str = "",
+                       label: str = "", environment: str = "live",
+                       secret: str | None = None) -> dict[str, Any]:
+        """Issue a key; the plain key is returned once and never stored."""
+        self._check_scope(conn, actor, scope, scope_code)
+        if environment not in ("live", "sandbox"):
+            raise DomainError(Code.VALIDATION_ERROR, field="environment")
+        key_id = secrets.token_hex(6)
+        secret = secret or secrets.token_urlsafe(32)
+        at = self.clock.now()
+        conn.execute(insert(api_keys).values(
+            key_id=key_id, secret_hash=_hasher.hash(secret), scope=scope,
+            scope_code=scope_code, environment=environment, label=label, created_at=at))
+        audit.record(conn, actor, "credential.api_key.create", "api_key", key_id, at,
+                     {"scope": scope, "scope_code": scope_code, "label": label},
+                     scope_code if scope == "library" else None)
+        return {"key_id": key_id, "api_key": f"{KEY_PREFIX}_{key_id}_{secret}", "scope": scope,
+                "scope_code": scope_code, "environment": environment, "label": label}
+
+    def _check_scope(self, conn: Connection, actor: Actor, scope: str, code: str) -> None:
+        if scope == "national":
+            actor.require_role(Role.NATIONAL_ADMIN)
+        elif scope == "region":
+            actor.require_role(Role.NATIONAL_ADMIN)
+            if not conn.scalar(select(regions.c.code).where(regions.c.code == code)):
+                raise DomainError(Code.REGION_UNKNOWN, region=code)
+        elif scope == "library":
+            region = conn.scalar(select(libraries.c.region_code).where(libraries.c.code == code))
+            if region is None:
+                raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
+            self.require_library_admin(actor, code, region)
+        else:
+            raise DomainError(Code.VALIDATION_ERROR, field="scope")
+
+    @staticmethod
+    def require_library_admin(actor: Actor, library_code: str, region: str) -> None:
+        """National admins everywhere; regional admins in their region; nobody else."""
+        if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
+            return
+        if actor.role == Role.REGIONAL_ADMIN and actor.region_code == region:
+            return
+        raise DomainError(Code.FORBIDDEN, library_code=library_code)
+
+    def verify_api_key(self, token: str) -> ApiPrincipal:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        hit = self._cache.get(digest)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            raise DomainError(Code.AUTH_INVALID)
+        with self.db.read() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == parts[1])).first()
+        if row is None or row.revoked_at is not None or not _verify(row.secret_hash, parts[2]):
+            raise DomainError(Code.AUTH_INVALID)
+        principal = ApiPrincipal(row.key_id, row.scope, row.scope_code, row.environment)
+        with self._lock:
+            self._cache[digest] = (time.monotonic() + KEY_CACHE_SECONDS, principal)
+        return principal
+
+    @transactional
+    def revoke_api_key(self, conn: Connection, actor: Actor, key_id: str) -> None:
+        row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
+        if row is None:
+            raise DomainError(Code.NOT_FOUND, key_id=key_id)
+        if row.scope == "library":
+            region = conn.scalar(select(libraries.c.region_code)
+                                 .where(libraries.c.code == row.scope_code))
+            self.require_library_admin(actor, row.scope_code, region)
+        else:
+            actor.require_role(Role.NATIONAL_ADMIN)
+        at = self.clock.now()
+        conn.execute(update(api_keys).where(api_keys.c.id == row.id).values(revoked_at=at))
+        audit.record(conn, actor, "credential.api_key.revoke", "api_key", key_id, at, {})
+        with self._lock:
+            self._cache = {k: v for k, v in self._cache.items() if v[1].key_id != key_id}
+
+    def list_api_keys(self, scope: str, scope_code: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(api_keys).where(
+                api_keys.c.scope == scope, api_keys.c.scope_code == scope_code)
+                .order_by(api_keys.c.id)).all()
+        return [{"key_id": r.key_id, "label": r.label, "environment": r.environment,
+                 "created_at": r.created_at.isoformat() + "Z",
+                 "revoked": r.revoked_at is not None} for r in rows]
+
+    # -- staff accounts --------------------------------------------------------------
+    @transactional
+    def create_staff(self, conn: Connection, actor: Actor, username: str, password: str,
+                     display_name: str, role: str, scope_code: str = "") -> dict[str, Any]:
+        if role not in STAFF_ROLES:
+            raise DomainError(Code.VALIDATION_ERROR, field="role")
+        if len(password) < 8:
+            raise DomainError(Code.VALIDATION_ERROR, field="password", problem="min 8 characters")
+        if role == Role.LIBRARIAN:
+            self._check_scope(conn, actor, "library", scope_code)
+        else:
+            self._check_scope(conn, actor, "national" if role == Role.NATIONAL_ADMIN else "region",
+                              scope_code)
+        at = self.clock.now()
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(staff_accounts).values(
+                    username=username, password_hash=_hasher.hash(password),
+                    display_name=display_name, role=role, scope_code=scope_code, created_at=at))
+        except IntegrityError:
+            raise DomainError(Code.VALIDATION_ERROR, field="username", problem="taken") from None
+        audit.record(conn, actor, "credential.staff.create", "staff", username, at,
+                     {"role": role, "scope": scope_code},
+                     scope_code if role == Role.LIBRARIAN else None)
+        return {"username": username, "role": role, "scope_code": scope_code}
+
+    def staff_login(self, username: str, password: str, channel: str = "desk") -> Actor:
+        actor = self._staff_check(username, password, channel)
+        if actor is None:
+            raise DomainError(Code.AUTH_INVALID)
+        return actor
+
+    @transactional
+    def _staff_check(self, conn: Connection, username: str, password: str,
+                     channel: str) -> Actor | None:
+        row = conn.execute(select(staff_accounts).where(
+            staff_accounts.c.username == username).with_for_update()).first()
+        now = self.clock.now()
+        if row is None or row.disabled:
+            _hasher.hash(password)  # spend the same time as a real check
+            return None
+        if row.locked_until and row.locked_until > now:
+            raise DomainError(Code.ACCOUNT_LOCKED, until=row.locked_until.isoformat() + "Z")
+        if not _verify(row.password_hash, password):
+            failed = row.failed_logins + 1
+            values: dict[str, Any] = {"failed_logins": failed}
+            if failed >= MAX_FAILED_LOGINS:
+                values.update(failed_logins=0, locked_until=now + LOCKOUT)
+            conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
+                         .values(**values))
+            return None
+        conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
+                     .values(failed_logins=0, locked_until=None))
+        return staff_actor(row, channel)
+
+    def staff_actor(self, username: str, channel: str = "desk") -> Actor | None:
+        """Rebuild a signed-in staff member's actor (e.g. from a session cookie)."""
+        with self.db.read() as conn:
+            row = conn.execute(select(staff_accounts).where(
+                staff_accounts.c.username == username)).first()
+        if row is None or row.disabled:
+            return None
+        return staff_actor(row, channel)
+
+    # -- SIP2 terminals --------------------------------------------------------------
+    @transactional
+    def create_terminal(self, conn: Connection, actor: Actor, library_code: str, login: str,
+                        password: str, label: str = "", encoding: str = "utf-8",
+                        terminator: str = "CR", error_detection: bool = True) -> dict[str, Any]:
+        self._check_scope(conn, actor, "library", library_code)
+        if actor.role == Role.LIBRARIAN and actor.library_code != library_code:
+            raise DomainError(Code.FORBIDDEN)
+        if encoding.lower() not in ENCODINGS:
+            raise DomainError(Code.VALIDATION_ERROR, field="encoding", allowed=sorted(ENCODINGS))
+        if terminator not in ("CR", "CRLF"):
+            raise DomainError(Code.VALIDATION_ERROR, field="terminator", allowed=["CR", "CRLF"])
+        if not login or "|" in login or len(login) > 60 or not password:
+            raise DomainError(Code.VALIDATION_ERROR, field="login")
+        at = self.clock.now()
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(sip2_terminals).values(
+                    login=login, password_hash=_hasher.hash(password), library_code=library_code,
+                    label=label, encoding=encoding.lower(), terminator=terminator,
+                    error_detection=error_detection, created_at=at))
+        except IntegrityError:
+            raise DomainError(Code.VALIDATION_ERROR, field="login", problem="taken") from None
+        audit.record(conn, actor, "credential.terminal.create", "terminal", login, at,
+                     {"encoding": encoding}, library_code)
+        return {"login": login, "library_code": library_code, "label": label,
+                "encoding": encoding.lower(), "terminator": terminator,
+                "error_detection": error_detection}
+
+    def verify_terminal(self, login: str, password: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(sip2_terminals).where(
+                sip2_terminals.c.login == login)).first()
+        if row is None or row.revoked_at is not None or not _verify(row.password_hash, password):
+            return None
+        return {"login": row.login, "library_code": row.library_code, "encoding": row.encoding,
+                "terminator": row.terminator, "error_detection": row.error_detection}
+
+    def list_terminals(self, library_code: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(sip2_terminals).where(
+                sip2_terminals.c.library_code == library_code).order_by(sip2_terminals.c.id)).all()
+        return [{"login": r.login, "label": r.label, "encoding": r.encoding,
+                 "terminator": r.terminator, "error_detection": r.error_detection,
+                 "revoked": r.revoked_at is not None} for r in rows]
+
+    @transactional
+    def revoke_terminal(self, conn: Connection, actor: Actor, login: str) -> None:
+        row = conn.execute(select(sip2_terminals).where(sip2_terminals.c.login == login)).first()
+        if row is None:
+            raise DomainError(Code.NOT_FOUND, login=login)
+        self._check_scope(conn, actor, "library", row.library_code)
+        at = self.clock.now()
+        conn.execute(update(sip2_terminals).where(sip2_terminals.c.id == row.id)
+                     .values(revoked_at=at))
+        audit.record(conn, actor, "credential.terminal.revoke", "terminal", login, at, {},
+                     row.library_code)
+
+
+def staff_actor(row, channel: str) -> Actor:  # noqa: ANN001
+    if row.role == Role.LIBRARIAN:
+        return Actor(Role.LIBRARIAN, f"staff:{row.username}", channel, row.scope_code)
+    if row.role == Role.REGIONAL_ADMIN:
+        return Actor(Role.REGIONAL_ADMIN, f"staff:{row.username}", channel, None, row.scope_code)
+    return Actor(Role.NATIONAL_ADMIN, f"staff:{row.username}", channel)

@@ -1,0 +1,39 @@
+"""The hub: every use case, wired to one database and one clock. Adapters get a Hub."""
+
+from __future__ import annotations
+
+from ..store.db import Database
+from ..store.migrate import upgrade
+from .audit_log import AuditLog
+from .circulation import Circulation
+from .context import Clock
+from .credentials import Credentials
+from .events import ChangeFeed
+from .idempotency import IdempotencyStore
+from .members import Members
+from .network import Network
+from .registry import Registry
+from .transits import Transits
+
+
+class Hub:
+    def __init__(self, database_url: str, *, secret: bytes, clock: Clock | None = None,
+                 pool_size: int = 10):
+        self.db = Database(database_url, pool_size=pool_size)
+        self.clock = clock or Clock()
+        self.secret = secret
+        self.registry = Registry(self.db)
+        self.members = Members(self.db, self.registry, self.clock, secret)
+        self.circulation = Circulation(self.db, self.registry, self.clock)
+        self.network = Network(self.db, self.registry, self.clock)
+        self.credentials = Credentials(self.db, self.clock)
+        self.transits = Transits(self.db, self.clock)
+        self.feed = ChangeFeed(self.db)
+        self.idempotency = IdempotencyStore(self.db, self.clock)
+        self.audit = AuditLog(self.db)
+
+    def migrate(self) -> None:
+        upgrade(self.db.url)
+
+    def close(self) -> None:
+        self.db.dispose()

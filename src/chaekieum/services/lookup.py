@@ -1,0 +1,98 @@
+"""Finding members and copies from what was scanned, with row locks for writers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from ..domain.errors import Code, DomainError
+from ..domain.numbering import (
+    InstitutionBarcode,
+    MemberNumber,
+    RegistrationNumber,
+    UnifiedBarcode,
+    normalize_registration_number,
+    parse_scan,
+    validate_library_code,
+)
+from ..store.tables import copies, members
+
+
+def find_member(conn: Connection, ref: str, *, lock: bool = False) -> Row | None:
+    """A member by 14-digit number or by a linked card RFID UID."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise DomainError(Code.INVALID_MEMBER_NUMBER, value="")
+    if len(ref) == 14 and ref.isdigit():
+        parsed = parse_scan(ref)  # validates the check digit
+        assert isinstance(parsed, MemberNumber)
+        where = members.c.number == parsed.value
+    else:
+        if len(ref) > 64:
+            raise DomainError(Code.INVALID_MEMBER_NUMBER, value=ref[:40])
+        where = members.c.card_uid == ref
+    query = select(members).where(where)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def require_member(conn: Connection, ref: str, *, lock: bool = False) -> Row:
+    row = find_member(conn, ref, lock=lock)
+    if row is None:
+        raise DomainError(Code.MEMBER_UNKNOWN, member=ref[:40])
+    return row
+
+
+def item_key(item: str, acting_library: str, owner_hint: str | None = None) -> tuple[str, str]:
+    """(owner library, 등록번호) of a scanned item.
+
+    A plain 등록번호 belongs to the acting library unless a 기관바코드 scan selected
+    another owner (`owner_hint`).
+    """
+    scanned = parse_scan(item)
+    if isinstance(scanned, UnifiedBarcode):
+        return scanned.library_code, scanned.registration_number
+    if isinstance(scanned, RegistrationNumber):
+        owner = validate_library_code(owner_hint) if owner_hint else acting_library
+        return owner, scanned.value
+    if isinstance(scanned, InstitutionBarcode):
+        raise DomainError(Code.INVALID_BARCODE, value=item[:40],
+                          problem="기관바코드 selects an owner; scan the 등록번호 next")
+    raise DomainError(Code.INVALID_BARCODE, value=item[:40], problem="not an item barcode")
+
+
+def find_copy(conn: Connection, owner: str, reg_no: str, *, lock: bool = False) -> Row | None:
+    query = select(copies).where(copies.c.library_code == owner, copies.c.reg_no == reg_no)
+    if lock:
+        query = query.with_for_update()
+    return conn.execute(query).first()
+
+
+def upsert_own_copy(
+    conn: Connection, owner: str, reg_no: str, info: dict[str, Any] | None, at
+) -> Row | None:  # noqa: ANN001
+    """Record (or refresh) a copy the owning library tells us about with a transaction."""
+    existing = find_copy(conn, owner, reg_no, lock=True)
+    if info is None:
+        return existing
+    values = {k: info[k] for k in ("title", "loanable") if info.get(k) is not None}
+    if existing is None:
+        conn.execute(
+            insert(copies).values(library_code=owner, reg_no=reg_no, updated_at=at,
+                                  title=values.get("title", ""),
+                                  loanable=values.get("loanable", True))
+        )
+        return find_copy(conn, owner, reg_no, lock=True)
+    if any(existing._mapping[k] != v for k, v in values.items()):
+        conn.execute(update(copies).where(copies.c.id == existing.id).values(updated_at=at, **values))
+        return find_copy(conn, owner, reg_no, lock=True)
+    return existing
+
+
+def clean_reg_no(value: str) -> str:
+    reg = normalize_registration_number(value)
+    if reg is None:
+        raise DomainError(Code.INVALID_BARCODE, value=value[:40], expected="등록번호")
+    return reg

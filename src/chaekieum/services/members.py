@@ -1,0 +1,412 @@
+"""Member registry use cases: register, look up, update, cards, join, withdraw, portal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import members as rules
+from ..domain.errors import Code, DomainError
+from ..domain.numbering import make_member_number, mask_member_number
+from ..domain.policy import MemberClass
+from ..store.db import Database
+from ..store.tables import (
+    copies,
+    libraries,
+    loans,
+    member_number_counters,
+    members,
+    memberships,
+    suspensions,
+    withdrawal_stats,
+)
+from . import audit
+from .context import Actor, Clock, Role
+from .events import Kind, emit, emit_many
+from .lookup import require_member
+from .registry import Registry
+from .tx import transactional
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+PII_FIELDS = ("name", "phone", "email", "guardian_name", "guardian_phone")
+UPDATABLE = {"name", "phone", "email", "guardian_name", "guardian_phone", "member_class",
+             "consents", "birth_year"}
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    birth_year: int
+    phone: str | None = None
+    email: str | None = None
+    ci: str | None = None  # identity-verification CI; only its keyed hash is kept
+    guardian_name: str | None = None
+    guardian_phone: str | None = None
+    member_class: str = MemberClass.FULL
+    consents: dict[str, Any] = field(default_factory=dict)
+    password: str | None = None  # for the member portal
+    card_uid: str | None = None
+
+
+def can_see_personal_data(actor: Actor, member_libraries: set[str], region_libraries=None) -> bool:  # noqa: ANN001
+    if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
+        return True
+    if actor.role == Role.MEMBER:
+        return True  # only ever their own record
+    if actor.role == Role.REGIONAL_ADMIN:
+        return bool(region_libraries and member_libraries & region_libraries)
+    return actor.library_code in member_libraries
+
+
+class Members:
+    def __init__(self, db: Database, registry: Registry, clock: Clock, ci_pepper: bytes):
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+        self.pepper = ci_pepper
+
+    # -- registration --------------------------------------------------------------
+    @transactional
+    def register(self, conn: Connection, actor: Actor, reg: Registration) -> dict[str, Any]:
+        library_code = actor.require_library()
+        self.registry.library(library_code, conn)
+        today, at = self.clock.today(), self.clock.now()
+        rules.check_registration(reg.birth_year, bool(reg.guardian_name), today)
+        if reg.member_class not in {c.value for c in MemberClass}:
+            raise DomainError(Code.VALIDATION_ERROR, field="member_class")
+        ci_hash = rules.hash_ci(reg.ci, self.pepper) if reg.ci else None
+        if ci_hash:
+            existing = conn.scalar(select(members.c.number).where(members.c.ci_hash == ci_hash))
+            if existing:
+                raise DomainError(Code.DUPLICATE_MEMBER, member=mask_member_number(existing))
+        number = make_member_number(library_code, today.year,
+                                    self._next_serial(conn, f"{library_code}{today.year % 100:02d}"))
+        try:
+            with conn.begin_nested():
+                member_id = conn.execute(insert(members).values(
+                    number=number, name=reg.name.strip(), birth_year=reg.birth_year,
+                    phone=reg.phone, email=reg.email, ci_hash=ci_hash,
+                    issuing_library=library_code, joined_at=at, status=rules.MemberStatus.ACTIVE,
+                    member_class=reg.member_class, card_uid=reg.card_uid,
+                    guardian_name=reg.guardian_name, guardian_phone=reg.guardian_phone,
+                    consents=reg.consents,
+                    password_hash=_hasher.hash(reg.password) if reg.password else None,
+                    updated_at=at,
+                ).returning(members.c.id)).scalar_one()
+        except IntegrityError:
+            raise DomainError(Code.DUPLICATE_MEMBER) from None
+        conn.execute(insert(memberships).values(
+            member_id=member_id, library_code=library_code, joined_at=at, how="direct",
+            actor=actor.label))
+        audit.record(conn, actor, "member.register", "member", number, at,
+                     {"library": library_code, "class": reg.member_class})
+        return self._view(conn, actor, member_id)
+
+    def _next_serial(self, conn: Connection, prefix: str) -> int:
+        dialect = postgresql if not self.db.is_sqlite else sqlite
+        stmt = dialect.insert(member_number_counters).values(prefix=prefix, last_serial=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["prefix"],
+            set_={"last_serial": member_number_counters.c.last_serial + 1},
+        ).returning(member_number_counters.c.last_serial)
+        return conn.execute(stmt).scalar_one()
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, actor: Actor, ref: str) -> dict[str, Any]:
+        with self.db.read() as conn:
+            member = require_member(conn, ref)
+            self._check_member_access(actor, member)
+            return self._view(conn, actor, member.id)
+
+    def _check_member_access(self, actor: Actor, member) -> None:  # noqa: ANN001
+        if actor.role == Role.MEMBER and actor.ident != f"member:{member.number}":
+            raise DomainError(Code.FORBIDDEN)
+
+    def _region_libraries(self, conn: Connection, region: str | None) -> set[str]:
+        if not region:
+            return set()
+        return set(conn.scalars(select(libraries.c.code).where(libraries.c.region_code == region)))
+
+    def _view(self, conn: Connection, actor: Actor, member_id: int) -> dict[str, Any]:
+        m = conn.execute(select(members).where(members.c.id == member_id)).one()
+        joined = conn.execute(
+            select(memberships, libraries.c.name).join(
+                libraries, libraries.c.code == memberships.c.library_code)
+            .where(memberships.c.member_id == member_id).order_by(memberships.c.joined_at)
+        ).all()
+        codes = {j.library_code for j in joined}
+        full = can_see_personal_data(
+            actor, codes,
+            self._region_libraries(conn, actor.region_code)
+            if actor.role == Role.REGIONAL_ADMIN else None)
+        today = self.clock.today()
+        counts = conn.execute(
+            select(func.count(),
+                   func.coalesce(func.sum(case((loans.c.due_on < today, 1), else_=0)), 0))
+            .where(loans.c.member_id == member_id, loans.c.state == "active")
+        ).one()
+        view = {
+            "number": m.number if full or actor.role in (Role.LIBRARY_SYSTEM, Role.TERMINAL,
+                                                           Role.LIBRARIAN) else
+            mask_member_number(m.number),
+            "number_masked": mask_member_number(m.number),
+            "name": m.name if full else rules.mask_name(m.name),
+            "birth_year": m.birth_year if full else None,
+            "phone": m.phone if full else rules.mask_phone(m.phone),
+            "email": m.email if full else rules.mask_email(m.email),
+            "issuing_library": m.issuing_library,
+            "joined_at": m.joined_at.isoformat() + "Z",
+            "status": rules.display_status(m.status, m.suspended_until, today),
+            "status_label": rules.STATUS_LABELS[
+                rules.display_status(m.status, m.suspended_until, today)],
+            "member_class": m.member_class,
+            "card_lost": m.card_lost,
+            "card_uid_linked": m.card_uid is not None,
+            "suspended_until": m.suspended_until.isoformat()
+            if rules.is_suspended(m.suspended_until, today) else None,
+            "guardian": ({"name": m.guardian_name, "phone": m.guardian_phone} if full else
+                         {"name": rules.mask_name(m.guardian_name), "phone": ""})
+            if m.guardian_name else None,
+            "loans_active": counts[0],
+            "loans_overdue": int(counts[1]),
+            "libraries": [
+                {"library_code": j.library_code, "library_name": j.name, "how": j.how,
+                 "joined_at": j.joined_at.isoformat() + "Z", "by": j.actor if full else None,
+                 "status": j.status}
+                for j in joined
+            ],
+            "personal_data_visible": full,
+        }
+        if full:
+            view["consents"] = m.consents
+        return view
+
+    def search(self, actor: Actor, query: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Staff search by member number (exact or prefix) or name."""
+        query = query.strip()
+        with self.db.read() as conn:
+            q = select(members.c.id)
+            if query.isdigit():
+                q = q.where(members.c.number.startswith(query))
+            else:
+                q = q.where(members.c.name.startswith(query))
+            if actor.role == Role.LIBRARIAN:
+                q = q.join(memberships, memberships.c.member_id == members.c.id).where(
+                    memberships.c.library_code == actor.library_code)
+            elif actor.role == Role.REGIONAL_ADMIN:
+                q = q.where(members.c.id.in_(
+                    select(memberships.c.member_id).join(
+                        libraries, libraries.c.code == memberships.c.library_code)
+                    .where(libraries.c.region_code == actor.region_code)))
+            ids = conn.scalars(q.order_by(members.c.number).limit(limit)).all()
+            return [self._view(conn, actor, i) for i in ids]
+
+    def loans(self, actor: Actor, ref: str, include_returned: bool = False) -> list[dict[str, Any]]:
+        """A member's loans at every library (what the member and any desk may see)."""
+        from .circulation import loan_view  # shared rendering of a loan
+
+        with self.db.read() as conn:
+            member = require_member(conn, ref)
+            self._check_member_access(actor, member)
+            q = select(loans.c.id).where(loans.c.member_id == member.id)
+            if include_returned:
+                q = q.where(loans.c.state != "undone", loans.c.history_hidden.is_(False))
+            else:
+                q = q.where(loans.c.state == "active")
+            ids = conn.scalars(q.order_by(loans.c.loaned_at.desc()).limit(500)).all()
+            names = dict(conn.execute(select(libraries.c.code, libraries.c.name)).all())
+            out = []
+            for i in ids:
+                view = loan_view(conn, i)
+                view["owner_library_name"] = names.get(view["owner_library"])
+                view["library_name"] = names.get(view["library_code"])
+                view["overdue"] = (view["state"] == "active"
+                                   and date.fromisoformat(view["due_on"]) < self.clock.today())
+                out.append(view)
+            return out
+
+    def suspension_history(self, actor: Actor, ref: str) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            member = require_member(conn, ref)
+            self._check_member_access(actor, member)
+            rows = conn.execute(select(suspensions, libraries.c.name).join(
+                libraries, libraries.c.code == suspensions.c.library_code)
+                .where(suspensions.c.member_id == member.id)
+                .order_by(suspensions.c.created_at.desc())).all()
+        return [{"library_code": r.library_code, "library_name": r.name,
+                 "days_late": r.days_late, "days": r.days, "ends_on": r.ends_on.isoformat(),
+                 "created_at": r.created_at.isoformat() + "Z",
+                 "lifted": r.lifted_at is not None} for r in rows]
+
+    # -- changes -------------------------------------------------------------------
+    def _locked(self, conn: Connection, actor: Actor, ref: str):  # noqa: ANN202
+        member = require_member(conn, ref, lock=True)
+        self._check_member_access(actor, member)
+        if member.status == rules.MemberStatus.WITHDRAWN:
+            raise DomainError(Code.MEMBER_WITHDRAWN)
+        return member
+
+    @transactional
+    def update(self, conn: Connection, actor: Actor, ref: str, changes: dict[str, Any]) -> dict:
+        member = self._locked(conn, actor, ref)
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise DomainError(Code.VALIDATION_ERROR, unknown_fields=sorted(unknown))
+        if "member_class" in changes and changes["member_class"] not in {
+                c.value for c in MemberClass}:
+            raise DomainError(Code.VALIDATION_ERROR, field="member_class")
+        birth_year = changes.get("birth_year", member.birth_year)
+        guardian = changes.get("guardian_name", member.guardian_name)
+        rules.check_registration(birth_year, bool(guardian), self.clock.today())
+        at = self.clock.now()
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            updated_at=at, **changes))
+        audit.record(conn, actor, "member.update", "member", member.number, at,
+                     {"fields": sorted(changes)})
+        return self._view(conn, actor, member.id)
+
+    @transactional
+    def report_card_lost(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
+        member = self._locked(conn, actor, ref)
+        at = self.clock.now()
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            card_lost=True, card_uid=None, updated_at=at))
+        audit.record(conn, actor, "member.card_lost", "member", member.number, at, {})
+        libs = conn.scalars(select(memberships.c.library_code).where(
+            memberships.c.member_id == member.id)).all()
+        emit_many(conn, libs, Kind.CARD_LOST, {"member": member.number}, at)
+        return self._view(conn, actor, member.id)
+
+    @transactional
+    def link_card(self, conn: Connection, actor: Actor, ref: str, uid: str) -> dict[str, Any]:
+        """Link a (new) RFID card; this also ends a lost-card block."""
+        member = self._locked(conn, actor, ref)
+        uid = uid.strip()
+        if not uid or len(uid) > 64 or (len(uid) == 14 and uid.isdigit()):
+            raise DomainError(Code.VALIDATION_ERROR, field="card_uid")
+        owner = conn.scalar(select(members.c.id).where(members.c.card_uid == uid))
+        if owner is not None and owner != member.id:
+            raise DomainError(Code.CARD_UID_IN_USE)
+        at = self.clock.now()
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            card_uid=uid, card_lost=False, updated_at=at))
+        audit.record(conn, actor, "member.link_card", "member", member.number, at, {})
+        return self._view(conn, actor, member.id)
+
+    @transactional
+    def join(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
+        """Explicit registration at the acting library (the desk's ID check)."""
+        library_code = actor.require_library()
+        member = self._locked(conn, actor, ref)
+        at = self.clock.now()
+        exists = conn.scalar(select(func.count()).select_from(memberships).where(
+            memberships.c.member_id == member.id, memberships.c.library_code == library_code))
+        if not exists:
+            conn.execute(insert(memberships).values(
+                member_id=member.id, library_code=library_code, joined_at=at, how="direct",
+                actor=actor.label))
+            audit.record(conn, actor, "member.join", "member", member.number, at,
+                         {"library": library_code})
+            emit(conn, member.issuing_library, Kind.MEMBER_JOINED,
+                 {"member": member.number, "library": library_code, "how": "direct"}, at)
+        return self._view(conn, actor, member.id)
+
+    @transactional
+    def withdraw(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
+        member = self._locked(conn, actor, ref)
+        today, at = self.clock.today(), self.clock.now()
+        active = conn.scalar(select(func.count()).select_from(loans).where(
+            loans.c.member_id == member.id, loans.c.state == "active"))
+        reserved = conn.scalar(select(func.count()).select_from(copies).where(
+            copies.c.reserved_for == member.id))
+        blockers = rules.withdrawal_blockers(active, reserved, member.suspended_until, today)
+        if blockers:
+            raise DomainError(blockers)
+        total = conn.scalar(select(func.count()).select_from(loans).where(
+            loans.c.member_id == member.id, loans.c.state == "returned"))
+        conn.execute(insert(withdrawal_stats).values(
+            withdrawn_on=today, issuing_library=member.issuing_library,
+            birth_decade=(member.birth_year // 10 * 10) if member.birth_year else None,
+            member_class=member.member_class, total_loans=total))
+        # Erase personal data; keep the number (never reused) and anonymous loan rows.
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            status=rules.MemberStatus.WITHDRAWN, withdrawn_at=at, updated_at=at,
+            name=None, birth_year=None, phone=None, email=None, ci_hash=None, card_uid=None,
+            guardian_name=None, guardian_phone=None, consents={}, password_hash=None))
+        conn.execute(update(memberships).where(memberships.c.member_id == member.id).values(
+            status="withdrawn", actor="erased"))
+        libs = conn.scalars(select(memberships.c.library_code).where(
+            memberships.c.member_id == member.id)).all()
+        emit_many(conn, libs, Kind.MEMBER_WITHDRAWN, {"member": member.number}, at)
+        audit.record(conn, actor, "member.withdraw", "member", member.number, at, {})
+        return {"number": member.number, "status": rules.MemberStatus.WITHDRAWN,
+                "personal_data_erased": True}
+
+    @transactional
+    def hide_history(self, conn: Connection, actor: Actor, ref: str,
+                     loan_ids: list[int] | None = None) -> int:
+        """The member deletes (hides) returned loans from their own history."""
+        member = require_member(conn, ref, lock=True)
+        self._check_member_access(actor, member)
+        q = update(loans).where(loans.c.member_id == member.id, loans.c.state == "returned")
+        if loan_ids is not None:
+            q = q.where(loans.c.id.in_(loan_ids))
+        count = conn.execute(q.values(history_hidden=True)).rowcount
+        audit.record(conn, actor, "member.hide_history", "member", member.number,
+                     self.clock.now(), {"loans": count})
+        return count
+
+    # -- member portal authentication -------------------------------------------------
+    def authenticate(self, number: str, password: str) -> str:
+        """The member number on success; AUTH_INVALID / ACCOUNT_LOCKED otherwise."""
+        result = self._check_login(number, password)
+        if not result:
+            raise DomainError(Code.AUTH_INVALID)
+        return result
+
+    @transactional
+    def _check_login(self, conn: Connection, number: str, password: str) -> str:
+        """Check a portal login; lock the account after repeated failures."""
+        try:
+            member = require_member(conn, number, lock=True)
+        except DomainError:
+            raise DomainError(Code.AUTH_INVALID) from None
+        now = self.clock.now()
+        if member.locked_until and member.locked_until > now:
+            raise DomainError(Code.ACCOUNT_LOCKED, until=member.locked_until.isoformat() + "Z")
+        ok = False
+        if member.password_hash and member.status != rules.MemberStatus.WITHDRAWN:
+            try:
+                ok = _hasher.verify(member.password_hash, password)
+            except (VerificationError, InvalidHashError):
+                ok = False
+        if not ok:
+            failed = member.failed_logins + 1
+            values: dict[str, Any] = {"failed_logins": failed}
+            if failed >= MAX_FAILED_LOGINS:
+                values.update(failed_logins=0, locked_until=now + LOCKOUT)
+            conn.execute(update(members).where(members.c.id == member.id).values(**values))
+            return ""  # committed failure count; caller raises
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            failed_logins=0, locked_until=None))
+        return member.number
+
+    @transactional
+    def set_password(self, conn: Connection, actor: Actor, ref: str, password: str) -> None:
+        if len(password) < 8:
+            raise DomainError(Code.VALIDATION_ERROR, field="password", problem="min 8 characters")
+        member = self._locked(conn, actor, ref)
+        at = self.clock.now()
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            password_hash=_hasher.hash(password), updated_at=at))
+        audit.record(conn, actor, "member.set_password", "member", member.number, at, {})

@@ -1,0 +1,100 @@
+"""Engine set-up for SQLite (embedded default) and PostgreSQL (production).
+
+Write transactions on SQLite start with BEGIN IMMEDIATE so that two writers never both
+read and then fail to upgrade their lock; on PostgreSQL the services take row locks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+
+_RETRYABLE_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock timeout
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///"))
+    return None
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10):
+        self.url = normalize_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        path = sqlite_path(self.url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if self.is_sqlite:
+            self.engine = create_engine(
+                self.url, connect_args={"check_same_thread": False, "timeout": 30},
+                pool_size=pool_size, max_overflow=pool_size,
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+            )
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(chaekieum_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def run_write(self, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
+        """Run `work` in one write transaction, retrying on deadlocks and busy locks."""
+        for attempt in range(attempts):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except (OperationalError, DBAPIError) as exc:
+                if attempt == attempts - 1 or not self._retryable(exc):
+                    raise
+                time.sleep(0.01 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    def _retryable(self, exc: DBAPIError) -> bool:
+        if self.is_sqlite:
+            return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+        return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_PG
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")  # WAL+NORMAL: durable across process kills
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("chaekieum_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,319 @@
+"""The hub's schema as SQLAlchemy Core tables (the Alembic migrations create it).
+
+Timestamps are naive UTC; calendar dates (due dates, suspensions) are local dates in
+Asia/Seoul, where every participating library is.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrement needs INTEGER
+
+regions = Table(
+    "regions", metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(40), nullable=False),
+    Column("name_en", String(40), nullable=False),
+)
+
+regional_centers = Table(
+    "regional_centers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("region_code", String(16), ForeignKey("regions.code"), nullable=False),
+    Column("name", String(60), nullable=False, unique=True),
+    Column("host_library", String(60), nullable=False),
+    Column("phone", String(20), nullable=False),
+)
+
+libraries = Table(
+    "libraries", metadata,
+    Column("code", String(6), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("region_code", String(16), ForeignKey("regions.code"), nullable=False),
+    Column("center_id", Integer, ForeignKey("regional_centers.id")),
+    Column("status", String(24), nullable=False),
+    Column("closed_weekdays", String(20), nullable=False, server_default=""),
+    Column("ils", String(40), nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("live_since", Date),
+    Index("ix_libraries_region", "region_code"),
+)
+
+library_closed_dates = Table(
+    "library_closed_dates", metadata,
+    Column("library_code", String(6), ForeignKey("libraries.code"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("reason", String(100), nullable=False, server_default=""),
+)
+
+library_stage_log = Table(
+    "library_stage_log", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("stage", String(24), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+)
+
+policies = Table(
+    "policies", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("level", String(10), nullable=False),  # national | region | library
+    Column("scope", String(16), nullable=False, server_default=""),  # '' for national
+    Column("member_class", String(10), nullable=False, server_default=""),  # '' = any class
+    Column("settings", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("level", "scope", "member_class", name="uq_policies_scope"),
+)
+
+members = Table(
+    "members", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(14), nullable=False, unique=True),
+    Column("name", String(100)),
+    Column("birth_year", Integer),
+    Column("phone", String(30)),
+    Column("email", String(200)),
+    Column("ci_hash", String(64), unique=True),
+    Column("issuing_library", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("joined_at", DateTime, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("member_class", String(10), nullable=False),
+    Column("card_lost", Boolean, nullable=False, server_default=text("false")),
+    Column("card_uid", String(64), unique=True),
+    Column("suspended_until", Date),
+    Column("guardian_name", String(100)),
+    Column("guardian_phone", String(30)),
+    Column("consents", JSON, nullable=False),
+    Column("password_hash", String(200)),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime),
+    Column("withdrawn_at", DateTime),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_members_name", "name"),
+)
+
+member_number_counters = Table(
+    "member_number_counters", metadata,
+    Column("prefix", String(8), primary_key=True),  # 도서관부호 + 2-digit year
+    Column("last_serial", Integer, nullable=False),
+)
+
+memberships = Table(
+    "memberships", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("library_code", String(6), ForeignKey("libraries.code"), primary_key=True),
+    Column("joined_at", DateTime, nullable=False),
+    Column("how", String(10), nullable=False),  # direct | auto
+    Column("actor", String(80), nullable=False),  # staff, device or key that did it
+    Column("status", String(12), nullable=False, server_default="active"),
+    Index("ix_memberships_library", "library_code"),
+)
+
+suspensions = Table(
+    "suspensions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("loan_id", Id),
+    Column("days_late", Integer, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("previous_end", Date),  # member's end date before this suspension (for undo)
+    Column("ends_on", Date, nullable=False),  # member's end date after this suspension
+    Column("created_at", DateTime, nullable=False),
+    Column("lifted_at", DateTime),
+    Index("ix_suspensions_member", "member_id"),
+)
+
+copies = Table(
+    "copies", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("reg_no", String(12), nullable=False),
+    Column("title", String(300), nullable=False, server_default=""),
+    Column("loanable", Boolean, nullable=False, server_default=text("true")),
+    Column("reserved_for", Id, ForeignKey("members.id")),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("library_code", "reg_no", name="uq_copies_library_reg_no"),
+)
+
+loans = Table(
+    "loans", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("copy_id", Id, ForeignKey("copies.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("owner_library", String(6), nullable=False),
+    Column("state", String(10), nullable=False),  # active | returned | undone
+    Column("loaned_at", DateTime, nullable=False),
+    Column("loaned_on", Date, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("renewals", Integer, nullable=False, server_default="0"),
+    Column("returned_at", DateTime),
+    Column("return_library", String(6)),
+    Column("return_txn_id", String(64)),  # client id of the return, for replays
+    Column("channel", String(12), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("client_txn_id", String(64)),
+    Column("offline", Boolean, nullable=False, server_default=text("false")),
+    Column("history_hidden", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_loans_member_state", "member_id", "state"),
+    Index("ix_loans_library_loaned", "library_code", "loaned_on"),
+    # one active loan per copy: the database itself refuses a double loan
+    Index(
+        "uq_loans_active_copy", "copy_id", unique=True,
+        postgresql_where=text("state = 'active'"), sqlite_where=text("state = 'active'"),
+    ),
+    UniqueConstraint("library_code", "client_txn_id", name="uq_loans_client_txn"),
+    UniqueConstraint("return_library", "return_txn_id", name="uq_loans_return_txn"),
+)
+
+transits = Table(
+    "transits", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("copy_id", Id, ForeignKey("copies.id"), nullable=False),
+    Column("loan_id", Id, ForeignKey("loans.id"), nullable=False),
+    Column("from_library", String(6), nullable=False),
+    Column("to_library", String(6), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("courier_fee", Boolean, nullable=False, server_default=text("false")),
+    Column("received_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    Column("arrived_at", DateTime),
+    Index("ix_transits_from_state", "from_library", "state"),
+    Index("ix_transits_to_state", "to_library", "state"),
+    Index(
+        "uq_transits_open_copy", "copy_id", unique=True,
+        postgresql_where=text("state <> 'home'"), sqlite_where=text("state <> 'home'"),
+    ),
+)
+
+circulation_exceptions = Table(
+    "circulation_exceptions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("library_code", String(6), nullable=False),
+    Column("loan_id", Id, ForeignKey("loans.id")),
+    Column("action", String(12), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("resolved_at", DateTime),
+    Column("resolved_by", String(80)),
+    Index("ix_circulation_exceptions_library", "library_code", "resolved_at"),
+)
+
+# Change feed (outbox). `position` is assigned after commit by the sequencer, in
+# commit-visibility order, so readers never skip an event that committed late.
+events = Table(
+    "events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("position", BigInteger, unique=True),
+    Column("library_code", String(6), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_events_library_position", "library_code", "position"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("library_code", String(6)),
+    Column("action", String(40), nullable=False),
+    Column("entity", String(20), nullable=False),
+    Column("entity_id", String(40), nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_entity", "entity", "entity_id"),
+    Index("ix_audit_at", "at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("principal", String(80), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_id", String(24), nullable=False, unique=True),  # public half of the key
+    Column("secret_hash", String(200), nullable=False),  # argon2
+    Column("scope", String(10), nullable=False),  # library | region | national
+    Column("scope_code", String(16), nullable=False, server_default=""),
+    Column("environment", String(8), nullable=False, server_default="live"),  # live | sandbox
+    Column("label", String(100), nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+staff_accounts = Table(
+    "staff_accounts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(60), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("display_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),  # national_admin | regional_admin | librarian
+    Column("scope_code", String(16), nullable=False, server_default=""),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime, nullable=False),
+)
+
+sip2_terminals = Table(
+    "sip2_terminals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(60), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("label", String(100), nullable=False, server_default=""),
+    Column("encoding", String(12), nullable=False, server_default="utf-8"),
+    Column("terminator", String(4), nullable=False, server_default="CR"),  # CR | CRLF
+    Column("error_detection", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+# Anonymous counters kept when a member's personal data is erased (withdrawal).
+withdrawal_stats = Table(
+    "withdrawal_stats", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("withdrawn_on", Date, nullable=False),
+    Column("issuing_library", String(6), nullable=False),
+    Column("birth_decade", Integer),
+    Column("member_class", String(10), nullable=False),
+    Column("total_loans", Integer, nullable=False),
+)
