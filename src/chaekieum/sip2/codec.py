@@ -170,8 +170,6 @@ def _decode(frame: bytes, encoding: str, table: dict[str, MessageSpec], cls: typ
             present, received = True, m.group(2).upper().zfill(4)
             sequence = int(m.group(1)) if m.group(1) else None
             rest = rest[: m.start()]
-        else:
-            ok = False
     else:
         m = _SEQUENCE_ONLY.search(rest)
         if m is not None and (m.start() == 0 or rest[m.start() - 1] == "|"):
