@@ -7,6 +7,7 @@ from ..store.migrate import upgrade
 from .audit_log import AuditLog
 from .circulation import Circulation
 from .context import Clock
+from .copies import Copies
 from .credentials import Credentials
 from .events import ChangeFeed
 from .idempotency import IdempotencyStore
@@ -28,6 +29,7 @@ class Hub:
         self.network = Network(self.db, self.registry, self.clock)
         self.credentials = Credentials(self.db, self.clock)
         self.transits = Transits(self.db, self.clock)
+        self.copies = Copies(self.db, self.clock)
         self.feed = ChangeFeed(self.db)
         self.idempotency = IdempotencyStore(self.db, self.clock)
         self.audit = AuditLog(self.db)

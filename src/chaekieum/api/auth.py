@@ -1,0 +1,43 @@
+"""API authentication: `Authorization: Bearer ck_<id>_<secret>` per library or admin.
+
+A library key acts only for its own library. National and regional admin keys may act
+at one library (within their scope) by naming it in `X-Acting-Library`.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..domain.errors import Code, DomainError
+from ..services.context import Actor, Role
+from ..services.hub import Hub
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+def current_actor(request: Request) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DomainError(Code.AUTH_REQUIRED)
+    hub = hub_of(request)
+    principal = hub.credentials.verify_api_key(token.strip())
+    channel = request.headers.get("x-channel", "api")[:12] or "api"
+    actor = principal.actor(channel)
+    acting = request.headers.get("x-acting-library")
+    if acting and actor.role != Role.LIBRARY_SYSTEM:
+        lib = hub.registry.library(acting)
+        if actor.role == Role.REGIONAL_ADMIN and lib.region_code != actor.region_code:
+            raise DomainError(Code.FORBIDDEN, library_code=acting)
+        actor = actor.acting_for(acting)
+    return actor
+
+
+def require_admin(actor: Actor) -> None:
+    actor.require_role(Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN)
+
+
+def require_library_actor(actor: Actor) -> str:
+    return actor.require_library()

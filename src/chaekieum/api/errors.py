@@ -1,0 +1,86 @@
+"""One error shape for every 4xx/5xx: {"code", "message" (Korean), "details", "reasons"}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..domain.errors import Code, DomainError, Reason, message
+from .responses import JSON
+
+log = logging.getLogger("chaekieum.api")
+
+_STATUS = {
+    Code.AUTH_REQUIRED: 401, Code.AUTH_INVALID: 401, Code.FORBIDDEN: 403,
+    Code.ACCOUNT_LOCKED: 423, Code.NOT_FOUND: 404, Code.MEMBER_UNKNOWN: 404,
+    Code.LIBRARY_UNKNOWN: 404, Code.COPY_UNKNOWN: 404, Code.REGION_UNKNOWN: 404,
+    Code.NOT_ON_LOAN: 409, Code.VALIDATION_ERROR: 422, Code.INVALID_BARCODE: 422,
+    Code.INVALID_MEMBER_NUMBER: 422, Code.INVALID_LIBRARY_CODE: 422,
+    Code.POLICY_INVALID: 422, Code.GUARDIAN_REQUIRED: 422, Code.MALFORMED_JSON: 400,
+    Code.PAYLOAD_TOO_LARGE: 413, Code.METHOD_NOT_ALLOWED: 405,
+    Code.UNSUPPORTED_MEDIA_TYPE: 415, Code.IDEMPOTENCY_KEY_REUSED: 422,
+    Code.RATE_LIMITED: 429, Code.SERVICE_UNAVAILABLE: 503, Code.INTERNAL_ERROR: 500,
+}
+
+
+def status_for(code: Code) -> int:
+    return _STATUS.get(code, 409)  # any other code is a business-rule refusal
+
+
+def error_body(reasons: tuple[Reason, ...] | list[Reason], lang: str = "ko") -> dict[str, Any]:
+    first = reasons[0]
+    return {
+        "code": str(first.code),
+        "message": message(first.code, lang),
+        "details": first.details,
+        "reasons": [r.as_dict(lang) for r in reasons],
+    }
+
+
+def refusal(exc: DomainError, lang: str = "ko") -> tuple[int, dict[str, Any]]:
+    return status_for(exc.code), error_body(exc.reasons, lang)
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "ko"
+
+
+def error_response(code: Code, status: int | None = None, lang: str = "ko",
+                   **details: Any) -> JSON:
+    return JSON(error_body([Reason(code, details)], lang),
+                          status_code=status or status_for(code))
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> JSON:
+        status, body = refusal(exc, _lang(request))
+        return JSON(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSON:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(Code.MALFORMED_JSON, lang=_lang(request))
+        problems = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+             "problem": e.get("type"), "message": str(e.get("msg", ""))[:200]}
+            for e in errors[:20]
+        ]
+        return error_response(Code.VALIDATION_ERROR, lang=_lang(request), problems=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSON:
+        code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.PAYLOAD_TOO_LARGE,
+                415: Code.UNSUPPORTED_MEDIA_TYPE, 401: Code.AUTH_REQUIRED,
+                403: Code.FORBIDDEN}.get(exc.status_code, Code.VALIDATION_ERROR)
+        return error_response(code, exc.status_code, _lang(request))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSON:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(Code.INTERNAL_ERROR, 500, _lang(request))

@@ -1,0 +1,88 @@
+"""Member registry endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ...services.context import Actor
+from ...services.members import Registration
+from ..auth import current_actor, hub_of
+from ..schemas import CardUidIn, HistoryHideIn, MemberIn, MemberPatch
+from ..writes import perform
+
+router = APIRouter(prefix="/members", tags=["members"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+@router.post("", status_code=201, summary="Register a member at the acting library")
+def register(body: MemberIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    reg = Registration(**body.model_dump())
+    return perform(request, actor, body,
+                   lambda conn: hub.members.register(actor, reg, conn=conn), status=201)
+
+
+@router.get("", summary="Search members by number prefix or name prefix")
+def search(request: Request, actor: ActorDep,
+           q: Annotated[str, Query(min_length=2, max_length=40)],
+           limit: Annotated[int, Query(ge=1, le=100)] = 20):
+    return {"items": hub_of(request).members.search(actor, q, limit)}
+
+
+@router.get("/{ref}", summary="A member by number or linked card UID (masked as needed)")
+def get_member(ref: str, request: Request, actor: ActorDep):
+    return hub_of(request).members.get(actor, ref)
+
+
+@router.patch("/{ref}", summary="Update a member's details")
+def update_member(ref: str, body: MemberPatch, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    changes = body.model_dump(exclude_unset=True)
+    return perform(request, actor, body,
+                   lambda conn: hub.members.update(actor, ref, changes, conn=conn))
+
+
+@router.post("/{ref}/join", summary="Register the member at the acting library (ID checked)")
+def join(ref: str, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None, lambda conn: hub.members.join(actor, ref, conn=conn))
+
+
+@router.post("/{ref}/card-lost", summary="Report the card lost (blocks the card)")
+def card_lost(ref: str, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None,
+                   lambda conn: hub.members.report_card_lost(actor, ref, conn=conn))
+
+
+@router.put("/{ref}/card-uid", summary="Link an RFID card UID (ends a lost-card block)")
+def link_card(ref: str, body: CardUidIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body,
+                   lambda conn: hub.members.link_card(actor, ref, body.card_uid, conn=conn))
+
+
+@router.post("/{ref}/withdraw", summary="Withdraw: erases personal data")
+def withdraw(ref: str, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None,
+                   lambda conn: hub.members.withdraw(actor, ref, conn=conn))
+
+
+@router.get("/{ref}/loans", summary="The member's loans at every library")
+def loans(ref: str, request: Request, actor: ActorDep, history: bool = False):
+    return {"items": hub_of(request).members.loans(actor, ref, include_returned=history)}
+
+
+@router.post("/{ref}/history/hide", summary="Hide returned loans from the member's history")
+def hide_history(ref: str, body: HistoryHideIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: {"hidden": hub.members.hide_history(
+        actor, ref, body.loan_ids, conn=conn)})
+
+
+@router.get("/{ref}/suspensions", summary="Suspension history")
+def suspensions(ref: str, request: Request, actor: ActorDep):
+    return {"items": hub_of(request).members.suspension_history(actor, ref)}

@@ -1,0 +1,148 @@
+"""Request bodies. Unknown fields are refused (a typo must not pass silently)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CopyInfo(Body):
+    title: str | None = Field(None, max_length=300)
+    loanable: bool | None = None
+
+
+class CheckoutIn(Body):
+    member: str = Field(..., min_length=1, max_length=64,
+                        description="14-digit member number or linked card UID")
+    item: str = Field(..., min_length=1, max_length=40,
+                      description="통합바코드 ($+도서관부호+등록번호) or this library's 등록번호")
+    owner_library: str | None = Field(None, pattern=r"^\d{6}$",
+                                      description="owner selected by a 기관바코드 scan")
+    copy_info: CopyInfo | None = Field(None, alias="copy")
+    client_txn_id: str | None = Field(None, max_length=64)
+    occurred_at: datetime | None = None
+    offline: bool = False
+    due_on: date | None = None
+
+
+class CheckinIn(Body):
+    item: str = Field(..., min_length=1, max_length=40)
+    owner_library: str | None = Field(None, pattern=r"^\d{6}$")
+    client_txn_id: str | None = Field(None, max_length=64)
+    occurred_at: datetime | None = None
+    offline: bool = False
+
+
+class RenewIn(Body):
+    item: str = Field(..., min_length=1, max_length=40)
+    member: str | None = Field(None, max_length=64)
+    owner_library: str | None = Field(None, pattern=r"^\d{6}$")
+
+
+class UndoIn(Body):
+    loan_id: int = Field(..., ge=1)
+
+
+class MemberIn(Body):
+    name: str = Field(..., min_length=1, max_length=100)
+    birth_year: int = Field(..., ge=1890, le=2100)
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=200)
+    ci: str | None = Field(None, max_length=200,
+                           description="identity-verification CI; only a keyed hash is kept")
+    guardian_name: str | None = Field(None, max_length=100)
+    guardian_phone: str | None = Field(None, max_length=30)
+    member_class: str = "정회원"
+    consents: dict[str, bool] = Field(default_factory=dict)
+    password: str | None = Field(None, min_length=8, max_length=200)
+    card_uid: str | None = Field(None, max_length=64)
+
+
+class MemberPatch(Body):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    birth_year: int | None = Field(None, ge=1890, le=2100)
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=200)
+    guardian_name: str | None = Field(None, max_length=100)
+    guardian_phone: str | None = Field(None, max_length=30)
+    member_class: str | None = None
+    consents: dict[str, bool] | None = None
+
+
+class CardUidIn(Body):
+    card_uid: str = Field(..., min_length=1, max_length=64)
+
+
+class CopyIn(Body):
+    registration_number: str = Field(..., min_length=3, max_length=20)
+    title: str = Field("", max_length=300)
+    loanable: bool = True
+
+
+class CopiesIn(Body):
+    copies: list[CopyIn] = Field(..., max_length=5000)
+
+
+class LibraryIn(Body):
+    code: str = Field(..., pattern=r"^\d{6}$")
+    name: str = Field(..., min_length=1, max_length=100)
+    region_code: str = Field(..., max_length=16)
+    center_id: int | None = None
+    closed_weekdays: list[int] = Field(default_factory=list)
+    ils: str = Field("", max_length=40)
+    status: str = "registered"
+
+
+class LibraryPatch(Body):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    closed_weekdays: list[int] | None = None
+    ils: str | None = Field(None, max_length=40)
+    center_id: int | None = None
+
+
+class ClosedDay(Body):
+    day: date
+    reason: str = Field("", max_length=100)
+
+
+class ClosedDatesIn(Body):
+    days: list[ClosedDay] = Field(..., max_length=400)
+
+
+class StageIn(Body):
+    stage: str = Field(..., max_length=24)
+    note: str = Field("", max_length=500)
+
+
+class PolicyIn(Body):
+    settings: dict[str, Any]
+
+
+class ApiKeyIn(Body):
+    label: str = Field("", max_length=100)
+    environment: str = "live"
+
+
+class AdminKeyIn(Body):
+    scope: str = Field(..., pattern="^(national|region)$")
+    scope_code: str = Field("", max_length=16)
+    label: str = Field("", max_length=100)
+
+
+class TerminalIn(Body):
+    login: str = Field(..., min_length=1, max_length=60)
+    password: str = Field(..., min_length=8, max_length=200)
+    label: str = Field("", max_length=100)
+    encoding: str = "utf-8"
+    terminator: str = "CR"
+    error_detection: bool = True
+
+
+class HistoryHideIn(Body):
+    loan_ids: list[int] | None = None

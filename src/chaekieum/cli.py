@@ -1,0 +1,234 @@
+"""`chaekieum` command line: serve, SIP2, database, demo, credentials, benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import default_database_url, secret_key
+
+app = typer.Typer(help="책이음 (Chaekieum) hub: integrated library-card network.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo network.", no_args_is_help=True)
+cred_app = typer.Typer(help="API keys and SIP2 kiosk accounts.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (print figures; last line RESULT ...).",
+                        no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(cred_app, name="credentials")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+DbOption = typer.Option(None, "--database-url", help="SQLAlchemy URL; default: SQLite under ./var")
+
+
+def _hub(database_url: str | None, migrate: bool = True):  # noqa: ANN202
+    from .services.hub import Hub
+
+    hub = Hub(database_url or default_database_url(), secret=secret_key())
+    if migrate:
+        hub.migrate()
+    return hub
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="HTTP bind address"),
+    port: int = typer.Option(8000, help="HTTP port (web UI + REST API)"),
+    sip2_port: int = typer.Option(6001, "--sip2-port", help="SIP2 port (0 = off)"),
+    database_url: str | None = DbOption,
+    demo: bool = typer.Option(True, help="Load the demo network into an empty database"),
+    workers: int = typer.Option(1, help="HTTP worker processes (SIP2 needs workers=1)"),
+) -> None:
+    """Run the hub: web UI, REST API and SIP2 in one service."""
+    import logging
+
+    import uvicorn
+
+    from .services import demo as demo_network
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    url = database_url or default_database_url()
+    hub = _hub(url)
+    if demo and not demo_network.is_loaded(hub):
+        console.print("[bold]데모 네트워크를 불러오는 중… (loading the demo network)[/bold]")
+        demo_network.load(hub)
+    _print_welcome(hub, host, port, sip2_port)
+    if workers > 1:
+        hub.close()
+        os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0")
+        uvicorn.run("chaekieum.server:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+        return
+    from .server import create_app
+
+    uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None), host=host,
+                port=port, log_level="info")
+
+
+def _print_welcome(hub, host: str, port: int, sip2_port: int) -> None:  # noqa: ANN001
+    from .services import demo as demo_network
+
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold green]책이음 허브[/bold green]  웹: {base}/   API 문서: {base}/api/docs"
+                  + (f"   SIP2: {host}:{sip2_port}" if sip2_port else ""))
+    if not demo_network.is_loaded(hub):
+        return
+    info = demo_network.info(hub)
+    table = Table(title="데모 계정 (demo accounts) — full list: chaekieum demo info --json")
+    for col in ("who", "login", "password"):
+        table.add_column(col)
+    for s in info["staff"][:2]:
+        table.add_row(s["role"], s["username"], s["password"])
+    lib = info["libraries"][0]
+    table.add_row(f"librarian {lib['code']}", lib["librarian"]["username"],
+                  lib["librarian"]["password"])
+    table.add_row(f"API key {lib['code']}", lib["api_key"], "")
+    table.add_row(f"SIP2 kiosk {lib['code']}", lib["kiosk"]["login"], lib["kiosk"]["password"])
+    for m in info["members"][:2]:
+        table.add_row(f"member {m['name']}", m["number"], m["password"])
+    console.print(table)
+
+
+@app.command()
+def sip2(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(6001),
+    database_url: str | None = DbOption,
+) -> None:
+    """Run the SIP2 server on its own."""
+    import logging
+
+    from .sip2.server import serve_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(serve_forever(_hub(database_url), host, port))
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: str | None = DbOption, revision: str = "head") -> None:
+    """Create or migrate the schema."""
+    from .store.migrate import upgrade
+
+    upgrade(database_url or default_database_url(), revision)
+    console.print("schema at", revision)
+
+
+@db_app.command("current")
+def db_current(database_url: str | None = DbOption) -> None:
+    from .store.migrate import current
+
+    current(database_url or default_database_url())
+
+
+@demo_app.command("load")
+def demo_load(database_url: str | None = DbOption) -> None:
+    """Load the demo network (does nothing if libraries exist)."""
+    from .services import demo as demo_network
+
+    demo_network.load(_hub(database_url))
+    console.print("demo network loaded")
+
+
+@demo_app.command("info")
+def demo_info(database_url: str | None = DbOption,
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Libraries, staff and member accounts with passwords, API keys, loanable copies."""
+    from .services import demo as demo_network
+
+    hub = _hub(database_url)
+    if not demo_network.is_loaded(hub):
+        demo_network.load(hub)
+    info = demo_network.info(hub)
+    if as_json:
+        sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title="Demo libraries")
+    for col in ("code", "name", "status", "librarian / password", "API key", "kiosk / password"):
+        table.add_column(col)
+    for lib in info["libraries"]:
+        table.add_row(lib["code"], lib["name"], lib["status"],
+                      f"{lib['librarian']['username']} / {lib['librarian']['password']}",
+                      lib["api_key"], f"{lib['kiosk']['login']} / {lib['kiosk']['password']}")
+    console.print(table)
+    members = Table(title="Demo members (portal login: number + password)")
+    for col in ("number", "name", "password", "home library"):
+        members.add_column(col)
+    for m in info["members"]:
+        members.add_row(m["number"], m["name"], m["password"], m["home_library"])
+    console.print(members)
+
+
+@cred_app.command("api-key")
+def create_api_key(library: str = typer.Argument(..., help="도서관부호"),
+                   label: str = "", database_url: str | None = DbOption) -> None:
+    """Issue an API key for a library (printed once)."""
+    from .services.context import SYSTEM
+
+    out = _hub(database_url).credentials.create_api_key(SYSTEM, "library", library, label)
+    console.print_json(json.dumps(out))
+
+
+@cred_app.command("terminal")
+def create_terminal(
+    library: str = typer.Argument(..., help="도서관부호"),
+    login: str = typer.Argument(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    label: str = "",
+    encoding: str = typer.Option("utf-8", help="utf-8 | euc-kr | cp949 | cp850"),
+    terminator: str = typer.Option("CR", help="CR | CRLF"),
+    error_detection: bool = typer.Option(True),
+    database_url: str | None = DbOption,
+) -> None:
+    """Create a SIP2 kiosk account bound to one library."""
+    from .services.context import SYSTEM
+
+    out = _hub(database_url).credentials.create_terminal(
+        SYSTEM, library, login, password, label, encoding, terminator, error_detection)
+    console.print_json(json.dumps(out, ensure_ascii=False))
+
+
+@bench_app.command("checkout")
+def bench_checkout(
+    database_url: str | None = DbOption,
+    libraries: int = typer.Option(2700),
+    members: int = typer.Option(1_000_000),
+    clients: int = typer.Option(32),
+    duration: float = typer.Option(30.0, help="seconds of measured load"),
+    copies_per_library: int = typer.Option(40),
+    workers: int = typer.Option(2, help="server processes"),
+) -> None:
+    """National-scale checkout/checkin load over HTTP, beside pgbench on PostgreSQL."""
+    from .bench.checkout import run
+
+    run(database_url, libraries=libraries, members=members, clients=clients,
+        duration=duration, copies_per_library=copies_per_library, workers=workers)
+
+
+@bench_app.command("sip2")
+def bench_sip2(database_url: str | None = DbOption, terminals: int = typer.Option(50),
+               duration: float = typer.Option(20.0)) -> None:
+    """SIP2 checkout+checkin throughput beside the REST API's, same run."""
+    from .sip2.bench import run
+
+    run(database_url or default_database_url(), terminals=terminals, duration=duration)
+
+
+@bench_app.command("web")
+def bench_web(database_url: str | None = DbOption, libraries: int = typer.Option(2700),
+              members: int = typer.Option(1_000_000)) -> None:
+    """Server time of the main web pages on a national-scale network."""
+    from .web.bench import run
+
+    run(database_url or default_database_url(), libraries, members)
+
+
+if __name__ == "__main__":
+    app()

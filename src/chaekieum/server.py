@@ -1,0 +1,61 @@
+"""Composition root: one process serving the REST API, the web UI and SIP2.
+
+Adapters never import each other; this module wires them to one Hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from . import api, web
+from .config import default_database_url, secret_key
+from .services.hub import Hub
+
+log = logging.getLogger("chaekieum")
+
+
+def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None = None,
+               with_web: bool = True) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sip2_server = None
+        if sip2_port:
+            from .sip2.server import Sip2Server
+
+            sip2_server = Sip2Server(hub, sip2_host, sip2_port)
+            await sip2_server.start()
+            log.info("SIP2 listening on %s:%s", sip2_host, sip2_port)
+        try:
+            yield
+        finally:
+            if sip2_server is not None:
+                await sip2_server.stop()
+
+    app = FastAPI(
+        title="Chaekieum 책이음 Hub API",
+        version="1",
+        description="책이음 통합센터 API: members, shared circulation, transits, change feed.",
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        openapi_url="/api/v1/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    api.mount(app, hub)
+    if with_web:  # an API-only node (e.g. behind a load balancer) can leave the UI out
+        web.mount(app, hub)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` workers: settings come from the environment."""
+    hub = Hub(os.environ.get("CHAEKIEUM_DATABASE_URL") or default_database_url(),
+              secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")))
+    port = int(os.environ.get("CHAEKIEUM_SIP2_PORT", "0")) or None
+    return create_app(hub, sip2_host=os.environ.get("CHAEKIEUM_SIP2_HOST", "127.0.0.1"),
+                      sip2_port=port)

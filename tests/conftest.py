@@ -1,0 +1,170 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when configured), a Hub
+with the demo network, and a live server on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from chaekieum.services import demo
+from chaekieum.services.context import FixedClock
+from chaekieum.services.hub import Hub
+from chaekieum.store.db import normalize_url
+
+PG_URL = os.environ.get("CHAEKIEUM_TEST_PG_URL")  # e.g. postgresql://postgres@127.0.0.1/test
+SECRET = b"test-secret"
+# A Wednesday in a normal week (no public holidays nearby) keeps due dates predictable.
+T0 = datetime(2026, 3, 4, 1, 0, 0)  # 10:00 in Seoul
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fresh_pg_database() -> str:
+    """Create a throw-away database on the configured cluster and return its URL."""
+    assert PG_URL
+    name = f"ck_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return normalize_url(PG_URL).rsplit("/", 1)[0] + "/" + name
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hub.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("no PostgreSQL configured (set CHAEKIEUM_TEST_PG_URL)")
+    url = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: set CHAEKIEUM_TEST_PG_URL")
+        pytest.skip("no PostgreSQL configured (set CHAEKIEUM_TEST_PG_URL)")
+    url = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+def make_hub(url: str, clock: FixedClock | None = None, with_demo: bool = True) -> Hub:
+    hub = Hub(url, secret=SECRET, clock=clock)
+    hub.migrate()
+    if with_demo:
+        demo.load(hub)
+    return hub
+
+
+_DEMO_TEMPLATE: dict[str, Path] = {}
+
+
+@pytest.fixture
+def hub(tmp_path: Path, clock: FixedClock) -> Iterator[Hub]:
+    """SQLite hub with the demo network, at a fixed time (copied from a template:
+    hashing the demo's secrets once per session keeps the suite fast)."""
+    import shutil
+
+    template = _DEMO_TEMPLATE.get("sqlite")
+    if template is None:
+        template_dir = Path(os.environ.get("PYTEST_TMP_TEMPLATE", tmp_path.parent / "template"))
+        template_dir.mkdir(parents=True, exist_ok=True)
+        template = template_dir / f"demo-{os.getpid()}.db"
+        if not template.exists():
+            h = make_hub(f"sqlite:///{template}", FixedClock(T0))
+            with h.db.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            h.close()
+        _DEMO_TEMPLATE["sqlite"] = template
+    target = tmp_path / "hub.db"
+    shutil.copy(template, target)
+    h = Hub(f"sqlite:///{target}", secret=SECRET, clock=clock)
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def any_hub(database_url: str, clock: FixedClock) -> Iterator[Hub]:
+    """Demo hub on SQLite and on PostgreSQL (parametrized)."""
+    h = make_hub(database_url, clock)
+    yield h
+    h.close()
+
+
+class LiveServer:
+    def __init__(self, app, port: int):  # noqa: ANN001
+        import uvicorn
+
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(hub: Hub) -> Iterator[LiveServer]:
+    """The whole service (API + web + SIP2) in a thread, on free loopback ports."""
+    from chaekieum.server import create_app
+
+    sip2_port = free_port()
+    server = LiveServer(create_app(hub, sip2_port=sip2_port), free_port()).start()
+    server.sip2_port = sip2_port  # type: ignore[attr-defined]
+    server.hub = hub  # type: ignore[attr-defined]
+    yield server
+    server.stop()
