@@ -1,0 +1,229 @@
+"""The two state machines of the domain: 타관반납 transit (docs/domain.md section 5:
+received (반납) -> sent (발송) -> back home (복귀)) and joining the network (section 7:
+suitability check -> vendor selection -> application -> registration -> build and
+integration -> final test and training -> pilot -> service launch)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chaekieum.domain import onboarding, transit
+from chaekieum.domain.errors import Code, DomainError
+from chaekieum.domain.onboarding import ORDER, Stage, advance, allowed_next, is_live
+from chaekieum.domain.transit import TRANSITIONS, TransitState, next_state
+
+# --- transit ------------------------------------------------------------------------------
+
+TRANSIT_ACTIONS = ["send", "arrive"]
+TRANSIT_ALLOWED = {
+    ("received", "send"): "sent",
+    ("sent", "arrive"): "home",
+    # The owning library may scan a copy in even if the receiving library never marked it
+    # as sent: the copy is home either way.
+    ("received", "arrive"): "home",
+}
+
+
+def test_transit_states():
+    assert [str(s) for s in TransitState] == ["received", "sent", "home"]
+
+
+def test_transit_labels_cover_every_state():
+    assert transit.LABELS == {"received": "반납 접수", "sent": "발송", "home": "복귀"}
+
+
+def test_transition_table_matches_the_spec():
+    table = {
+        (str(state), action): str(nxt)
+        for state, actions in TRANSITIONS.items()
+        for action, nxt in actions.items()
+    }
+    assert table == TRANSIT_ALLOWED
+
+
+@pytest.mark.parametrize(("state", "action"), list(TRANSIT_ALLOWED))
+def test_allowed_transit_transitions(state, action):
+    result = next_state(state, action)
+    assert result == TRANSIT_ALLOWED[(state, action)]
+    assert isinstance(result, TransitState)
+
+
+def test_the_full_journey():
+    state = "received"
+    for action in ("send", "arrive"):
+        state = next_state(state, action)
+    assert state is TransitState.HOME
+
+
+REFUSED_TRANSIT = [
+    (state, action)
+    for state, action in itertools.product([str(s) for s in TransitState],
+                                           [*TRANSIT_ACTIONS, "receive", "return", "", "SEND"])
+    if (state, action) not in TRANSIT_ALLOWED
+]
+
+
+@pytest.mark.parametrize(("state", "action"), REFUSED_TRANSIT)
+def test_refused_transit_transitions(state, action):
+    with pytest.raises(DomainError) as err:
+        next_state(state, action)
+    assert err.value.code is Code.TRANSIT_BAD_STATE
+    assert err.value.details == {"state": state, "action": action}
+
+
+def test_home_is_final():
+    for action in TRANSIT_ACTIONS:
+        with pytest.raises(DomainError):
+            next_state("home", action)
+
+
+def test_a_copy_cannot_be_sent_twice():
+    with pytest.raises(DomainError):
+        next_state(next_state("received", "send"), "send")
+
+
+def test_transit_accepts_enum_members():
+    assert next_state(TransitState.RECEIVED, "send") is TransitState.SENT
+
+
+def test_unknown_transit_state_is_not_silently_accepted():
+    # A corrupt stored state is a programming error; it must never yield a next state.
+    with pytest.raises((DomainError, ValueError)):
+        next_state("lost", "arrive")
+
+
+@given(st.lists(st.sampled_from(TRANSIT_ACTIONS), max_size=6))
+def test_any_action_sequence_moves_forward_only(actions):
+    rank = {"received": 0, "sent": 1, "home": 2}
+    state = TransitState.RECEIVED
+    for action in actions:
+        try:
+            nxt = next_state(state, action)
+        except DomainError:
+            continue
+        assert rank[nxt] > rank[state]
+        state = nxt
+
+
+# --- onboarding ---------------------------------------------------------------------------
+
+SPEC_ORDER = [
+    "suitability_check", "vendor_selection", "application", "registered", "building",
+    "final_test", "pilot", "live",
+]
+ALL_STAGES = [str(s) for s in Stage]
+
+
+def expected_next(stage: str) -> set[str]:
+    if stage == "live":
+        return {"suspended"}
+    if stage == "suspended":
+        return {"live"}
+    return {SPEC_ORDER[SPEC_ORDER.index(stage) + 1]}
+
+
+def test_stages_follow_the_seed_order():
+    assert [str(s) for s in ORDER] == SPEC_ORDER
+    assert set(ALL_STAGES) == {*SPEC_ORDER, "suspended"}
+
+
+def test_onboarding_labels_cover_every_stage():
+    assert set(onboarding.LABELS) == set(Stage)
+    assert onboarding.LABELS[Stage.SUITABILITY] == "사전 영향성 검토"
+    assert onboarding.LABELS[Stage.VENDOR] == "사업자 선정"
+    assert onboarding.LABELS[Stage.PILOT] == "시범운영"
+    assert onboarding.LABELS[Stage.LIVE] == "서비스 개시"
+    assert all(onboarding.LABELS.values())
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_allowed_next(stage):
+    assert {str(s) for s in allowed_next(stage)} == expected_next(stage)
+
+
+ALLOWED_PAIRS = [(a, b) for a in ALL_STAGES for b in ALL_STAGES if b in expected_next(a)]
+REFUSED_PAIRS = [(a, b) for a in ALL_STAGES for b in ALL_STAGES if b not in expected_next(a)]
+
+
+def test_every_pair_is_classified():
+    assert len(ALLOWED_PAIRS) + len(REFUSED_PAIRS) == len(ALL_STAGES) ** 2
+    assert len(ALLOWED_PAIRS) == 9  # seven steps forward, plus live <-> suspended
+
+
+@pytest.mark.parametrize(("current", "target"), ALLOWED_PAIRS)
+def test_allowed_onboarding_steps(current, target):
+    result = advance(current, target)
+    assert result == target and isinstance(result, Stage)
+
+
+@pytest.mark.parametrize(("current", "target"), REFUSED_PAIRS)
+def test_refused_onboarding_steps(current, target):
+    with pytest.raises(DomainError) as err:
+        advance(current, target)
+    assert err.value.code is Code.ONBOARDING_BAD_STEP
+    assert err.value.details == {
+        "current": current,
+        "target": target,
+        "allowed": sorted(expected_next(current)),
+    }
+
+
+def test_no_skipping_straight_to_live():
+    with pytest.raises(DomainError):
+        advance("application", "live")
+
+
+def test_no_going_back():
+    with pytest.raises(DomainError):
+        advance("pilot", "building")
+
+
+def test_only_a_live_library_can_be_suspended():
+    for stage in SPEC_ORDER[:-1]:
+        with pytest.raises(DomainError):
+            advance(stage, "suspended")
+    assert advance("live", "suspended") is Stage.SUSPENDED
+    assert advance("suspended", "live") is Stage.LIVE
+
+
+@pytest.mark.parametrize("target", ["", "LIVE", "launched", "서비스 개시"])
+def test_unknown_target_stage(target):
+    with pytest.raises(DomainError) as err:
+        advance("pilot", target)
+    assert err.value.code is Code.ONBOARDING_BAD_STEP
+    assert err.value.details == {"target": target}
+
+
+def test_unknown_current_stage_is_not_silently_accepted():
+    with pytest.raises((DomainError, ValueError)):
+        advance("nowhere", "vendor_selection")
+
+
+def test_the_whole_path_to_launch():
+    stage = Stage.SUITABILITY
+    for target in SPEC_ORDER[1:]:
+        stage = advance(stage, target)
+    assert stage is Stage.LIVE and is_live(stage)
+
+
+@pytest.mark.parametrize("stage", ALL_STAGES)
+def test_is_live(stage):
+    assert is_live(stage) is (stage == "live")
+
+
+@given(st.lists(st.sampled_from(ALL_STAGES), max_size=12))
+def test_random_walk_stays_on_the_path(targets):
+    stage = "suitability_check"
+    for target in targets:
+        try:
+            nxt = advance(stage, target)
+        except DomainError:
+            continue
+        assert str(nxt) in expected_next(stage)
+        stage = str(nxt)
+    if stage == "suspended":
+        assert not is_live(stage)
