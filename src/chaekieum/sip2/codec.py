@@ -277,11 +277,14 @@ def encode_response(
     error_detection: bool = False,
     sequence: int | None = None,
     terminator: bytes = b"\r",
+    table: Mapping[str, MessageSpec] | None = None,
 ) -> bytes:
     """One complete response frame.  ``fixed`` is a list in wire order, a dict by name
     (see ``messages.RESPONSES``) or the whole fixed part as one string.  Fields with a
-    ``None`` value are skipped; ``""`` is sent as an empty field (e.g. ``AE|``)."""
-    return _encode(RESPONSES, code, fixed, fields, encoding, error_detection, sequence,
+    ``None`` value are skipped; ``""`` is sent as an empty field (e.g. ``AE|``).
+    ``table`` selects another response table (e.g. ``messages.UNSUPPORTED_RESPONSES``)."""
+    specs = RESPONSES if table is None else dict(table)
+    return _encode(specs, code, fixed, fields, encoding, error_detection, sequence,
                    terminator)
 
 

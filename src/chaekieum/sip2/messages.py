@@ -92,6 +92,17 @@ _RESPONSE_ROWS = [
 ]
 
 REQUESTS: dict[str, MessageSpec] = _table(_REQUEST_ROWS)
+
+# Standard 2.00 requests this ACS does not serve (BX says N).  They are not decoded
+# (the codec raises UnknownCommand for them), but the server still answers each with its
+# proper response type, "not ok", and a screen message, so the kiosk is told clearly.
+UNSUPPORTED_REPLY_FOR: dict[str, str] = {"15": "16", "19": "20", "25": "26"}
+UNSUPPORTED_RESPONSES: dict[str, MessageSpec] = _table([
+    ("16", "hold_response", f"ok:1 available:1 {_DATE}", "BW BR BS AO AA AB AJ AF AG"),
+    ("20", "item_status_update_response", f"item_properties_ok:1 {_DATE}", "AB AJ CH AF AG"),
+    ("26", "patron_enable_response", f"patron_status:14 language:3 {_DATE}",
+     "AO AA AE BL CQ AF AG"),
+])
 RESPONSES: dict[str, MessageSpec] = _table(_RESPONSE_ROWS)
 
 # Which response answers which request (97/96: the previous response, not a new one).

@@ -1,0 +1,139 @@
+"""23 patron status, 63 patron information, 01 block patron (all answered with the
+patron's shared 책이음 status: suspension, limit and lost card count network-wide)."""
+
+from __future__ import annotations
+
+import logging
+
+from ...domain.errors import Code, DomainError, Reason
+from ...services import audit
+from ..codec import Request, count, summary_field, yn
+from ..messages import SUMMARY_FIELDS
+from . import facts
+from .common import Context, Reply, field_value, language, mask, reasons_of, screen
+
+log = logging.getLogger("chaekieum.sip2")
+
+MISSING_PATRON = Reason(Code.INVALID_MEMBER_NUMBER, {"problem": "AA missing"})
+
+
+def _password_ok(ctx: Context, number: str, req: Request) -> tuple[bool, list[Reason]]:
+    """CQ: Y only for a non-empty AD that is the member's portal password (trap 8)."""
+    password = req.get("AD") or ""
+    if not password:
+        return False, []
+    try:
+        ctx.hub.members.authenticate(number, password)
+    except DomainError as exc:
+        locked = [r for r in exc.reasons if r.code == Code.ACCOUNT_LOCKED]
+        return False, locked
+    return True, []
+
+
+def _unknown(ctx: Context, req: Request, code: str, reasons) -> Reply:  # noqa: ANN001
+    """Trap 9: unknown patron -> BL N, AE present but empty, the reason in AF."""
+    from .refusal import refusal
+
+    reply = refusal(ctx, req, [])
+    reply.fields.extend(screen(reasons))
+    assert reply.code == code
+    return reply
+
+
+def _load(ctx: Context, req: Request) -> facts.PatronFacts | tuple[Reason, ...]:
+    ref = field_value(req, "AA")
+    if not ref:
+        return (MISSING_PATRON,)
+    try:
+        return facts.patron(ctx, ref)
+    except DomainError as exc:
+        return reasons_of(exc)
+
+
+def _common_fields(ctx: Context, pf: facts.PatronFacts, req: Request, cq: bool,
+                   extra: list[Reason]) -> list[tuple[str, str | None]]:
+    return [
+        ("AO", ctx.library_code), ("AA", field_value(req, "AA")),
+        ("AE", pf.view.get("name") or ""), ("BL", yn(pf.valid)), ("CQ", yn(cq)),
+        *screen([*pf.reasons, *extra]),
+    ]
+
+
+def patron_status(ctx: Context, req: Request) -> Reply:
+    pf = _load(ctx, req)
+    if not isinstance(pf, facts.PatronFacts):
+        return _unknown(ctx, req, "24", pf)
+    cq, extra = _password_ok(ctx, pf.number, req)
+    return Reply("24", {"patron_status": pf.flags, "language": language(req),
+                        "transaction_date": ctx.now()},
+                 _common_fields(ctx, pf, req, cq, extra))
+
+
+def _range(req: Request, total: int) -> tuple[int, int]:
+    """BP/BQ: 1-based, inclusive; missing or garbage -> the whole list."""
+    def number(fid: str, default: int) -> int:
+        value = field_value(req, fid)
+        return int(value) if value.isdigit() else default
+
+    start = max(1, number("BP", 1))
+    end = number("BQ", total)
+    return start, min(end, total)
+
+
+def patron_information(ctx: Context, req: Request) -> Reply:
+    pf = _load(ctx, req)
+    if not isinstance(pf, facts.PatronFacts):
+        return _unknown(ctx, req, "64", pf)
+    cq, extra = _password_ok(ctx, pf.number, req)
+    lists = {
+        "AS": pf.holds,
+        "AT": [loan["item"] for loan in pf.overdue],
+        "AU": [loan["item"] for loan in pf.loans],
+        "AV": [], "BU": [], "CD": [],
+    }
+    fixed = {
+        "patron_status": pf.flags, "language": language(req), "transaction_date": ctx.now(),
+        "hold_items_count": count(len(pf.holds)),
+        "overdue_items_count": count(len(pf.overdue)),
+        "charged_items_count": count(len(pf.loans)),
+        "fine_items_count": count(0), "recall_items_count": count(0),
+        "unavailable_holds_count": count(0),
+    }
+    fields = _common_fields(ctx, pf, req, cq, extra)
+    fields.insert(3, ("CB", count(pf.limit)))  # the shared 책이음 loan limit
+    wanted = summary_field(req.fixed.get("summary", ""))
+    if wanted in SUMMARY_FIELDS:
+        items = lists[wanted]
+        start, end = _range(req, len(items))
+        fields.extend((wanted, value) for value in items[start - 1:end])
+    return Reply("64", fixed, fields)
+
+
+def block_patron(ctx: Context, req: Request) -> Reply:
+    """01: the kiosk blocks a card (e.g. it kept a card reported stolen): the card is
+    marked lost network-wide, with an audit record of the terminal and its message."""
+    ref = field_value(req, "AA")
+    if not ref:
+        return _unknown(ctx, req, "24", (MISSING_PATRON,))
+    actor = ctx.actor
+
+    def work(conn):  # noqa: ANN001, ANN202
+        view = ctx.hub.members.report_card_lost(actor, ref, conn=conn)
+        audit.record(conn, actor, "sip2.block_patron", "member", view["number"],
+                     ctx.hub.clock.now(),
+                     {"card_retained": req.fixed.get("card_retained") == "Y",
+                      "message": (req.get("AL") or "")[:255], "terminal": ctx.login})
+        return view
+
+    try:
+        ctx.hub.db.run_write(work)
+    except DomainError as exc:
+        return _unknown(ctx, req, "24", reasons_of(exc))
+    log.warning("sip2 %s: %s blocked patron %s (card marked lost)", ctx.session.peer,
+                ctx.login, mask(ref))
+    pf = _load(ctx, req)
+    if not isinstance(pf, facts.PatronFacts):
+        return _unknown(ctx, req, "24", pf)
+    return Reply("24", {"patron_status": pf.flags, "language": "000",
+                        "transaction_date": ctx.now()},
+                 _common_fields(ctx, pf, req, False, []))
