@@ -58,4 +58,4 @@ def app_from_env() -> FastAPI:
               secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")))
     port = int(os.environ.get("CHAEKIEUM_SIP2_PORT", "0")) or None
     return create_app(hub, sip2_host=os.environ.get("CHAEKIEUM_SIP2_HOST", "127.0.0.1"),
-                      sip2_port=port)
+                      sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0")
