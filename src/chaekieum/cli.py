@@ -204,12 +204,14 @@ def bench_checkout(
     duration: float = typer.Option(30.0, help="seconds of measured load"),
     copies_per_library: int = typer.Option(40),
     workers: int = typer.Option(2, help="server processes"),
+    reseed: bool = typer.Option(False, "--reseed", help="rebuild the bench network"),
 ) -> None:
     """National-scale checkout/checkin load over HTTP, beside pgbench on PostgreSQL."""
     from .bench.checkout import run
 
     run(database_url, libraries=libraries, members=members, clients=clients,
-        duration=duration, copies_per_library=copies_per_library, workers=workers)
+        duration=duration, copies_per_library=copies_per_library, workers=workers,
+        reseed=reseed)
 
 
 @bench_app.command("sip2")

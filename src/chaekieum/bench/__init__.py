@@ -1,0 +1,1 @@
+"""Benchmarks (`chaekieum bench ...`): synthetic national network, HTTP load, pgbench."""

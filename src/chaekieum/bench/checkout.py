@@ -1,0 +1,241 @@
+"""`chaekieum bench checkout`: circulation throughput over HTTP beside pgbench.
+
+1. seed (or re-use) a synthetic national network (bench/seed.py);
+2. start the hub with `uvicorn --factory chaekieum.server:app_from_env --workers N`;
+3. drive checkouts and checkins from `clients` library desks (bench/load.py);
+4. on PostgreSQL, stop the hub and run pgbench TPC-B on the same cluster with the same
+   client count, in a throw-away database;
+5. print a table and, last, `RESULT key=value ...`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from ..store.db import normalize_url
+from .load import LoadResult, make_desks, run_load
+from .seed import Shape, is_postgres, library_codes, pg_recreate_database, prepare
+
+PGBENCH_DB = "chaekieum_pgbench"
+HOST = "127.0.0.1"
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 50.0
+TARGET_SQLITE_TPS = 500.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# -- the server under test --------------------------------------------------------------
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # its own session: uvicorn + workers
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def start_server(url: str, *, workers: int, clients: int, log_dir: Path,
+                 extra_env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / "server.log"
+    env = dict(os.environ)
+    env.update(
+        CHAEKIEUM_DATABASE_URL=url,
+        CHAEKIEUM_SIP2_PORT="0",
+        CHAEKIEUM_SECRET_KEY="bench-server-secret",
+        # every desk may land on one worker; a request may briefly need a 2nd connection
+        CHAEKIEUM_POOL_SIZE=str(max(5, math.ceil(clients / workers) + 4)),
+    )
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", "chaekieum.server:app_from_env",
+           "--host", HOST, "--port", str(port), "--workers", str(workers),
+           "--log-level", "warning", "--no-access-log"]
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    server = Server(proc, port, log)
+    deadline = time.monotonic() + 90
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited ({proc.returncode}); see {log}")
+            try:
+                if client.get(f"http://{HOST}:{port}/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                server.stop()
+                raise RuntimeError(f"server did not become healthy; see {log}")
+            time.sleep(0.2)
+    # every worker must be up (the first answer may come from one of several)
+    time.sleep(1.0 if workers > 1 else 0.0)
+    return server
+
+
+# -- pgbench -----------------------------------------------------------------------------
+def pgbench_args(url: str) -> tuple[list[str], dict[str, str]]:
+    u = sa.engine.make_url(normalize_url(url))
+    args = ["-h", u.host or "127.0.0.1", "-p", str(u.port or 5432)]
+    if u.username:
+        args += ["-U", u.username]
+    env = dict(os.environ)
+    if u.password:
+        env["PGPASSWORD"] = u.password
+    return args, env
+
+
+def run_pgbench(url: str, *, clients: int, duration: float, scale: int,
+                console: Console) -> tuple[float, str]:
+    """TPC-B (pgbench's default script) on a throw-away database. Returns (tps, command)."""
+    args, env = pgbench_args(url)
+    pg_recreate_database(url, PGBENCH_DB)
+    try:
+        t0 = time.perf_counter()
+        subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), *args, PGBENCH_DB],
+                       check=True, capture_output=True, env=env)
+        console.print(f"pgbench -i -s {scale}: {time.perf_counter() - t0:.1f}s")
+        threads = max(1, min(2, clients))
+        cmd = ["pgbench", "-c", str(clients), "-j", str(threads), "-T",
+               str(max(1, round(duration))), "-M", "prepared", *args, PGBENCH_DB]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    finally:
+        admin_drop(url, PGBENCH_DB)
+    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    if not m:
+        raise RuntimeError(f"could not parse pgbench output:\n{out}")
+    return float(m.group(1)), " ".join(cmd)
+
+
+def admin_drop(url: str, name: str) -> None:
+    from .seed import pg_admin_url
+
+    admin = sa.create_engine(pg_admin_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+# -- the whole benchmark -------------------------------------------------------------------
+def fmt(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "na"
+    return f"{x:.{digits}f}"
+
+
+def result_line(res: LoadResult, *, pgbench_tps: float | None, clients: int, shape: Shape,
+                db: str) -> str:
+    ratio = res.tx_per_s / pgbench_tps if pgbench_tps else None
+    return (f"RESULT tx_per_s={fmt(res.tx_per_s)} p50_ms={fmt(res.percentile(50), 2)} "
+            f"p99_ms={fmt(res.percentile(99), 2)} pgbench_tps={fmt(pgbench_tps)} "
+            f"ratio={fmt(ratio, 3)} clients={clients} libraries={shape.libraries} "
+            f"members={shape.members} db={db}")
+
+
+def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000_000,
+        clients: int = 32, duration: float = 30.0, copies_per_library: int = 40,
+        workers: int = 2, reseed: bool = False, warmup: float | None = None,
+        pgbench_scale: int | None = None, console: Console | None = None,
+        seed: int = 1) -> str:
+    """Run the benchmark; print a table and the RESULT line (also returned)."""
+    console = console or Console()
+    shape = Shape(libraries, members, copies_per_library)
+    postgres = bool(database_url) and is_postgres(database_url)
+    db = "postgresql" if postgres else "sqlite"
+    started = datetime.now(UTC)
+    url = prepare(database_url, shape, reseed=reseed, console=console)
+    log_dir = Path.cwd() / "var" / "bench"
+    codes = library_codes(libraries)
+    desks = make_desks(codes, clients, copies_per_library, random.Random(seed))
+    warmup = min(5.0, max(1.0, duration / 5)) if warmup is None else warmup
+    console.print(f"starting the hub: {workers} worker(s), {db}")
+    server = start_server(url, workers=workers, clients=clients, log_dir=log_dir)
+    try:
+        console.print(f"{clients} desks: warm-up {warmup:.0f}s, then {duration:.0f}s measured")
+        res = run_load(HOST, server.port, desks, codes, members, duration=duration,
+                       warmup=warmup, seed=seed)
+    finally:
+        server.stop()
+    pgbench_tps = None
+    pgbench_cmd = ""
+    if postgres:
+        scale = pgbench_scale or max(10, clients)
+        console.print(f"pgbench TPC-B: scale {scale}, {clients} clients, {duration:.0f}s")
+        pgbench_tps, pgbench_cmd = run_pgbench(database_url, clients=clients,
+                                               duration=duration, scale=scale,
+                                               console=console)
+    _print_table(console, res, pgbench_tps, pgbench_cmd, shape, clients, workers, db, started)
+    line = result_line(res, pgbench_tps=pgbench_tps, clients=clients, shape=shape, db=db)
+    console.file.flush()
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    return line
+
+
+def _print_table(console: Console, res: LoadResult, pgbench_tps: float | None, pgbench_cmd: str,
+                 shape: Shape, clients: int, workers: int, db: str, started: datetime) -> None:
+    table = Table(title=f"bench checkout — {db}, {started:%Y-%m-%d %H:%M} UTC")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("libraries / members / copies",
+         f"{shape.libraries:,} / {shape.members:,} / "
+         f"{shape.libraries * shape.copies_per_library:,}"),
+        ("clients (desks) / server workers", f"{clients} / {workers}"),
+        ("measured seconds", fmt(res.seconds, 1)),
+        ("checkouts + checkins", f"{res.checkouts:,} + {res.checkins:,}"),
+        ("transactions/s", fmt(res.tx_per_s)),
+        ("latency p50 / p95 / p99 (ms)",
+         f"{fmt(res.percentile(50), 2)} / {fmt(res.percentile(95), 2)} / "
+         f"{fmt(res.percentile(99), 2)}"),
+        ("latency max (ms)", fmt(max(res.tx_latencies_ms, default=float("nan")), 1)),
+        ("refusals (business answers)",
+         ", ".join(f"{k} {v}" for k, v in res.refusals.most_common()) or "0"),
+        ("errors", ", ".join(f"{k} {v}" for k, v in res.errors.most_common()) or "0"),
+    ]
+    if pgbench_tps is not None:
+        ratio = res.tx_per_s / pgbench_tps
+        rows += [
+            ("pgbench TPC-B tps", fmt(pgbench_tps)),
+            ("ratio (target >= 0.5)", f"{ratio:.3f} {'met' if ratio >= TARGET_RATIO else 'NOT met'}"),
+            ("p99 target < 50 ms",
+             "met" if res.percentile(99) < TARGET_P99_MS else "NOT met"),
+            ("pgbench command", pgbench_cmd),
+        ]
+    else:
+        rows.append(("target >= 500 tx/s (SQLite)",
+                     "met" if res.tx_per_s >= TARGET_SQLITE_TPS else "NOT met"))
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)

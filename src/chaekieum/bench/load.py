@@ -1,0 +1,250 @@
+"""HTTP load driver: library desks lending and returning over the REST API.
+
+The driver shares the machine with the server and the database, so it must cost as
+little CPU as possible: one asyncio event loop (uvloop when installed) and a minimal
+HTTP/1.1 keep-alive client over raw streams (one connection per desk), about ten
+times cheaper per request than a general-purpose client. It only speaks to our own
+server, which always answers with a Content-Length (JSON bodies).
+
+Each desk is one library: it lends copies of its own library to random members of the
+whole network (members auto-join on first use) and returns every copy it lent, oldest
+first, keeping at most `hold` copies out, so checkouts and checkins alternate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import orjson
+
+from .seed import api_key, member_home, member_number, reg_no
+
+CHECKOUT = b"/api/v1/circulation/checkout"
+CHECKIN = b"/api/v1/circulation/checkin"
+
+
+class HttpError(Exception):
+    pass
+
+
+class Http:
+    """One keep-alive HTTP/1.1 connection, one request at a time."""
+
+    def __init__(self, host: str, port: int, token: str):
+        self.host, self.port = host, port
+        self.prefix = (f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+                       "Content-Type: application/json\r\nContent-Length: ").encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            try:
+                await self.writer.wait_closed()
+            except OSError:
+                pass
+            self.writer = self.reader = None
+
+    async def post(self, path: bytes, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.connect()
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(b"POST " + path + b" HTTP/1.1\r\n" + self.prefix
+                          + str(len(body)).encode() + b"\r\n\r\n" + body)
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            await self.close()
+            raise HttpError("connection closed") from exc
+        status = int(head[9:12])
+        low = head.lower()
+        at = low.find(b"\r\ncontent-length:")
+        if at < 0:
+            await self.close()
+            raise HttpError("response without Content-Length")
+        end = low.find(b"\r\n", at + 2)
+        payload = await self.reader.readexactly(int(low[at + 17:end]))
+        if b"\r\nconnection: close" in low:
+            await self.close()
+        return status, payload
+
+
+@dataclass
+class Desk:
+    """A library's circulation desk: its key, its copies, the copies it has lent."""
+
+    library: str
+    copies: list[str]  # 통합바코드 of the copies this desk lends
+    hold: int
+    lent: deque[str] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.free = list(self.copies)
+
+    def take_free(self, rng: random.Random) -> str:
+        i = rng.randrange(len(self.free))
+        self.free[i], self.free[-1] = self.free[-1], self.free[i]
+        return self.free.pop()
+
+
+def make_desks(codes: list[str], clients: int, copies_per_library: int,
+               rng: random.Random) -> list[Desk]:
+    """One desk per client, each at a different library while there are enough of them
+    (when clients outnumber libraries, desks of one library split its copies)."""
+    if clients <= len(codes):
+        chosen = rng.sample(codes, clients)
+    else:
+        chosen = [codes[i % len(codes)] for i in range(clients)]
+    per_lib = Counter(chosen)
+    seen: Counter[str] = Counter()
+    desks = []
+    for code in chosen:
+        k, n = seen[code], per_lib[code]
+        seen[code] += 1
+        mine = [f"${code}{reg_no(j)}" for j in range(copies_per_library) if j % n == k]
+        if len(mine) < 2:
+            raise ValueError("too few copies per desk: raise copies per library")
+        desks.append(Desk(code, mine, hold=max(1, min(8, len(mine) // 2))))
+    return desks
+
+
+@dataclass
+class LoadResult:
+    seconds: float = 0.0
+    checkouts: int = 0
+    checkins: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)  # business answers (4xx codes)
+    errors: Counter[str] = field(default_factory=Counter)  # 5xx, transport
+    latencies_ms: list[float] = field(default_factory=list)  # every measured request
+    tx_latencies_ms: list[float] = field(default_factory=list)  # successful ones
+
+    @property
+    def transactions(self) -> int:
+        return self.checkouts + self.checkins
+
+    @property
+    def tx_per_s(self) -> float:
+        return self.transactions / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float, successful: bool = True) -> float:
+        data = sorted(self.tx_latencies_ms if successful else self.latencies_ms)
+        if not data:
+            return float("nan")
+        return data[max(0, math.ceil(q / 100 * len(data)) - 1)]
+
+
+class _Phase:
+    WARMUP, MEASURE, STOP = 0, 1, 2
+
+
+async def _desk_loop(desk: Desk, http: Http, members: int, codes: list[str], state: dict,
+                     result: LoadResult, rng: random.Random) -> None:
+    n_libs = len(codes)
+    while state["phase"] != _Phase.STOP:
+        if len(desk.lent) < desk.hold and desk.free:
+            item = desk.take_free(rng)
+            lib, serial = member_home(rng.randrange(members), n_libs)
+            body = b'{"member":"%s","item":"%s"}' % (
+                member_number(codes[lib], serial).encode(), item.encode())
+            path, checkout = CHECKOUT, True
+        else:
+            item = desk.lent.popleft()
+            body = b'{"item":"%s"}' % item.encode()
+            path, checkout = CHECKIN, False
+        measuring = state["phase"] == _Phase.MEASURE
+        t0 = time.perf_counter()
+        try:
+            status, payload = await http.post(path, body)
+        except (HttpError, OSError) as exc:
+            # the request may or may not have been applied: keep the copy as lent so
+            # that a later checkin settles it either way
+            desk.lent.append(item)
+            if measuring:
+                result.errors[f"transport:{type(exc).__name__}"] += 1
+            await asyncio.sleep(0.05)
+            continue
+        ms = (time.perf_counter() - t0) * 1000.0
+        measuring = measuring and state["phase"] == _Phase.MEASURE  # finished in the window
+        if status == 200:
+            if checkout:
+                desk.lent.append(item)
+            else:
+                desk.free.append(item)
+            if measuring:
+                result.latencies_ms.append(ms)
+                result.tx_latencies_ms.append(ms)
+                if checkout:
+                    result.checkouts += 1
+                else:
+                    result.checkins += 1
+            continue
+        try:
+            code = orjson.loads(payload).get("code", str(status))
+        except orjson.JSONDecodeError:
+            code = str(status)
+        if checkout:
+            # COPY_ON_LOAN: left out by an earlier run; return it next. Anything else
+            # (limits, suspension): the copy stays on the shelf.
+            (desk.lent if code == "COPY_ON_LOAN" else desk.free).append(item)
+        else:
+            desk.free.append(item)  # NOT_ON_LOAN: it is on the shelf anyway
+        if measuring:
+            result.latencies_ms.append(ms)
+            if status >= 500:
+                result.errors[f"{status}:{code}"] += 1
+            else:
+                result.refusals[f"{'checkout' if checkout else 'checkin'}:{code}"] += 1
+
+
+async def _drain(desk: Desk, http: Http) -> None:
+    """Return whatever the desk still has out (not measured)."""
+    while desk.lent:
+        item = desk.lent.popleft()
+        try:
+            await http.post(CHECKIN, b'{"item":"%s"}' % item.encode())
+        except (HttpError, OSError):
+            pass
+
+
+async def drive(host: str, port: int, desks: list[Desk], codes: list[str], members: int, *,
+                duration: float, warmup: float, seed: int = 1) -> LoadResult:
+    """Run every desk concurrently: `warmup` seconds unmeasured, then `duration` measured."""
+    result = LoadResult()
+    state = {"phase": _Phase.WARMUP}
+    https = [Http(host, port, api_key(d.library)) for d in desks]
+    await asyncio.gather(*(h.connect() for h in https))
+    tasks = [
+        asyncio.create_task(_desk_loop(d, h, members, codes, state, result,
+                                       random.Random(seed * 1000 + i)))
+        for i, (d, h) in enumerate(zip(desks, https, strict=True))
+    ]
+    await asyncio.sleep(warmup)
+    state["phase"] = _Phase.MEASURE
+    t0 = time.perf_counter()
+    await asyncio.sleep(duration)
+    state["phase"] = _Phase.STOP
+    result.seconds = time.perf_counter() - t0
+    await asyncio.gather(*tasks)
+    await asyncio.gather(*(_drain(d, h) for d, h in zip(desks, https, strict=True)))
+    await asyncio.gather(*(h.close() for h in https))
+    return result
+
+
+def run_load(host: str, port: int, desks: list[Desk], codes: list[str], members: int, *,
+             duration: float, warmup: float, seed: int = 1) -> LoadResult:
+    coro = drive(host, port, desks, codes, members, duration=duration, warmup=warmup,
+                 seed=seed)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        return asyncio.run(coro)
+    return uvloop.run(coro)
