@@ -1,0 +1,186 @@
+"""What every page needs: templates, who is signed in, flash messages, error pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..domain.errors import Code, DomainError, message
+from ..services.context import SEOUL, Actor, Role
+from ..services.hub import Hub
+from .i18n import pick_lang, translate
+from .security import CsrfFailed, Session
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+STATUS_FOR = {
+    Code.FORBIDDEN: 403, Code.NOT_FOUND: 404, Code.MEMBER_UNKNOWN: 404,
+    Code.LIBRARY_UNKNOWN: 404, Code.AUTH_REQUIRED: 401, Code.AUTH_INVALID: 401,
+    Code.ACCOUNT_LOCKED: 423, Code.RATE_LIMITED: 429,
+}
+
+
+class LoginRequired(Exception):
+    def __init__(self, kind: str = "staff"):
+        self.kind = kind
+
+
+class Forbidden(Exception):
+    pass
+
+
+# -- request helpers -------------------------------------------------------------------
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+def session_of(request: Request) -> Session:
+    return request.state.session
+
+
+def staff(request: Request) -> Actor:
+    """The signed-in staff member (any staff role), rebuilt from the account each time."""
+    username = session_of(request).get("staff")
+    if not username:
+        raise LoginRequired("staff")
+    actor = hub_of(request).credentials.staff_actor(username, "desk")
+    if actor is None:  # account disabled or removed since sign-in
+        session_of(request).renew()
+        raise LoginRequired("staff")
+    request.state.actor = actor
+    return actor
+
+
+def librarian(request: Request) -> Actor:
+    actor = staff(request)
+    if actor.role != Role.LIBRARIAN or not actor.library_code:
+        raise Forbidden()
+    return actor
+
+
+def member_actor(number: str, library_code: str | None = None) -> Actor:
+    return Actor(Role.MEMBER, f"member:{number}", "portal", library_code=library_code)
+
+
+def member(request: Request) -> str:
+    number = session_of(request).get("member")
+    if not number:
+        raise LoginRequired("member")
+    request.state.member_number = number
+    return number
+
+
+async def form_data(request: Request) -> Any:
+    """The posted form (already parsed by the CSRF guard), so handlers can stay sync."""
+    return await request.form()
+
+
+# -- flash messages ----------------------------------------------------------------------
+def flash(request: Request, kind: str, key: str, text: str = "",
+          reasons: list[dict[str, Any]] | None = None) -> None:
+    session = session_of(request)
+    items = list(session.get("flash", []))[-5:]
+    items.append({"kind": kind, "key": key, "text": text[:300], "reasons": reasons or []})
+    session["flash"] = items
+
+
+def reasons_of(err: DomainError) -> list[dict[str, Any]]:
+    return [{"code": str(r.code), "details": _short(r.details)} for r in err.reasons]
+
+
+def _short(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, int | float | bool) else str(v)[:80])
+            for k, v in list(details.items())[:6]}
+
+
+def flash_error(request: Request, err: DomainError, key: str = "common.refused") -> None:
+    flash(request, "error", key, reasons=reasons_of(err))
+
+
+def reason_message(code: str, lang: str) -> str:
+    try:
+        return message(Code(code), lang)
+    except ValueError:
+        return code
+
+
+# -- rendering ---------------------------------------------------------------------------
+def local_time(value: str | None, with_time: bool = True) -> str:
+    """ISO UTC ('...Z') -> Seoul local 'YYYY-MM-DD HH:MM'."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=UTC)
+    except ValueError:
+        return value
+    local = moment.astimezone(SEOUL)
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+templates.env.filters["local"] = local_time
+templates.env.filters["localdate"] = lambda v: local_time(v, False)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None,
+           status: int = 200) -> HTMLResponse:
+    lang = pick_lang(request)
+    session = session_of(request)
+    flashes = session.pop("flash", []) if "flash" in session else []
+    ctx = {
+        "lang": lang,
+        "t": lambda key: translate(key, lang),
+        "reason_message": lambda code: reason_message(code, lang),
+        "csrf": session.csrf,
+        "actor": getattr(request.state, "actor", None),
+        "member_number": getattr(request.state, "member_number", None),
+        "flashes": flashes,
+        "path": request.url.path,
+        "query": quote(request.url.query or "", safe="=&"),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# -- error pages -------------------------------------------------------------------------
+def install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        target = "/my/login" if exc.kind == "member" else "/login"
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method == "GET":
+            return redirect(f"{target}?next={quote(here)}")
+        return redirect(target)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return render(request, "error.html", {"message_key": "common.forbidden"}, 403)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        return render(request, "error.html", {"message_key": "common.csrf"}, 403)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        status = STATUS_FOR.get(exc.code, 422)
+        return render(request, "error.html",
+                      {"message_key": "common.refused", "reasons": reasons_of(exc)}, status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": "NOT_FOUND", "message": "Not found."}},
+                                status_code=exc.status_code)
+        key = "common.not_found" if exc.status_code == 404 else "common.error"
+        return render(request, "error.html", {"message_key": key}, exc.status_code)

@@ -1,0 +1,473 @@
+"""Staff console: dashboard, regional centers, libraries (policy, calendar, credentials,
+onboarding), members, transit queues and the audit log. Every page is scoped:
+national admins see the network, regional admins their region, librarians their
+library."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from ..domain.errors import Code, DomainError
+from ..domain.onboarding import LABELS as STAGE_LABELS
+from ..domain.onboarding import allowed_next
+from ..services.context import SEOUL, Actor, Role
+from .codes import code128_svg
+from .common import (
+    Forbidden,
+    flash,
+    flash_error,
+    form_data,
+    hub_of,
+    redirect,
+    render,
+    staff,
+)
+
+router = APIRouter(prefix="/console")
+PAGE = 50
+DASH_TABLES = ("per_day", "per_region", "per_library", "stages", "summary")
+
+
+# -- scope --------------------------------------------------------------------------------
+def scope(actor: Actor) -> tuple[str | None, str | None]:
+    """(region, library) the actor is limited to; (None, None) for the whole network."""
+    if actor.role == Role.NATIONAL_ADMIN:
+        return None, None
+    if actor.role == Role.REGIONAL_ADMIN:
+        return actor.region_code, None
+    return None, actor.library_code
+
+
+def _stats(request: Request) -> Any:
+    return request.app.state.stats
+
+
+def can_admin_library(actor: Actor, region_code: str | None) -> bool:
+    return actor.role == Role.NATIONAL_ADMIN or (
+        actor.role == Role.REGIONAL_ADMIN and actor.region_code == region_code)
+
+
+def can_view_library(actor: Actor, code: str, region_code: str | None) -> bool:
+    if can_admin_library(actor, region_code):
+        return True
+    return actor.role == Role.LIBRARIAN and actor.library_code == code
+
+
+def _library_or_403(request: Request, actor: Actor, code: str, admin: bool) -> str:
+    region = _stats(request).library_region(code)
+    if region is None:
+        raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code[:10])
+    allowed = can_admin_library(actor, region) if admin else can_view_library(actor, code, region)
+    if not allowed:
+        raise Forbidden()
+    return region
+
+
+def _member_or_403(request: Request, actor: Actor, number: str) -> None:
+    region, library = scope(actor)
+    if region is None and library is None:
+        return
+    if not number.isdigit() or not _stats(request).member_in_scope(
+            number, library=library, region=region):
+        raise Forbidden()
+
+
+def csv_response(name: str, rows: list[dict[str, Any]], columns: list[str]) -> Response:
+    out = io.StringIO()
+    out.write("\ufeff")  # BOM so spreadsheet programs read the Korean text as UTF-8
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(row.get(k)) for k in columns})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _cell(value: Any) -> Any:
+    text = "" if value is None else str(value)
+    # no formula injection when the file is opened in a spreadsheet
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+# -- dashboard ----------------------------------------------------------------------------
+def _dashboard_data(request: Request, actor: Actor) -> dict[str, Any]:
+    q = request.query_params
+    region, library = scope(actor)
+    if actor.role == Role.NATIONAL_ADMIN and q.get("region"):
+        region = q.get("region")
+    stats = _stats(request)
+    since, until = _date(q.get("since")), _date(q.get("until"))
+    if not (since and until):
+        try:
+            days = int(q.get("days", "30"))
+        except ValueError:
+            days = 30
+        since, until = stats.period(days)
+    return stats.dashboard(since, until, region=region, library=library,
+                           top=0 if q.get("format") == "csv" else 20)
+
+
+@router.get("")
+def dashboard(request: Request, actor: Actor = Depends(staff)) -> Response:
+    data = _dashboard_data(request, actor)
+    regions = hub_of(request).network.regions() if actor.role == Role.NATIONAL_ADMIN else []
+    return render(request, "console_dashboard.html", {"d": data, "regions": regions})
+
+
+@router.get("/export.csv")
+def dashboard_csv(request: Request, table: str = "per_day",
+                  actor: Actor = Depends(staff)) -> Response:
+    if table not in DASH_TABLES:
+        raise DomainError(Code.VALIDATION_ERROR, field="table")
+    d = _dashboard_data(request, actor)
+    if table == "per_day":
+        return csv_response("loans_per_day", d["per_day"], ["day", "loans", "returns"])
+    if table == "per_region":
+        return csv_response("loans_per_region", d["per_region"], ["region", "name", "loans"])
+    if table == "per_library":
+        return csv_response("loans_per_library", d["per_library"],
+                            ["code", "name", "region", "loans"])
+    if table == "stages":
+        return csv_response("libraries_by_stage", d["stages"], ["stage", "label", "count"])
+    summary = [{"metric": "loans", "value": d["totals"]["loans"]},
+               {"metric": "returns", "value": d["totals"]["returns"]},
+               {"metric": "loans_to_members_from_elsewhere", "value": d["elsewhere"]["elsewhere"]},
+               {"metric": "share_from_elsewhere_percent", "value": d["elsewhere"]["share"]},
+               {"metric": "active_suspensions", "value": d["active_suspensions"]},
+               {"metric": "transits_received", "value": d["transits"]["received"]},
+               {"metric": "transits_sent", "value": d["transits"]["sent"]}]
+    return csv_response("summary", summary, ["metric", "value"])
+
+
+# -- regional centers and libraries -----------------------------------------------------------
+@router.get("/centers")
+def centers(request: Request, actor: Actor = Depends(staff)) -> Response:
+    hub = hub_of(request)
+    region, _ = scope(actor)
+    regions = hub.network.regions()
+    if region:
+        regions = [r for r in regions if r["code"] == region]
+    rows = hub.network.centers(region)
+    if request.query_params.get("format") == "csv":
+        return csv_response("regional_centers", rows,
+                            ["region_code", "region_name", "name", "host_library", "phone"])
+    return render(request, "console_centers.html", {"centers": rows, "regions": regions})
+
+
+@router.get("/libraries")
+def libraries(request: Request, actor: Actor = Depends(staff), q: str = "",
+              region: str = "", status: str = "", page: int = 1) -> Response:
+    hub = hub_of(request)
+    forced_region, own = scope(actor)
+    if own:  # a librarian sees the libraries of their own region
+        forced_region = _stats(request).library_region(own)
+    region = forced_region or region or None
+    page = max(1, page)
+    as_csv = request.query_params.get("format") == "csv"
+    result = hub.network.libraries(region=region, query=q.strip()[:60] or None,
+                                   status=status or None, limit=5000 if as_csv else PAGE,
+                                   offset=0 if as_csv else (page - 1) * PAGE)
+    if as_csv:
+        return csv_response("libraries", result["items"],
+                            ["code", "name", "region_code", "center", "status", "status_label",
+                             "ils", "live_since"])
+    return render(request, "console_libraries.html", {
+        "result": result, "q": q, "region": region or "", "status": status, "page": page,
+        "pages": max(1, -(-result["total"] // PAGE)),
+        "regions": hub.network.regions() if not forced_region else [],
+        "stages": [(str(k), v) for k, v in STAGE_LABELS.items()]})
+
+
+def _library_context(request: Request, actor: Actor, code: str) -> dict[str, Any]:
+    hub = hub_of(request)
+    region = _library_or_403(request, actor, code, admin=False)
+    lib = hub.network.library(code)
+    admin = can_admin_library(actor, region)
+    ctx: dict[str, Any] = {"lib": lib, "admin": admin, "next_stages": [], "keys": [],
+                           "terminals": []}
+    if admin:
+        ctx["next_stages"] = [(str(s), STAGE_LABELS[s]) for s in allowed_next(lib["status"])]
+        ctx["keys"] = hub.credentials.list_api_keys("library", code)
+        ctx["terminals"] = hub.credentials.list_terminals(code)
+    return ctx
+
+
+@router.get("/libraries/{code}")
+def library_detail(request: Request, code: str, actor: Actor = Depends(staff)) -> Response:
+    return render(request, "console_library.html", _library_context(request, actor, code))
+
+
+@router.post("/libraries/{code}/stage")
+def advance_stage(request: Request, code: str, actor: Actor = Depends(staff),
+                  form: Any = Depends(form_data)) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    try:
+        result = hub_of(request).network.advance_stage(
+            actor, code, str(form.get("target", "")), str(form.get("note", ""))[:500])
+        flash(request, "ok", "common.done", result["label"])
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/libraries/{code}")
+
+
+@router.post("/libraries/{code}/calendar")
+def set_calendar(request: Request, code: str, actor: Actor = Depends(staff),
+                 form: Any = Depends(form_data)) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    hub = hub_of(request)
+    try:
+        weekdays = sorted({int(v) for v in form.getlist("weekday") if str(v).isdigit()})
+        days = []
+        for line in str(form.get("closed_dates", "")).splitlines()[:400]:
+            line = line.strip()
+            if not line:
+                continue
+            day, _, reason = line.partition(" ")
+            parsed = _date(day)
+            if parsed is None:
+                raise DomainError(Code.VALIDATION_ERROR, field="closed_dates", value=day[:20])
+            days.append((parsed, reason.strip()))
+        hub.network.update_library(actor, code, {"closed_weekdays": weekdays})
+        hub.network.set_closed_dates(actor, code, days)
+        flash(request, "ok", "common.done")
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/libraries/{code}#calendar")
+
+
+@router.post("/libraries/{code}/keys")
+def create_key(request: Request, code: str, actor: Actor = Depends(staff),
+               form: Any = Depends(form_data)) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    try:
+        created = hub_of(request).credentials.create_api_key(
+            actor, "library", code, label=str(form.get("label", ""))[:100],
+            environment=str(form.get("environment", "live")))
+    except DomainError as err:
+        flash_error(request, err)
+        return redirect(f"/console/libraries/{code}#credentials")
+    # The plain key is shown once, in this response only (never put in the cookie).
+    ctx = _library_context(request, actor, code)
+    ctx["new_key"] = created
+    return render(request, "console_library.html", ctx)
+
+
+@router.post("/libraries/{code}/keys/{key_id}/revoke")
+def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(staff),
+               form: Any = Depends(form_data)) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    hub = hub_of(request)
+    if key_id not in {k["key_id"] for k in hub.credentials.list_api_keys("library", code)}:
+        raise Forbidden()
+    try:
+        hub.credentials.revoke_api_key(actor, key_id)
+        flash(request, "ok", "net.revoked", key_id)
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/libraries/{code}#credentials")
+
+
+@router.post("/libraries/{code}/terminals")
+def create_terminal(request: Request, code: str, actor: Actor = Depends(staff),
+                    form: Any = Depends(form_data)) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    try:
+        hub_of(request).credentials.create_terminal(
+            actor, code, str(form.get("login", "")).strip()[:60],
+            str(form.get("password", ""))[:200], label=str(form.get("label", ""))[:100],
+            encoding=str(form.get("encoding", "utf-8")))
+        flash(request, "ok", "common.done", str(form.get("login", ""))[:60])
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/libraries/{code}#credentials")
+
+
+@router.post("/libraries/{code}/terminals/{login}/revoke")
+def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depends(staff),
+                    form: Any = Depends(form_data)) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    hub = hub_of(request)
+    if login not in {t["login"] for t in hub.credentials.list_terminals(code)}:
+        raise Forbidden()
+    try:
+        hub.credentials.revoke_terminal(actor, login)
+        flash(request, "ok", "net.revoked", login)
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/libraries/{code}#credentials")
+
+
+# -- members ------------------------------------------------------------------------------
+@router.get("/members")
+def members(request: Request, actor: Actor = Depends(staff), q: str = "") -> Response:
+    hub = hub_of(request)
+    region, library = scope(actor)
+    found = []
+    q = q.strip()[:40]
+    if q:
+        for number in _stats(request).find_member_numbers(q, library=library, region=region):
+            try:
+                found.append(hub.members.get(actor, number))
+            except DomainError:
+                continue
+    return render(request, "console_members.html", {"q": q, "found": found})
+
+
+@router.get("/members/{number}")
+def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+    _member_or_403(request, actor, number)
+    hub = hub_of(request)
+    view = hub.members.get(actor, number)
+    return render(request, "console_member.html", {
+        "m": view, "number": number,
+        "loans": hub.members.loans(actor, number),
+        "suspensions": hub.members.suspension_history(actor, number),
+        "audit": hub.audit.search(actor, entity="member", entity_id=number, limit=100)})
+
+
+@router.post("/members/{number}/lost")
+def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
+                form: Any = Depends(form_data)) -> Response:
+    _member_or_403(request, actor, number)
+    try:
+        hub_of(request).members.report_card_lost(actor, number)
+        flash(request, "ok", "mem.lost_done")
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/members/{number}")
+
+
+@router.post("/members/{number}/card")
+def link_card(request: Request, number: str, actor: Actor = Depends(staff),
+              form: Any = Depends(form_data)) -> Response:
+    _member_or_403(request, actor, number)
+    try:
+        hub_of(request).members.link_card(actor, number, str(form.get("uid", ""))[:64])
+        flash(request, "ok", "mem.linked")
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/members/{number}")
+
+
+@router.post("/members/{number}/withdraw")
+def withdraw(request: Request, number: str, actor: Actor = Depends(staff),
+             form: Any = Depends(form_data)) -> Response:
+    _member_or_403(request, actor, number)
+    if form.get("confirm") != "yes":
+        flash_error(request, DomainError(Code.VALIDATION_ERROR, field="confirm"))
+        return redirect(f"/console/members/{number}")
+    try:
+        hub_of(request).members.withdraw(actor, number)
+        flash(request, "ok", "mem.withdrawn")
+    except DomainError as err:
+        flash_error(request, err)
+    return redirect(f"/console/members/{number}")
+
+
+@router.get("/members/{number}/print")
+def print_card(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+    _member_or_403(request, actor, number)
+    view = hub_of(request).members.get(actor, number)
+    return render(request, "member_card_print.html", {"m": view, "number": number})
+
+
+@router.get("/members/{number}/barcode.svg")
+def member_barcode(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+    _member_or_403(request, actor, number)
+    hub_of(request).members.get(actor, number)  # must exist
+    return Response(code128_svg(number), media_type="image/svg+xml", headers={
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+# -- transits -----------------------------------------------------------------------------
+def _transit_library(request: Request, actor: Actor, wanted: str) -> str | None:
+    region, own = scope(actor)
+    if own:
+        return own
+    if not wanted:
+        return None
+    _library_or_403(request, actor, wanted, admin=True)
+    return wanted
+
+
+@router.get("/transits")
+def transit_queue(request: Request, actor: Actor = Depends(staff),
+                  library: str = "") -> Response:
+    hub = hub_of(request)
+    code = _transit_library(request, actor, library.strip()[:6])
+    outgoing = incoming = []
+    if code:
+        outgoing = hub.transits.queue(code, "outgoing")
+        incoming = hub.transits.queue(code, "incoming")
+    if code and request.query_params.get("format") == "csv":
+        rows = [dict(r, direction="outgoing") for r in outgoing] + [
+            dict(r, direction="incoming") for r in incoming]
+        return csv_response(f"transits_{code}", rows, [
+            "direction", "id", "item", "title", "from_library", "to_library", "state",
+            "courier_fee", "received_at", "sent_at"])
+    region, _ = scope(actor)
+    choices = []
+    if actor.role != Role.LIBRARIAN:
+        choices = hub.network.libraries(region=region, limit=5000)["items"]
+    names = _stats(request).library_names(
+        list({r["from_library"] for r in incoming} | {r["to_library"] for r in outgoing}))
+    return render(request, "console_transits.html", {
+        "code": code, "outgoing": outgoing, "incoming": incoming, "choices": choices,
+        "names": names})
+
+
+@router.post("/transits/{transit_id}/{action}")
+def move_transit(request: Request, transit_id: int, action: str,
+                 actor: Actor = Depends(staff), form: Any = Depends(form_data)) -> Response:
+    if action not in ("send", "arrive"):
+        raise DomainError(Code.VALIDATION_ERROR, field="action")
+    code = _transit_library(request, actor, str(form.get("library", ""))[:6])
+    if code is None:
+        raise Forbidden()
+    acting = actor if actor.role == Role.LIBRARIAN else actor.acting_for(code)
+    try:
+        view = hub_of(request).transits.move(acting, transit_id, action)
+        flash(request, "ok", "common.done", f"{view.get('title') or ''} · {view['state_label']}")
+    except DomainError as err:
+        flash_error(request, err)
+    suffix = "" if actor.role == Role.LIBRARIAN else f"?library={code}"
+    return redirect(f"/console/transits{suffix}")
+
+
+# -- audit --------------------------------------------------------------------------------
+@router.get("/audit")
+def audit(request: Request, actor: Actor = Depends(staff), entity: str = "",
+          entity_id: str = "", action: str = "", library: str = "", since: str = "",
+          until: str = "") -> Response:
+    start, end = _date(since), _date(until)
+    rows = hub_of(request).audit.search(
+        actor, entity=entity.strip()[:20] or None, entity_id=entity_id.strip()[:40] or None,
+        action=action.strip()[:40] or None, library_code=library.strip()[:6] or None,
+        since=_utc(start) if start else None,
+        until=_utc(end + timedelta(days=1)) if end else None, limit=300)
+    if request.query_params.get("format") == "csv":
+        return csv_response("audit", [dict(r, details=str(r["details"])) for r in rows],
+                            ["id", "at", "actor", "library_code", "action", "entity",
+                             "entity_id", "details"])
+    return render(request, "console_audit.html", {
+        "rows": rows, "f": {"entity": entity, "entity_id": entity_id, "action": action,
+                            "library": library, "since": since, "until": until}})
+
+
+def _utc(day: date) -> datetime:
+    from datetime import UTC
+
+    return datetime.combine(day, time(), SEOUL).astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,38 @@
+"""Mount the web UI: a sub-application at "/" that owns every path outside /api.
+
+The sub-application carries its own middleware (signed session cookie, security
+headers, server timing) and an app-wide CSRF dependency, so none of it touches the REST
+API that shares the process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from ..services.statistics import Statistics
+from . import auth, console, desk, portal
+from .common import HERE, install_error_pages
+from .security import RateLimiter, SessionCodec, WebMiddleware, csrf_guard
+
+LOGIN_ATTEMPTS_PER_MINUTE = 10
+
+
+def create_web_app(hub: Any) -> FastAPI:
+    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None,
+                  dependencies=[Depends(csrf_guard)])
+    web.state.hub = hub
+    web.state.stats = Statistics(hub.db, hub.clock)
+    web.state.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
+    web.add_middleware(WebMiddleware, codec=SessionCodec(hub.secret))
+    web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (auth, desk, portal, console):
+        web.include_router(module.router)
+    install_error_pages(web)
+    return web
+
+
+def mount(app: Any, hub: Any) -> None:
+    app.mount("/", create_web_app(hub), name="web")

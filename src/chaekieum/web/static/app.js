@@ -1,0 +1,64 @@
+/* Progressive enhancement only: every page works without this file. */
+(function () {
+  "use strict";
+
+  // Print buttons (no inline handlers: the CSP forbids them).
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+
+  // Desk: keep the scan box focused after every action; F2 / Escape return to it.
+  var scan = document.getElementById("scan");
+  if (scan) {
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "F2" || (e.key === "Escape" && document.activeElement !== scan)) {
+        e.preventDefault(); scan.focus(); scan.select();
+      }
+    });
+    document.getElementById("scan-form").addEventListener("submit", function () {
+      var b = this.querySelector("button[type=submit]");
+      if (b) { b.disabled = true; }
+    });
+  }
+
+  // Registration: mark the guardian fields required for members under 14.
+  var reg = document.getElementById("register-form");
+  if (reg) {
+    var by = reg.querySelector("[name=birth_year]");
+    var gf = reg.querySelectorAll("#guardian-fields input");
+    var sync = function () {
+      var y = parseInt(by.value, 10);
+      var need = !isNaN(y) && y >= parseInt(by.dataset.guardianAge, 10);
+      gf.forEach(function (i) { i.required = need; });
+      document.getElementById("guardian-fields").classList.toggle("prompt", need);
+    };
+    by.addEventListener("input", sync); sync();
+  }
+
+  // Dashboard charts from the JSON block (tables stay as the accessible fallback).
+  var data = document.getElementById("dash-data");
+  if (data && window.Chart) {
+    var d = JSON.parse(data.textContent);
+    var L = d.labels;
+    var opts = { responsive: true, maintainAspectRatio: false, animation: false };
+    var mk = function (id, cfg) {
+      var el = document.getElementById(id);
+      if (el) { cfg.options = Object.assign({}, opts, cfg.options || {}); new window.Chart(el, cfg); }
+    };
+    mk("chart-per-day", { type: "line", data: {
+      labels: d.per_day.map(function (r) { return r.day.slice(5); }),
+      datasets: [
+        { label: L.loans, data: d.per_day.map(function (r) { return r.loans; }), borderColor: "#0b5cad", backgroundColor: "#0b5cad" },
+        { label: L.returns, data: d.per_day.map(function (r) { return r.returns; }), borderColor: "#1d7a3a", backgroundColor: "#1d7a3a" }
+      ] } });
+    mk("chart-per-region", { type: "bar", data: {
+      labels: d.per_region.map(function (r) { return r.name; }),
+      datasets: [{ label: L.loans, data: d.per_region.map(function (r) { return r.loans; }), backgroundColor: "#0b5cad" }] } });
+    mk("chart-per-library", { type: "bar", options: { indexAxis: "y" }, data: {
+      labels: d.per_library.map(function (r) { return r.name; }),
+      datasets: [{ label: L.loans, data: d.per_library.map(function (r) { return r.loans; }), backgroundColor: "#4a8fd6" }] } });
+    mk("chart-stages", { type: "bar", data: {
+      labels: d.stages.map(function (r) { return d.lang === "ko" ? r.label : r.stage; }),
+      datasets: [{ label: L.count, data: d.stages.map(function (r) { return r.count; }), backgroundColor: "#8a5a00" }] } });
+  }
+})();
