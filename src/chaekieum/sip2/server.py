@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -181,3 +182,34 @@ async def serve_forever(hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_P
 def run(hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: object) -> None:
     """Blocking entry point for the CLI."""
     asyncio.run(serve_forever(hub, host, port, **options))
+
+
+class BackgroundServer:
+    """A Sip2Server on its own event loop in a daemon thread (tests, embedding)."""
+
+    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, **options: object):
+        self.server = Sip2Server(hub, host, port, **options)  # type: ignore[arg-type]
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="sip2-loop",
+                                        daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> BackgroundServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -144,14 +144,15 @@ def institution_mismatch(ctx: Context, req: Request) -> str | None:
 
 def client_txn_id(login: str, req: Request, item: str, patron: str = "") -> str | None:
     """A stable id for one kiosk transaction, so a replay after a reconnect is applied
-    once: terminal login + the kiosk's transaction date + item + patron (+ AY when sent,
-    which tells apart two scans of one item within the same second).  Without a
-    transaction date nothing tells two transactions apart: no id."""
+    once: terminal login + the kiosk's transaction date + item + patron.  AY is left out
+    on purpose: a kiosk replaying after a reconnect may number its frames anew.  Without
+    a transaction date nothing tells two transactions apart: no id.  (Consequence: one
+    terminal scanning the same item twice for the same action within one second of its
+    own clock is taken as one transaction.)"""
     when = req.fixed.get("transaction_date", "")
     if not when.strip():
         return None
-    seq = "" if req.sequence is None else str(req.sequence)
-    key = "\x1f".join((login, req.code, when, seq, item.strip(), patron.strip()))
+    key = "\x1f".join((login, req.code, when, item.strip(), patron.strip()))
     return "sip2:" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
