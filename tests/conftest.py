@@ -124,12 +124,44 @@ def hub(tmp_path: Path, clock: FixedClock) -> Iterator[Hub]:
     h.close()
 
 
-@pytest.fixture
-def any_hub(database_url: str, clock: FixedClock) -> Iterator[Hub]:
-    """Demo hub on SQLite and on PostgreSQL (parametrized)."""
-    h = make_hub(database_url, clock)
-    yield h
-    h.close()
+def pg_demo_database() -> str:
+    """A fresh PostgreSQL database holding the demo network, cloned from a template
+    built once per test process (CREATE DATABASE ... TEMPLATE is a fast file copy)."""
+    assert PG_URL
+    template = _DEMO_TEMPLATE.get("postgres")
+    if template is None:
+        url = fresh_pg_database()
+        make_hub(url, FixedClock(T0)).close()
+        template = url.rsplit("/", 1)[1]
+        _DEMO_TEMPLATE["postgres"] = template
+        import atexit
+
+        atexit.register(drop_pg_database, url)
+    name = f"ck_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    admin.dispose()
+    return normalize_url(PG_URL).rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_hub(request, hub: Hub, clock: FixedClock) -> Iterator[Hub]:
+    """The demo hub on SQLite and on PostgreSQL (parametrized)."""
+    if request.param == "sqlite":
+        yield hub
+        return
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: set CHAEKIEUM_TEST_PG_URL")
+        pytest.skip("no PostgreSQL configured (set CHAEKIEUM_TEST_PG_URL)")
+    url = pg_demo_database()
+    h = Hub(url, secret=SECRET, clock=clock)
+    try:
+        yield h
+    finally:
+        h.close()
+        drop_pg_database(url)
 
 
 class LiveServer:

@@ -13,8 +13,9 @@ from .apiclient import LibraryClient
 
 
 @pytest.fixture
-def client(hub: Hub) -> Iterator[TestClient]:
-    with TestClient(create_app(hub, with_web=False), raise_server_exceptions=False) as c:
+def client(any_hub: Hub) -> Iterator[TestClient]:
+    """The REST API over the demo hub, on SQLite and on PostgreSQL."""
+    with TestClient(create_app(any_hub, with_web=False), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -24,10 +25,16 @@ def libs(client: TestClient) -> dict[str, LibraryClient]:
 
 
 @pytest.fixture
-def members(hub: Hub) -> list[str]:
-    return [m["number"] for m in demo.info(hub)["members"]]
+def members(any_hub: Hub) -> list[str]:
+    return [m["number"] for m in demo.info(any_hub)["members"]]
 
 
 @pytest.fixture
-def admin_headers() -> dict[str, str]:
-    return {}
+def admin(client: TestClient, any_hub: Hub) -> LibraryClient:
+    """A national-admin API client (a key issued for the test)."""
+    from chaekieum.services.context import SYSTEM
+
+    key = any_hub.credentials.create_api_key(SYSTEM, "national", "", "test admin")["api_key"]
+    admin = LibraryClient(client, "")
+    admin.headers = {"Authorization": f"Bearer {key}"}
+    return admin

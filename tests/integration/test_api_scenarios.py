@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 
-def test_auto_join_at_a_second_library(libs, members, hub):
+def test_auto_join_at_a_second_library(libs, members, any_hub):
     member = members[0]  # issued by 111001
     r = libs["111002"].checkout(member, libs["111002"].item(1))
     assert r.status_code == 200, r.text
@@ -17,7 +17,7 @@ def test_auto_join_at_a_second_library(libs, members, hub):
     # the second checkout there does not join again
     r = libs["111002"].checkout(member, libs["111002"].item(2))
     assert r.json()["auto_joined"] is False
-    audit = hub.audit.search(hub_actor(), entity="member", entity_id=member)
+    audit = any_hub.audit.search(hub_actor(), entity="member", entity_id=member)
     assert [a["action"] for a in audit].count("member.auto_join") == 1
 
 
@@ -96,7 +96,7 @@ def test_return_in_another_region_is_refused(libs, members):
     assert r.json()["code"] == "RETURN_NOT_ALLOWED_HERE"
 
 
-def test_withdrawal_erases_personal_data(libs, members, hub):
+def test_withdrawal_erases_personal_data(libs, members, any_hub):
     member = members[4]
     lib = libs["111002"]  # the member's home library
     lib.checkout(member, lib.item(5))
@@ -114,7 +114,7 @@ def test_withdrawal_erases_personal_data(libs, members, hub):
     from chaekieum.store.tables import members as members_table
     from chaekieum.store.tables import withdrawal_stats
 
-    with hub.db.read() as conn:
+    with any_hub.db.read() as conn:
         row = conn.execute(select(members_table).where(members_table.c.number == member)).one()
         stats = conn.execute(select(withdrawal_stats)).all()
     assert (row.name, row.phone, row.email, row.ci_hash, row.birth_year, row.password_hash) == (

@@ -473,13 +473,6 @@ def _ascii_only(parsed) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `\\d` in numbering.py matches any Unicode decimal digit, so Arabic-Indic or "
-    "full-width digits pass as a 14-digit member number / 6-digit library code and come back "
-    "un-normalised (domain.md section 3: digits). Fix: compile the patterns with re.ASCII "
-    "(or use [0-9]) in _LIBRARY_CODE, _MEMBER_NUMBER and _REG_NO.",
-)
 @pytest.mark.parametrize(
     "raw",
     [
@@ -498,7 +491,6 @@ def test_non_ascii_digits_are_not_identifiers(raw):
         assert _ascii_only(parsed)  # acceptable only if normalised to ASCII digits
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: same as above, validate_library_code uses `\\d`")
 def test_validate_library_code_rejects_non_ascii_digits():
     with pytest.raises(DomainError):
         validate_library_code("٠١١٠٠١")

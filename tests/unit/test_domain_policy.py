@@ -109,10 +109,10 @@ def test_boolean_settings_refuse_other_types(key, value):
     assert err.details == {"key": key, "expected": "boolean"}
 
 
-@pytest.mark.parametrize("value", ["1.5", None, True, False, [1]])
-def test_number_setting_refuses_other_types(value):
+@pytest.mark.parametrize("value", ["1.5", None, True, False, [1], float("nan"), float("inf")])
+def test_number_setting_refuses_other_types_and_non_finite(value):
     err = _invalid({"suspension_weight": value})
-    assert err.details == {"key": "suspension_weight", "expected": "number"}
+    assert err.details == {"key": "suspension_weight", "expected": "finite number"}
 
 
 @pytest.mark.parametrize(("key", "enum"), ENUM_KEYS.items())

@@ -14,10 +14,10 @@ from .errors import Code, DomainError
 WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6)
 MAX_SERIAL = 99_999
 
-_LIBRARY_CODE = re.compile(r"\d{6}")
-_MEMBER_NUMBER = re.compile(r"\d{14}")
+_LIBRARY_CODE = re.compile(r"\d{6}", re.ASCII)
+_MEMBER_NUMBER = re.compile(r"\d{14}", re.ASCII)
 # 등록구분 (2-3 letters) then digits; 12 characters in all once zero-padded.
-_REG_NO = re.compile(r"([A-Z]{2,3})(\d{1,10})")
+_REG_NO = re.compile(r"([A-Z]{2,3})(\d{1,10})", re.ASCII)
 
 
 def check_digit(first13: str) -> int:

@@ -38,7 +38,10 @@ LABELS = {
 
 
 def allowed_next(current: str) -> set[Stage]:
-    stage = Stage(current)
+    try:
+        stage = Stage(current)
+    except ValueError:
+        raise DomainError(Code.ONBOARDING_BAD_STEP, current=current) from None
     if stage is Stage.SUSPENDED:
         return {Stage.LIVE}
     if stage is Stage.LIVE:

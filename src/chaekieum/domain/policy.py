@@ -6,6 +6,7 @@ keys or wrong types are refused so a typo never silently falls back to a default
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
@@ -90,8 +91,9 @@ def validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
             if not isinstance(value, bool):
                 raise DomainError(Code.POLICY_INVALID, key=key, expected="boolean")
         elif isinstance(default, float):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise DomainError(Code.POLICY_INVALID, key=key, expected="number")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+                    value):
+                raise DomainError(Code.POLICY_INVALID, key=key, expected="finite number")
             value = float(value)
         elif isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, int):

@@ -24,7 +24,10 @@ LABELS = {"received": "반납 접수", "sent": "발송", "home": "복귀"}
 
 
 def next_state(current: str, action: str) -> TransitState:
-    nxt = TRANSITIONS.get(TransitState(current), {}).get(action)
+    try:
+        nxt = TRANSITIONS[TransitState(current)].get(action)
+    except ValueError:
+        nxt = None
     if nxt is None:
         raise DomainError(Code.TRANSIT_BAD_STATE, state=current, action=action)
     return nxt
