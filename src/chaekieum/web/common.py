@@ -127,6 +127,7 @@ def local_time(value: str | None, with_time: bool = True) -> str:
 
 templates.env.filters["local"] = local_time
 templates.env.filters["localdate"] = lambda v: local_time(v, False)
+templates.env.filters["kv"] = lambda d: ", ".join(f"{k}={v}" for k, v in (d or {}).items())
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
