@@ -18,6 +18,7 @@ from .common import HERE, install_error_pages
 from .security import RateLimiter, SessionCodec, WebMiddleware, csrf_guard
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
+PAGES = (auth, desk, portal, console)  # each module has one APIRouter
 
 
 def create_web_app(hub: Any) -> FastAPI:
@@ -28,7 +29,7 @@ def create_web_app(hub: Any) -> FastAPI:
     web.state.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
     web.add_middleware(WebMiddleware, codec=SessionCodec(hub.secret))
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, desk, portal, console):
+    for module in PAGES:
         web.include_router(module.router)
     install_error_pages(web)
     return web
