@@ -45,6 +45,60 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# -- CPU accounting (Linux /proc; zeros elsewhere) ------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, user+system CPU seconds) of a process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rfind(")") + 2:].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def cpu_snapshot(server_pid: int, database: str | None) -> dict[str, float]:
+    """CPU seconds used so far by: the server tree, the PostgreSQL backends serving
+    `database`, this driver process, and the whole machine (busy time, all cores)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/stat").exists() else []:
+        if entry.name.isdigit() and (st := _proc_stat(int(entry.name))) is not None:
+            stats[int(entry.name)] = st
+    tree = {server_pid}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _) in stats.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    server = sum(stats[p][1] for p in tree if p in stats)
+    postgres = 0.0
+    if database:
+        tag = f" {database} ".encode()
+        postgres = sum(cpu for pid, (_, cpu) in stats.items()
+                       if _cmdline(pid).startswith(b"postgres:") and tag in _cmdline(pid))
+    times = os.times()
+    machine = 0.0
+    try:
+        parts = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        vals = [int(v) for v in parts]
+        machine = (sum(vals) - vals[3] - vals[4]) / _TICK  # minus idle and iowait
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"server": server, "postgres": postgres, "driver": times.user + times.system,
+            "machine": machine}
+
+
 # -- the server under test --------------------------------------------------------------
 @dataclass
 class Server:
@@ -63,7 +117,8 @@ class Server:
 
 
 def start_server(url: str, *, workers: int, clients: int, log_dir: Path,
-                 extra_env: dict[str, str] | None = None) -> Server:
+                 extra_env: dict[str, str] | None = None,
+                 factory: str = "chaekieum.server:app_from_env") -> Server:
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "server.log"
@@ -76,7 +131,7 @@ def start_server(url: str, *, workers: int, clients: int, log_dir: Path,
         CHAEKIEUM_POOL_SIZE=str(max(5, math.ceil(clients / workers) + 4)),
     )
     env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "chaekieum.server:app_from_env",
+    cmd = [sys.executable, "-m", "uvicorn", "--factory", factory,
            "--host", HOST, "--port", str(port), "--workers", str(workers),
            "--log-level", "warning", "--no-access-log"]
     with open(log, "ab") as out:
@@ -167,7 +222,8 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
         clients: int = 32, duration: float = 30.0, copies_per_library: int = 40,
         workers: int = 2, reseed: bool = False, warmup: float | None = None,
         pgbench_scale: int | None = None, console: Console | None = None,
-        seed: int = 1) -> str:
+        seed: int = 1, server_env: dict[str, str] | None = None,
+        factory: str = "chaekieum.server:app_from_env") -> str:
     """Run the benchmark; print a table and the RESULT line (also returned)."""
     console = console or Console()
     shape = Shape(libraries, members, copies_per_library)
@@ -180,13 +236,22 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
     desks = make_desks(codes, clients, copies_per_library, random.Random(seed))
     warmup = min(5.0, max(1.0, duration / 5)) if warmup is None else warmup
     console.print(f"starting the hub: {workers} worker(s), {db}")
-    server = start_server(url, workers=workers, clients=clients, log_dir=log_dir)
+    server = start_server(url, workers=workers, clients=clients, log_dir=log_dir,
+                          extra_env=server_env, factory=factory)
+    database = sa.engine.make_url(normalize_url(url)).database if postgres else None
+    marks: dict[str, dict[str, float]] = {}
+
+    def on_phase(phase: str) -> None:
+        marks[phase] = cpu_snapshot(server.process.pid, database)
+
     try:
         console.print(f"{clients} desks: warm-up {warmup:.0f}s, then {duration:.0f}s measured")
         res = run_load(HOST, server.port, desks, codes, members, duration=duration,
-                       warmup=warmup, seed=seed)
+                       warmup=warmup, seed=seed, on_phase=on_phase)
     finally:
         server.stop()
+    cpu = {k: marks["stop"][k] - marks["measure"][k] for k in marks.get("stop", {})}
+    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     pgbench_tps = None
     pgbench_cmd = ""
     if postgres:
@@ -195,7 +260,8 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
         pgbench_tps, pgbench_cmd = run_pgbench(database_url, clients=clients,
                                                duration=duration, scale=scale,
                                                console=console)
-    _print_table(console, res, pgbench_tps, pgbench_cmd, shape, clients, workers, db, started)
+    _print_table(console, res, pgbench_tps, pgbench_cmd, shape, clients, workers, db, started,
+                 cpu, load_avg)
     line = result_line(res, pgbench_tps=pgbench_tps, clients=clients, shape=shape, db=db)
     console.file.flush()
     sys.stdout.write(line + "\n")
@@ -204,7 +270,8 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
 
 
 def _print_table(console: Console, res: LoadResult, pgbench_tps: float | None, pgbench_cmd: str,
-                 shape: Shape, clients: int, workers: int, db: str, started: datetime) -> None:
+                 shape: Shape, clients: int, workers: int, db: str, started: datetime,
+                 cpu: dict[str, float], load_avg: float) -> None:
     table = Table(title=f"bench checkout — {db}, {started:%Y-%m-%d %H:%M} UTC")
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -224,6 +291,18 @@ def _print_table(console: Console, res: LoadResult, pgbench_tps: float | None, p
          ", ".join(f"{k} {v}" for k, v in res.refusals.most_common()) or "0"),
         ("errors", ", ".join(f"{k} {v}" for k, v in res.errors.most_common()) or "0"),
     ]
+    if cpu and res.transactions:
+        per_tx = {k: v * 1000 / res.transactions for k, v in cpu.items()}
+        others = (cpu["machine"] - cpu["server"] - cpu["postgres"] - cpu["driver"]) / res.seconds
+        rows += [
+            ("CPU ms per tx: server / PostgreSQL / driver",
+             f"{per_tx['server']:.2f} / {per_tx['postgres']:.2f} / {per_tx['driver']:.2f}"),
+            ("cores busy: server / PostgreSQL / driver",
+             f"{cpu['server'] / res.seconds:.2f} / {cpu['postgres'] / res.seconds:.2f} / "
+             f"{cpu['driver'] / res.seconds:.2f}"),
+            ("cores busy with other processes", f"{max(0.0, others):.2f} of {os.cpu_count()}"),
+            ("load average (1 min) at the end", f"{load_avg:.1f}"),
+        ]
     if pgbench_tps is not None:
         ratio = res.tx_per_s / pgbench_tps
         rows += [

@@ -18,6 +18,7 @@ import math
 import random
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import orjson
@@ -54,11 +55,11 @@ class Http:
                 pass
             self.writer = self.reader = None
 
-    async def post(self, path: bytes, body: bytes) -> tuple[int, bytes]:
+    async def post(self, path: bytes, body: bytes, method: bytes = b"POST") -> tuple[int, bytes]:
         if self.writer is None:
             await self.connect()
         assert self.reader is not None and self.writer is not None
-        self.writer.write(b"POST " + path + b" HTTP/1.1\r\n" + self.prefix
+        self.writer.write(method + b" " + path + b" HTTP/1.1\r\n" + self.prefix
                           + str(len(body)).encode() + b"\r\n\r\n" + body)
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
@@ -216,23 +217,35 @@ async def _drain(desk: Desk, http: Http) -> None:
 
 
 async def drive(host: str, port: int, desks: list[Desk], codes: list[str], members: int, *,
-                duration: float, warmup: float, seed: int = 1) -> LoadResult:
-    """Run every desk concurrently: `warmup` seconds unmeasured, then `duration` measured."""
+                duration: float, warmup: float, seed: int = 1,
+                on_phase: Callable[[str], None] | None = None) -> LoadResult:
+    """Run every desk concurrently: `warmup` seconds unmeasured, then `duration` measured.
+
+    `on_phase("measure")` and `on_phase("stop")` run at the edges of the measured window
+    (e.g. to read CPU counters)."""
     result = LoadResult()
     state = {"phase": _Phase.WARMUP}
     https = [Http(host, port, api_key(d.library)) for d in desks]
     await asyncio.gather(*(h.connect() for h in https))
+    # Authenticate every desk once on the connection it keeps (the server verifies a key
+    # with argon2 on first use, then caches it): a cold start is not steady state.
+    await asyncio.gather(*(h.post(b"/api/v1/copies/" + d.copies[0].replace("$", "%24").encode(),
+                                  b"", b"GET") for d, h in zip(desks, https, strict=True)))
     tasks = [
         asyncio.create_task(_desk_loop(d, h, members, codes, state, result,
                                        random.Random(seed * 1000 + i)))
         for i, (d, h) in enumerate(zip(desks, https, strict=True))
     ]
     await asyncio.sleep(warmup)
+    if on_phase:
+        on_phase("measure")
     state["phase"] = _Phase.MEASURE
     t0 = time.perf_counter()
     await asyncio.sleep(duration)
     state["phase"] = _Phase.STOP
     result.seconds = time.perf_counter() - t0
+    if on_phase:
+        on_phase("stop")
     await asyncio.gather(*tasks)
     await asyncio.gather(*(_drain(d, h) for d, h in zip(desks, https, strict=True)))
     await asyncio.gather(*(h.close() for h in https))
@@ -240,9 +253,10 @@ async def drive(host: str, port: int, desks: list[Desk], codes: list[str], membe
 
 
 def run_load(host: str, port: int, desks: list[Desk], codes: list[str], members: int, *,
-             duration: float, warmup: float, seed: int = 1) -> LoadResult:
+             duration: float, warmup: float, seed: int = 1,
+             on_phase: Callable[[str], None] | None = None) -> LoadResult:
     coro = drive(host, port, desks, codes, members, duration=duration, warmup=warmup,
-                 seed=seed)
+                 seed=seed, on_phase=on_phase)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
