@@ -34,12 +34,17 @@ HTTP_REPLY = (b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=ut
 
 
 def default_workers(hub: Hub) -> int:
-    """As many threads as the database pool can serve at once (pool + overflow): more
-    would only queue inside SQLAlchemy, fewer would leave connections idle."""
+    """Half as many threads as the database pool holds (pool + overflow).
+
+    A use case can hold two pooled connections at once: its write transaction, and a
+    short read when the registry's policy/library cache is cold.  With as many threads
+    as connections, every thread can hold one connection while waiting for a second:
+    the pool deadlocks until its timeout.  Half keeps that impossible; more threads
+    would only queue inside SQLAlchemy anyway."""
     pool = hub.db.engine.pool
     size = getattr(pool, "size", lambda: 5)()
     overflow = max(getattr(pool, "_max_overflow", 0), 0)
-    return max(4, min(64, size + overflow))
+    return max(2, min(64, (size + overflow) // 2))
 
 
 class Sip2Server:

@@ -66,6 +66,7 @@ class Shared:
         self.login_cache_seconds = login_cache_seconds
         self._lock = threading.Lock()
         self._logins: dict[str, tuple[float, Terminal]] = {}
+        self._verifying: dict[str, threading.Lock] = {}
         self._last: dict[str, tuple[bytes, bytes]] = {}
 
     def verify_terminal(self, login: str, password: str) -> Terminal | None:
@@ -76,12 +77,19 @@ class Shared:
         hit = self._logins.get(digest)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        info = self.hub.credentials.verify_terminal(login, password)
-        if info is None:
-            return None
-        terminal = Terminal.from_credentials(info)
-        with self._lock:
-            self._logins[digest] = (time.monotonic() + self.login_cache_seconds, terminal)
+        with self._lock:  # one check per credentials at a time: the others wait for it
+            gate = self._verifying.setdefault(digest, threading.Lock())
+        with gate:
+            hit = self._logins.get(digest)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+            info = self.hub.credentials.verify_terminal(login, password)
+            terminal = Terminal.from_credentials(info) if info is not None else None
+            with self._lock:
+                self._verifying.pop(digest, None)
+                if terminal is not None:
+                    self._logins[digest] = (time.monotonic() + self.login_cache_seconds,
+                                            terminal)
         return terminal
 
     def forget_logins(self) -> None:
