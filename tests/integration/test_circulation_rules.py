@@ -1,0 +1,168 @@
+"""Circulation rules that need the database: calendars, policies, sharing modes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from chaekieum.domain.errors import DomainError
+from chaekieum.services import demo
+from chaekieum.services.circulation import CheckinRequest, CheckoutRequest
+from chaekieum.services.context import SYSTEM, Actor, Role
+
+
+def desk(code: str) -> Actor:
+    return Actor(Role.LIBRARIAN, f"staff:lib-{code}", "desk", code)
+
+
+@pytest.fixture
+def numbers(any_hub):
+    return [m["number"] for m in demo.info(any_hub)["members"]]
+
+
+def test_due_date_skips_korean_holidays_and_closed_weekdays(any_hub, clock, numbers):
+    # 2026-09-10 (Thu) + 14 days = 09-24, 추석 (24-26 Sep); 27th is a Sunday, open.
+    clock.set(datetime(2026, 9, 10, 1, 0))
+    out = any_hub.circulation.checkout(desk("111001"), CheckoutRequest(numbers[0],
+                                                                       "$111001EM0000000001"))
+    assert out.loan["due_on"] == "2026-09-27"
+    # a library closed on Mondays: due on a Monday moves to Tuesday
+    clock.set(datetime(2026, 3, 2, 1, 0))  # Mon 2 Mar (substitute holiday) + 14 = Mon 16 Mar
+    out = any_hub.circulation.checkout(desk("111001"), CheckoutRequest(numbers[0],
+                                                                       "$111001EM0000000002"))
+    assert out.loan["due_on"] == "2026-03-17"
+
+
+def test_extra_closed_dates_move_the_due_date(any_hub, clock, numbers):
+    any_hub.network.set_closed_dates(SYSTEM, "111001", [(date(2026, 3, 18), "소독")])
+    out = any_hub.circulation.checkout(desk("111001"), CheckoutRequest(numbers[0],
+                                                                       "$111001EM0000000003"))
+    assert out.loan["due_on"] == "2026-03-19"
+
+
+def test_late_days_exclude_closed_days_unless_counted(any_hub, clock, numbers):
+    lib = desk("111001")
+    any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    # due Wed 18 Mar; returned Wed 25 Mar: 7 days, one of them a Monday (closed)
+    clock.set(datetime(2026, 3, 25, 1, 0))
+    out = any_hub.circulation.checkin(lib, CheckinRequest("$111001EM0000000001"))
+    assert out.extra["suspension"]["days_late"] == 6
+    assert out.extra["suspension"]["until"] == "2026-03-30"  # 25 + 6 - 1
+    any_hub.network.set_policy(SYSTEM, "national", "", "",
+                               {"suspension_counts_closed_days": True, "suspension_mode": "sum"})
+    any_hub.circulation.checkout(lib, CheckoutRequest(numbers[1], "$111001EM0000000002"))
+    clock.set(datetime(2026, 4, 8, 1, 0))  # due 8 Apr (Wed) — on time
+    any_hub.circulation.checkin(lib, CheckinRequest("$111001EM0000000002"))
+    assert any_hub.members.get(SYSTEM, numbers[1])["suspended_until"] is None
+
+
+def test_sum_mode_extends_a_running_suspension_and_max_mode_keeps_the_later_end(
+        any_hub, clock, numbers):
+    lib = desk("111001")
+    for n in (1, 2):
+        any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], f"$111001EM000000000{n}"))
+    clock.set(datetime(2026, 3, 26, 1, 0))  # 8 days after the 18 Mar due date (1 Monday)
+    first = any_hub.circulation.checkin(lib, CheckinRequest("$111001EM0000000001"))
+    assert first.extra["suspension"] == {"days_late": 7, "days": 7, "until": "2026-04-01"}
+    second = any_hub.circulation.checkin(lib, CheckinRequest("$111001EM0000000002"))
+    assert second.extra["suspension"]["until"] == "2026-04-08"  # extended by 7 (sum)
+    any_hub.network.set_policy(SYSTEM, "region", "busan", "", {"suspension_mode": "max"})
+    busan = desk("121001")
+    for n in (1, 2):
+        any_hub.circulation.checkout(busan, CheckoutRequest(numbers[2], f"$121001EM000000000{n}"))
+    clock.set(datetime(2026, 4, 15, 1, 0))
+    a = any_hub.circulation.checkin(busan, CheckinRequest("$121001EM0000000001"))
+    b = any_hub.circulation.checkin(busan, CheckinRequest("$121001EM0000000002"))
+    assert a.extra["suspension"]["until"] == b.extra["suspension"]["until"]  # max, not sum
+
+
+def test_warn_only_sharing_lets_another_library_lend_with_a_warning(any_hub, clock, numbers):
+    seoul, busan = desk("111001"), desk("121001")
+    any_hub.circulation.checkout(seoul, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    clock.advance(days=30)
+    any_hub.circulation.checkin(seoul, CheckinRequest("$111001EM0000000001"))
+    any_hub.network.set_policy(SYSTEM, "library", "121001", "", {"suspension_sharing": "warn"})
+    out = any_hub.circulation.checkout(busan, CheckoutRequest(numbers[0], "$121001EM0000000001"))
+    assert [w["code"] for w in out.warnings] == ["MEMBER_SUSPENDED"]
+    # the library where it was earned still refuses
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(seoul, CheckoutRequest(numbers[0], "$111001EM0000000002"))
+    assert refused.value.code == "MEMBER_SUSPENDED"
+
+
+def test_class_policy_and_non_members(any_hub, numbers):
+    lib = desk("111001")
+    any_hub.network.set_policy(SYSTEM, "library", "111001", "준회원", {"class_loan_limit": 1})
+    any_hub.members.update(SYSTEM, numbers[0], {"member_class": "준회원"})
+    any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000002"))
+    assert refused.value.code == "CLASS_LIMIT_REACHED"
+    any_hub.members.update(SYSTEM, numbers[1], {"member_class": "비회원"})
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(lib, CheckoutRequest(numbers[1], "$111001EM0000000003"))
+    assert refused.value.code == "MEMBER_NOT_ELIGIBLE"
+
+
+def test_overdue_item_blocks_checkout_and_renewal(any_hub, clock, numbers):
+    lib = desk("111001")
+    any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000002"))
+    clock.advance(days=15)
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000003"))
+    assert refused.value.code == "MEMBER_HAS_OVERDUE"
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.renew(lib, "$111001EM0000000001")
+    assert "MEMBER_HAS_OVERDUE" in [r.code for r in refused.value.reasons]
+
+
+def test_reserved_copy_goes_only_to_its_member(any_hub, numbers):
+    from sqlalchemy import update
+
+    from chaekieum.store.tables import copies, members
+
+    lib = desk("111001")
+    with any_hub.db.write() as conn:
+        member_id = conn.scalar(members.select().with_only_columns(members.c.id).where(
+            members.c.number == numbers[1]))
+        conn.execute(update(copies).where(copies.c.reg_no == "EM0000000001",
+                                          copies.c.library_code == "111001")
+                     .values(reserved_for=member_id))
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    assert refused.value.code == "COPY_RESERVED"
+    with pytest.raises(DomainError) as refused:
+        any_hub.members.withdraw(SYSTEM, numbers[1])
+    assert refused.value.code == "WITHDRAW_HAS_RESERVATIONS"
+    out = any_hub.circulation.checkout(lib, CheckoutRequest(numbers[1], "$111001EM0000000001"))
+    assert out.loan["state"] == "active"
+
+
+def test_transit_copy_arrives_home_by_a_checkin_scan_at_the_owner(any_hub, numbers):
+    owner, other = desk("111001"), desk("111002")
+    any_hub.circulation.checkout(owner, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    out = any_hub.circulation.checkin(other, CheckinRequest("$111001EM0000000001"))
+    assert out.extra["route"] == "transit"
+    # until it is home, the receiving library cannot lend it out again
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(other, CheckoutRequest(numbers[1], "$111001EM0000000001"))
+    assert refused.value.code == "COPY_IN_TRANSIT"
+    arrived = any_hub.circulation.checkin(owner, CheckinRequest("$111001EM0000000001"))
+    assert arrived.action == "transit_arrived" and arrived.extra["transit"]["state"] == "home"
+    assert any_hub.transits.queue("111001", "incoming") == []
+
+
+def test_member_number_serials_are_unique_and_checked(any_hub, clock):
+    from chaekieum.domain.numbering import is_valid_member_number
+    from chaekieum.services.members import Registration
+
+    lib = desk("126001")
+    made = [any_hub.members.register(lib, Registration(name=f"회원{i}", birth_year=1990))
+            ["number"] for i in range(5)]
+    assert len(set(made)) == 5 and all(is_valid_member_number(n) for n in made)
+    assert [int(n[8:13]) for n in made] == [1, 2, 3, 4, 5]
+    clock.set(clock.now() + timedelta(days=365))
+    assert any_hub.members.register(lib, Registration(name="새해", birth_year=1990))[
+        "number"].startswith("12600127")
