@@ -269,6 +269,19 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
     return line
 
 
+def code_revision() -> str:
+    """git revision of the code under test (+dirty when the working tree has changes)."""
+    root = Path(__file__).resolve().parents[3]
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (rev + ("+dirty" if dirty else "")) if rev else "unknown"
+
+
 def _print_table(console: Console, res: LoadResult, pgbench_tps: float | None, pgbench_cmd: str,
                  shape: Shape, clients: int, workers: int, db: str, started: datetime,
                  cpu: dict[str, float], load_avg: float) -> None:
@@ -280,6 +293,7 @@ def _print_table(console: Console, res: LoadResult, pgbench_tps: float | None, p
          f"{shape.libraries:,} / {shape.members:,} / "
          f"{shape.libraries * shape.copies_per_library:,}"),
         ("clients (desks) / server workers", f"{clients} / {workers}"),
+        ("code revision", code_revision()),
         ("measured seconds", fmt(res.seconds, 1)),
         ("checkouts + checkins", f"{res.checkouts:,} + {res.checkins:,}"),
         ("transactions/s", fmt(res.tx_per_s)),
