@@ -37,6 +37,7 @@ from .context import SEOUL, Clock
 
 MAX_DAYS = 366
 CLOSED_DAY_TTL = 3600.0  # seconds a closed day's figures are reused
+LIVE_TTL = 5.0  # seconds today's figures may be reused while writes go on
 
 
 def _utc_bounds(since: date, until: date) -> tuple[datetime, datetime]:
@@ -56,6 +57,9 @@ class Statistics:
         self.db = db
         self.clock = clock
         self._cache: dict[date, tuple[float, dict[str, list[int]]]] = {}
+        self._summaries: dict[tuple[date, date], tuple[float, dict[str, Any]]] = {}
+        self._libs: tuple[float, dict[str, tuple[str, str, str]]] = (0.0, {})
+        self._today: tuple[date, Any, float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
 
     # -- scope -------------------------------------------------------------------------
@@ -114,90 +118,149 @@ class Statistics:
             cell[1] += n if action == "loan.checkin" else -n
         return out
 
-    def _figures(self, since: date, until: date) -> dict[date, dict[str, list[int]]]:
-        """Closed days come from a per-process cache (they no longer change, except by a
-        rare offline replay: entries are refreshed after CLOSED_DAY_TTL); today is live."""
-        today = self.clock.today()
+    def _closed_days(self, since: date, end: date) -> dict[date, dict[str, list[int]]]:
+        """Figures of closed days (before today), from a per-process cache: they no
+        longer change except by a rare offline replay, so entries live CLOSED_DAY_TTL."""
         now = time_.monotonic()
-        days = [since + timedelta(days=i) for i in range((until - since).days + 1)]
-        closed = [d for d in days if d < today]
-        missing = [d for d in closed if (hit := self._cache.get(d)) is None or hit[0] < now]
-        result: dict[date, dict[str, list[int]]] = {}
-        with self.db.read() as conn:
-            if missing:
+        days = [since + timedelta(days=i) for i in range((end - since).days + 1)]
+        missing = [d for d in days if (hit := self._cache.get(d)) is None or hit[0] < now]
+        if missing:
+            with self.db.read() as conn:
                 fresh = self._days(conn, min(missing), max(missing))
-                with self._lock:
-                    for day, per_library in fresh.items():
-                        self._cache[day] = (now + CLOSED_DAY_TTL, per_library)
-            if until >= today:
-                result.update(self._days(conn, max(since, today), today))
-        for day in closed:
-            hit = self._cache.get(day)
-            result[day] = hit[1] if hit else {}
-        return result
+            with self._lock:
+                for day, per_library in fresh.items():
+                    self._cache[day] = (now + CLOSED_DAY_TTL, per_library)
+        return {d: self._cache[d][1] if d in self._cache else {} for d in days}
+
+    def _library_regions(self) -> dict[str, tuple[str, str, str]]:
+        """code -> (name, region, status), cached for a few seconds."""
+        now = time_.monotonic()
+        if self._libs[0] < now:
+            with self.db.read() as conn:
+                rows = conn.execute(select(libraries.c.code, libraries.c.name,
+                                           libraries.c.region_code, libraries.c.status)).all()
+            self._libs = (now + LIVE_TTL, {r.code: (r.name, r.region_code, r.status)
+                                           for r in rows})
+        return self._libs[1]
+
+    @staticmethod
+    def _roll_up(cells: dict[str, list[int]], libs: dict[str, tuple[str, str, str]]
+                 ) -> tuple[list[int], dict[str, list[int]]]:
+        total, per_region = [0, 0, 0], {}
+        for code, cell in cells.items():
+            region = libs[code][1] if code in libs else ""
+            acc = per_region.setdefault(region, [0, 0, 0])
+            for i in range(3):
+                total[i] += cell[i]
+                acc[i] += cell[i]
+        return total, per_region
+
+    def _closed_summary(self, since: date, end: date) -> dict[str, Any]:
+        """Per-day totals (network and per region) and per-library sums of a closed
+        range, cached per range: the usual dashboard view costs one dictionary look-up."""
+        key = (since, end)
+        now = time_.monotonic()
+        hit = self._summaries.get(key)
+        if hit and hit[0] > now:
+            return hit[1]
+        libs = self._library_regions()
+        figures = self._closed_days(since, end) if since <= end else {}
+        per_day, per_library = {}, {}
+        for day, cells in figures.items():
+            per_day[day] = (*self._roll_up(cells, libs), cells)
+            for code, cell in cells.items():
+                acc = per_library.setdefault(code, [0, 0, 0])
+                for i in range(3):
+                    acc[i] += cell[i]
+        summary = {"per_day": per_day, "per_library": per_library}
+        with self._lock:
+            if len(self._summaries) > 64:
+                self._summaries.clear()
+            self._summaries[key] = (now + CLOSED_DAY_TTL, summary)
+        return summary
+
+    def _live(self, today: date) -> dict[str, Any]:
+        """Today's figures, suspensions and transits: read again when anything was
+        written since (the audit trail's highest id) and at least LIVE_TTL passed."""
+        now = time_.monotonic()
+        with self.db.read() as conn:
+            mark = conn.scalar(select(func.max(audit_log.c.id)))
+            hit = self._today
+            if hit and hit[0] == today and (hit[1] == mark or hit[2] > now):
+                return hit[3]
+            cells = self._days(conn, today, today).get(today, {})
+            suspended = conn.execute(
+                select(suspensions.c.library_code, suspensions.c.member_id)
+                .where(suspensions.c.ends_on >= today, suspensions.c.lifted_at.is_(None))
+            ).all()
+            transit_rows = conn.execute(
+                select(transits.c.from_library, transits.c.to_library, transits.c.state)
+                .where(transits.c.state.in_(("received", "sent")))).all()
+        live = {"cells": cells, "suspended": suspended, "transits": transit_rows}
+        self._today = (today, mark, now + LIVE_TTL, live)
+        return live
 
     # -- dashboard ---------------------------------------------------------------------
     def dashboard(self, since: date, until: date, region: str | None = None,
                   library: str | None = None, top: int = 20) -> dict[str, Any]:
+        today = self.clock.today()
         if until < since:
             since, until = until, since
         if (until - since).days >= MAX_DAYS:
             since = until - timedelta(days=MAX_DAYS - 1)
-        until = min(until, self.clock.today() + timedelta(days=1))
+        until = min(until, today)
         since = min(since, until)
-        scope = self._library_codes(region, library)
-        figures = self._figures(since, until)
-        with self.db.read() as conn:
-            lib_rows = conn.execute(select(libraries.c.code, libraries.c.name,
-                                           libraries.c.region_code, libraries.c.status)).all()
-            region_names = dict(conn.execute(select(regions.c.code, regions.c.name)).all())
-            susp_filter = [suspensions.c.ends_on >= self.clock.today(),
-                           suspensions.c.lifted_at.is_(None)]
-            if scope is not None:
-                susp_filter.append(suspensions.c.library_code.in_(scope))
-            active_suspensions = conn.scalar(
-                select(func.count(func.distinct(suspensions.c.member_id))).where(*susp_filter))
-            tr_filter = [transits.c.state != "home"]
-            if scope is not None:
-                tr_filter.append(transits.c.from_library.in_(scope)
-                                 | transits.c.to_library.in_(scope))
-            transit_counts = dict(conn.execute(
-                select(transits.c.state, func.count()).where(*tr_filter)
-                .group_by(transits.c.state)).all())
-        libs = {r.code: r for r in lib_rows}
+        libs = self._library_regions()
+        closed = self._closed_summary(since, min(until, today - timedelta(days=1)))
+        live = self._live(today)
 
         def in_scope(code: str) -> bool:
             if library:
                 return code == library
             if region:
-                lib = libs.get(code)
-                return lib is not None and lib.region_code == region
+                return code in libs and libs[code][1] == region
             return True
 
-        per_day, per_library, per_region = [], {}, {}
-        total_loans = total_returns = total_elsewhere = 0
-        for day in sorted(figures):
-            day_loans = day_returns = 0
-            for code, (n, returned, other) in figures[day].items():
-                if not in_scope(code):
-                    continue
-                day_loans += n
-                day_returns += returned
-                total_elsewhere += other
-                if n:
-                    per_library[code] = per_library.get(code, 0) + n
-                    reg = libs[code].region_code if code in libs else ""
-                    per_region[reg] = per_region.get(reg, 0) + n
-            total_loans += day_loans
-            total_returns += day_returns
-            per_day.append({"day": day.isoformat(), "loans": day_loans, "returns": day_returns})
+        def day_figures(total: list[int], per_region: dict, cells: dict) -> list[int]:
+            if library:
+                return cells.get(library, [0, 0, 0])
+            if region:
+                return per_region.get(region, [0, 0, 0])
+            return total
+
+        per_day = []
+        totals = [0, 0, 0]
+        days = dict(closed["per_day"])
+        if until >= today:
+            days[today] = (*self._roll_up(live["cells"], libs), live["cells"])
+        for day in sorted(days):
+            n, returned, other = day_figures(*days[day])
+            totals = [totals[0] + n, totals[1] + returned, totals[2] + other]
+            per_day.append({"day": day.isoformat(), "loans": n, "returns": returned})
+        per_library = {code: cell[0] for code, cell in closed["per_library"].items()
+                       if cell[0] and in_scope(code)}
+        if until >= today:
+            for code, cell in live["cells"].items():
+                if cell[0] and in_scope(code):
+                    per_library[code] = per_library.get(code, 0) + cell[0]
+        per_region: dict[str, int] = {}
+        for code, n in per_library.items():
+            reg = libs[code][1] if code in libs else ""
+            per_region[reg] = per_region.get(reg, 0) + n
+        with self.db.read() as conn:
+            region_names = dict(conn.execute(select(regions.c.code, regions.c.name)).all())
+        suspended = {m for code, m in live["suspended"] if in_scope(code)}
+        transit_counts = {"received": 0, "sent": 0}
+        for frm, to, state in live["transits"]:
+            if in_scope(frm) or in_scope(to):
+                transit_counts[state] += 1
         stage_counts: dict[str, int] = {}
-        for r in lib_rows:
-            if in_scope(r.code):
-                stage_counts[r.status] = stage_counts.get(r.status, 0) + 1
+        for code, (_, _, status) in libs.items():
+            if in_scope(code):
+                stage_counts[status] = stage_counts.get(status, 0) + 1
         ranked = sorted(
-            ({"code": code, "name": libs[code].name if code in libs else code,
-              "region": libs[code].region_code if code in libs else "", "loans": n}
+            ({"code": code, "name": libs[code][0] if code in libs else code,
+              "region": libs[code][1] if code in libs else "", "loans": n}
              for code, n in per_library.items()), key=lambda x: (-x["loans"], x["code"]))
         return {
             "since": since.isoformat(), "until": until.isoformat(),
@@ -207,14 +270,12 @@ class Statistics:
                            for code, n in sorted(per_region.items(), key=lambda x: -x[1])],
             "per_library": ranked[:top] if top else ranked,
             "per_library_total": len(ranked),
-            "elsewhere": {"loans": total_loans, "elsewhere": total_elsewhere,
-                          "share": round(100.0 * total_elsewhere / total_loans, 1)
-                          if total_loans else 0.0},
-            "totals": {"loans": total_loans, "returns": total_returns},
-            "active_suspensions": active_suspensions or 0,
-            "transits": {"received": transit_counts.get("received", 0),
-                         "sent": transit_counts.get("sent", 0),
-                         "total": sum(transit_counts.values())},
+            "elsewhere": {"loans": totals[0], "elsewhere": totals[2],
+                          "share": round(100.0 * totals[2] / totals[0], 1)
+                          if totals[0] else 0.0},
+            "totals": {"loans": totals[0], "returns": totals[1]},
+            "active_suspensions": len(suspended),
+            "transits": {**transit_counts, "total": sum(transit_counts.values())},
             "stages": [{"stage": str(s), "label": STAGE_LABELS[s],
                         "count": stage_counts.get(str(s), 0)}
                        for s in [*STAGE_ORDER, Stage.SUSPENDED]],
