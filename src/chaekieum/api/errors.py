@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain.errors import Code, DomainError, Reason, message
@@ -79,6 +80,12 @@ def install(app: FastAPI) -> None:
                 415: Code.UNSUPPORTED_MEDIA_TYPE, 401: Code.AUTH_REQUIRED,
                 403: Code.FORBIDDEN}.get(exc.status_code, Code.VALIDATION_ERROR)
         return error_response(code, exc.status_code, _lang(request))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSON:
+        # a constraint caught a race the locks did not: nothing was written; retry is safe
+        log.warning("constraint violation on %s: %s", request.url.path, exc.orig)
+        return error_response(Code.CONFLICT, 409, _lang(request))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSON:

@@ -87,23 +87,32 @@ def loan_view(conn: Connection, loan_id: int) -> dict[str, Any]:
         .join(members, members.c.id == loans.c.member_id)
         .where(loans.c.id == loan_id)
     ).one()
+    return _loan_dict(row.id, row.number, row.owner_library, row.reg_no, row.title,
+                      row.library_code, row.state, row.loaned_at, row.due_on, row.renewals,
+                      row.channel, row.offline, row.returned_at, row.return_library)
+
+
+def _loan_dict(loan_id: int, number: str, owner: str, reg_no: str, title: str, library: str,
+               state: str, loaned_at: datetime, due_on: date, renewals: int, channel: str,
+               offline: bool, returned_at: datetime | None = None,
+               return_library: str | None = None) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "member_number": row.number,
-        "member_number_masked": mask_member_number(row.number),
-        "item": f"${row.owner_library}{row.reg_no}",
-        "registration_number": row.reg_no,
-        "title": row.title,
-        "owner_library": row.owner_library,
-        "library_code": row.library_code,
-        "state": row.state,
-        "loaned_at": row.loaned_at.isoformat() + "Z",
-        "due_on": row.due_on.isoformat(),
-        "renewals": row.renewals,
-        "returned_at": row.returned_at.isoformat() + "Z" if row.returned_at else None,
-        "return_library": row.return_library,
-        "channel": row.channel,
-        "offline": row.offline,
+        "id": loan_id,
+        "member_number": number,
+        "member_number_masked": mask_member_number(number),
+        "item": f"${owner}{reg_no}",
+        "registration_number": reg_no,
+        "title": title,
+        "owner_library": owner,
+        "library_code": library,
+        "state": state,
+        "loaned_at": loaned_at.isoformat() + "Z",
+        "due_on": due_on.isoformat(),
+        "renewals": renewals,
+        "returned_at": returned_at.isoformat() + "Z" if returned_at else None,
+        "return_library": return_library,
+        "channel": channel,
+        "offline": offline,
     }
 
 
@@ -169,14 +178,33 @@ class Circulation:
         )
         return payload
 
-    def _auto_join(self, conn, actor: Actor, member, library_code: str, at) -> bool:  # noqa: ANN001
-        joined = conn.scalar(
-            select(func.count()).select_from(memberships).where(
-                memberships.c.member_id == member.id, memberships.c.library_code == library_code
-            )
-        )
-        if joined:
-            return False
+    @staticmethod
+    def _checkout_facts(conn: Connection, member_id: int, library_code: str, copy, today: date):  # noqa: ANN001, ANN205
+        """Everything a checkout decides on, in one round trip (after the row locks)."""
+        mine = (loans.c.member_id == member_id) & (loans.c.state == "active")
+
+        def scalar(query):  # noqa: ANN001, ANN202
+            return query.scalar_subquery()
+
+        copy_id = copy.id if copy is not None else -1
+        return conn.execute(select(
+            scalar(select(func.count()).select_from(loans).where(mine)).label("total"),
+            scalar(select(func.count()).select_from(loans).where(
+                mine, loans.c.library_code == library_code)).label("here"),
+            scalar(select(func.count()).select_from(loans).where(
+                mine, loans.c.due_on < today)).label("overdue"),
+            scalar(select(loans.c.id).where(
+                loans.c.copy_id == copy_id, loans.c.state == "active")).label("active_loan_id"),
+            scalar(select(func.count()).select_from(transits).where(
+                transits.c.copy_id == copy_id,
+                transits.c.state != TransitState.HOME)).label("open_transits"),
+            scalar(select(func.count()).select_from(memberships).where(
+                memberships.c.member_id == member_id,
+                memberships.c.library_code == library_code)).label("joined"),
+        )).one()
+
+    def _join(self, conn, actor: Actor, member, library_code: str, at) -> bool:  # noqa: ANN001
+        """책이음회원자동가입: first use at a library registers the member there."""
         conn.execute(
             insert(memberships).values(
                 member_id=member.id, library_code=library_code, joined_at=at, how="auto",
@@ -209,22 +237,17 @@ class Circulation:
         own_copy_info = req.copy if owner == lib.code else None
         copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
 
+        facts = self._checkout_facts(conn, member.id, lib.code, copy, today)
         active = None
-        if copy is not None:
-            active = conn.execute(
-                select(loans).where(loans.c.copy_id == copy.id, loans.c.state == "active")
-            ).first()
-            if active is not None and active.member_id == member.id and not req.offline:
+        if facts.active_loan_id is not None:
+            active = conn.execute(select(loans).where(loans.c.id == facts.active_loan_id)).one()
+            if active.member_id == member.id and not req.offline:
                 # Checking out what the member already holds is a renewal (kiosks do this).
                 return self._renew_loan(conn, actor, lib, member, copy, active, at, today)
 
         policy = self.registry.policy(lib.code, member.member_class)
-        counts = self._counts(conn, member.id, lib.code, today)
-        open_transit = copy is not None and conn.scalar(
-            select(func.count()).select_from(transits).where(
-                transits.c.copy_id == copy.id, transits.c.state != TransitState.HOME
-            )
-        ) > 0
+        counts = rules.LoanCounts(facts.total, facts.here, facts.overdue)
+        open_transit = bool(facts.open_transits)
         copy_facts = None if copy is None else rules.CopyFacts(
             loanable=copy.loanable,
             on_loan=active is not None,
@@ -243,22 +266,20 @@ class Circulation:
             conn.execute(update(loans).where(loans.c.id == active.id).values(
                 state="returned", returned_at=at, return_library=lib.code))
 
-        joined = self._auto_join(conn, actor, member, lib.code, at)
+        joined = not facts.joined and self._join(conn, actor, member, lib.code, at)
         due = req.due_on if (req.offline and req.due_on) else rules.due_date(
             loan_day, policy.loan_period_days, lib.calendar
         )
-        try:
-            with conn.begin_nested():
-                loan_id = conn.execute(
-                    insert(loans).values(
-                        copy_id=copy.id, member_id=member.id, library_code=lib.code,
-                        owner_library=owner, state="active", loaned_at=at, loaned_on=loan_day,
-                        due_on=due, channel=actor.channel, actor=actor.label,
-                        client_txn_id=req.client_txn_id, offline=req.offline,
-                    ).returning(loans.c.id)
-                ).scalar_one()
-        except IntegrityError:
-            raise DomainError(Code.COPY_ON_LOAN) from None
+        # The member and copy rows are locked, so the partial unique index on active
+        # loans cannot fire here; if it ever did, the API answers CONFLICT.
+        loan_id = conn.execute(
+            insert(loans).values(
+                copy_id=copy.id, member_id=member.id, library_code=lib.code,
+                owner_library=owner, state="active", loaned_at=at, loaned_on=loan_day,
+                due_on=due, channel=actor.channel, actor=actor.label,
+                client_txn_id=req.client_txn_id, offline=req.offline,
+            ).returning(loans.c.id)
+        ).scalar_one()
         if copy.reserved_for == member.id:
             conn.execute(update(copies).where(copies.c.id == copy.id).values(reserved_for=None))
         if open_transit:
@@ -277,8 +298,10 @@ class Circulation:
         audit.record(conn, actor, "loan.checkout", "loan", loan_id, at,
                      {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
                       "offline": req.offline, "exceptions": [e["code"] for e in exceptions]})
+        view = _loan_dict(loan_id, member.number, owner, reg_no, copy.title, lib.code, "active",
+                          at, due, 0, actor.channel, req.offline)
         return Outcome(
-            "checkout", loan_view(conn, loan_id),
+            "checkout", view,
             warnings=[w.as_dict() for w in decision.warnings],
             exceptions=exceptions,
             extra={"auto_joined": joined},
@@ -345,19 +368,19 @@ class Circulation:
                 loans.c.return_library == lib.code, loans.c.return_txn_id == req.client_txn_id))
             if done is not None:
                 return Outcome("checkin", loan_view(conn, done), replayed=True)
-        loan = conn.execute(
-            select(loans.c.id, loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
-            .where(copies.c.library_code == owner, copies.c.reg_no == reg_no,
-                   loans.c.state == "active")
-        ).first()
-        if loan is None:
-            return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
+        this_copy = (copies.c.library_code == owner) & (copies.c.reg_no == reg_no)
+        borrower = (select(loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
+                    .where(this_copy, loans.c.state == "active").scalar_subquery())
+        # lock order: the member first, then the loan (as every other write does)
         member = conn.execute(
-            select(members).where(members.c.id == loan.member_id).with_for_update()
-        ).one()
-        loan = conn.execute(select(loans).where(loans.c.id == loan.id).with_for_update()).one()
-        if loan.state != "active":
-            raise DomainError(Code.CONFLICT)
+            select(members).where(members.c.id == borrower).with_for_update()).first()
+        loan = member and conn.execute(
+            select(loans, copies.c.reg_no, copies.c.title)
+            .join(copies, copies.c.id == loans.c.copy_id)
+            .where(this_copy, loans.c.state == "active", loans.c.member_id == member.id)
+            .with_for_update(of=loans)).first()
+        if not loan:
+            return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
         owner_info = self.registry.library(owner, conn)
         policy_here = self.registry.policy(lib.code, member.member_class)
         route = rules.route_return(owner, owner_info.region_code, lib.code, lib.region_code,
@@ -388,8 +411,11 @@ class Circulation:
         audit.record(conn, actor, "loan.checkin", "loan", loan.id, at,
                      {"item": f"${owner}{reg_no}", "route": str(route),
                       "late_days": suspension["days_late"] if suspension else 0})
+        view = _loan_dict(loan.id, member.number, owner, reg_no, loan.title, loan.library_code,
+                          "returned", loan.loaned_at, loan.due_on, loan.renewals, loan.channel,
+                          loan.offline, at, lib.code)
         return Outcome(
-            "checkin", loan_view(conn, loan.id), exceptions=exceptions,
+            "checkin", view, exceptions=exceptions,
             extra={"route": str(route), "transit_id": transit_id,
                    "home_library": owner, "home_library_name": owner_info.name,
                    "suspension": suspension},
