@@ -426,7 +426,9 @@ def prepare(database_url: str | None, shape: Shape, *, reseed: bool = False,
 
 
 def reset_loans(url: str) -> None:
-    """Close loans a previous (interrupted) run left open and lift any suspension."""
+    """Bring a re-used bench database to the current schema (new migrations), close loans
+    a previous (interrupted) run left open and lift any suspension."""
+    upgrade(url)
     engine = sa.create_engine(normalize_url(url))
     try:
         with engine.begin() as conn:
