@@ -166,3 +166,35 @@ def test_member_number_serials_are_unique_and_checked(any_hub, clock):
     clock.set(clock.now() + timedelta(days=365))
     assert any_hub.members.register(lib, Registration(name="새해", birth_year=1990))[
         "number"].startswith("12600127")
+
+
+def test_daily_counters_kept_by_each_write_match_a_rebuild_from_the_ledger(any_hub, clock,
+                                                                          numbers):
+    from sqlalchemy import select
+
+    from chaekieum.services import daily
+    from chaekieum.store.tables import daily_circulation
+
+    seoul, other, busan = desk("111001"), desk("111002"), desk("121001")
+    for n in range(1, 6):
+        borrower = numbers[2 if n % 2 else 0]  # numbers[2] was issued in Busan
+        any_hub.circulation.checkout(seoul, CheckoutRequest(borrower, f"$111001EM{n:010d}"))
+    any_hub.circulation.checkout(busan, CheckoutRequest(numbers[0], "$121001EM0000000001"))
+    any_hub.circulation.undo_checkout(seoul, 1)
+    clock.advance(days=2)
+    any_hub.circulation.checkin(seoul, CheckinRequest("$111001EM0000000002"))
+    any_hub.circulation.checkin(other, CheckinRequest("$111001EM0000000003"))
+    out = any_hub.circulation.checkin(seoul, CheckinRequest("$111001EM0000000004"))
+    any_hub.circulation.undo_checkin(seoul, out.loan["id"])
+
+    def snapshot():
+        with any_hub.db.read() as conn:
+            return sorted(tuple(r) for r in conn.execute(select(daily_circulation)))
+
+    kept = snapshot()
+    with any_hub.db.write() as conn:
+        daily.rebuild(conn)
+    assert [r for r in kept if r[2:] != (0, 0, 0)] == snapshot()
+    by_key = {(r[0], str(r[1])): r[2:] for r in kept}
+    assert by_key[("111001", "2026-03-04")] == (4, 0, 2)  # 5 lent, 1 undone; 2 to a Busan member
+    assert by_key[("111001", "2026-03-06")][1] == 1 and by_key[("111002", "2026-03-06")][1] == 1

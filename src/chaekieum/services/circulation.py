@@ -30,7 +30,7 @@ from ..store.tables import (
     suspensions,
     transits,
 )
-from . import audit
+from . import audit, daily
 from .context import Actor, Clock, local_date, to_utc_naive
 from .events import Kind, emit, emit_many
 from .lookup import item_key, require_member, upsert_own_copy
@@ -245,7 +245,7 @@ class Circulation:
                 # Checking out what the member already holds is a renewal (kiosks do this).
                 return self._renew_loan(conn, actor, lib, member, copy, active, at, today)
 
-        policy = self.registry.policy(lib.code, member.member_class)
+        policy = self.registry.policy(lib.code, member.member_class, conn=conn)
         counts = rules.LoanCounts(facts.total, facts.here, facts.overdue)
         open_transit = bool(facts.open_transits)
         copy_facts = None if copy is None else rules.CopyFacts(
@@ -265,6 +265,7 @@ class Circulation:
             # exception record below flags it for follow-up.
             conn.execute(update(loans).where(loans.c.id == active.id).values(
                 state="returned", returned_at=at, return_library=lib.code))
+            daily.bump(conn, lib.code, loan_day, returns=1)
 
         joined = not facts.joined and self._join(conn, actor, member, lib.code, at)
         due = req.due_on if (req.offline and req.due_on) else rules.due_date(
@@ -280,6 +281,8 @@ class Circulation:
                 client_txn_id=req.client_txn_id, offline=req.offline,
             ).returning(loans.c.id)
         ).scalar_one()
+        daily.bump(conn, lib.code, loan_day, loans=1,
+                   elsewhere=int(member.issuing_library != lib.code))
         if copy.reserved_for == member.id:
             conn.execute(update(copies).where(copies.c.id == copy.id).values(reserved_for=None))
         if open_transit:
@@ -328,7 +331,7 @@ class Circulation:
         return self._renew_loan(conn, actor, lib, member, copy, loan, at, today)
 
     def _renew_loan(self, conn, actor, lib, member, copy, loan, at, today) -> Outcome:  # noqa: ANN001
-        policy = self.registry.policy(loan.owner_library, member.member_class)
+        policy = self.registry.policy(loan.owner_library, member.member_class, conn=conn)
         counts = self._counts(conn, member.id, lib.code, today)
         facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
         decision = rules.decide_renewal(
@@ -382,7 +385,7 @@ class Circulation:
         if not loan:
             return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
         owner_info = self.registry.library(owner, conn)
-        policy_here = self.registry.policy(lib.code, member.member_class)
+        policy_here = self.registry.policy(lib.code, member.member_class, conn=conn)
         route = rules.route_return(owner, owner_info.region_code, lib.code, lib.region_code,
                                    policy_here)
         exceptions: list[dict] = []
@@ -395,6 +398,7 @@ class Circulation:
             state="returned", returned_at=at, return_library=lib.code,
             return_txn_id=req.client_txn_id))
 
+        daily.bump(conn, lib.code, return_day, returns=1)
         suspension = self._apply_late_return(conn, actor, member, loan, return_day, at)
         transit_id = None
         if route is rules.ReturnRoute.TRANSIT:
@@ -439,7 +443,7 @@ class Circulation:
 
     def _apply_late_return(self, conn, actor, member, loan, return_day: date, at):  # noqa: ANN001
         lending = self.registry.library(loan.library_code, conn)
-        policy = self.registry.policy(loan.library_code, member.member_class)
+        policy = self.registry.policy(loan.library_code, member.member_class, conn=conn)
         late = suspension_rules.days_late(loan.due_on, return_day, lending.calendar, policy)
         days = suspension_rules.suspension_days(late, policy)
         if days <= 0:
@@ -472,6 +476,10 @@ class Circulation:
         at = self.clock.now()
         conn.execute(update(loans).where(loans.c.id == loan.id).values(
             state="undone", returned_at=at, return_library=lib.code))
+        issuing = conn.scalar(select(members.c.issuing_library).where(
+            members.c.id == loan.member_id))
+        daily.bump(conn, loan.library_code, loan.loaned_on, loans=-1,
+                   elsewhere=-int(issuing != loan.library_code))
         audit.record(conn, actor, "loan.undo_checkout", "loan", loan.id, at, {})
         return Outcome("undo_checkout", loan_view(conn, loan.id))
 
@@ -489,6 +497,7 @@ class Circulation:
         if transit is not None:
             conn.execute(transits.delete().where(transits.c.id == transit.id))
         self._undo_suspension(conn, loan, at)
+        daily.bump(conn, lib.code, local_date(loan.returned_at), returns=-1)
         try:
             with conn.begin_nested():
                 conn.execute(update(loans).where(loans.c.id == loan.id).values(

@@ -1,9 +1,11 @@
 """Credentials: library/regional/national API keys, staff accounts, SIP2 terminals.
 
-Secrets are stored as argon2 hashes. API keys are long random strings, so verifying
-one on every request would only burn CPU: a verified key is remembered for a short
-time (by a SHA-256 of the key, in memory only) and revocation clears it at once in
-this process and within the cache time in the others.
+Secrets are stored as argon2 hashes. Verifying argon2 on every API request would only
+burn CPU (and a burst of requests with a new key would verify it once each), so a
+verified key is remembered in memory (by a SHA-256 of the key) for an hour, one
+verification at a time per key. Revocation is checked on every request against a set of
+revoked key ids that each process re-reads every few seconds: a revoked key stops at
+once where it was revoked and within REVOKED_REFRESH seconds everywhere else.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from .context import Actor, Clock, Role
 from .tx import transactional
 
 KEY_PREFIX = "ck"
-KEY_CACHE_SECONDS = 10.0
+KEY_CACHE_SECONDS = 3600.0
+REVOKED_REFRESH = 5.0
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 STAFF_ROLES = {Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN}
@@ -67,6 +70,8 @@ class Credentials:
         self.clock = clock
         self._cache: dict[str, tuple[float, ApiPrincipal]] = {}
         self._lock = threading.Lock()
+        self._gates = [threading.Lock() for _ in range(64)]  # bounded, striped by key
+        self._revoked: tuple[float, frozenset[str]] = (0.0, frozenset())
 
     # -- API keys ------------------------------------------------------------------
     @transactional
@@ -113,11 +118,31 @@ class Credentials:
             return
         raise DomainError(Code.FORBIDDEN, library_code=library_code)
 
+    def _revoked_ids(self) -> frozenset[str]:
+        expires, ids = self._revoked
+        if expires > time.monotonic():
+            return ids
+        with self.db.read() as conn:
+            ids = frozenset(conn.scalars(select(api_keys.c.key_id).where(
+                api_keys.c.revoked_at.is_not(None))))
+        self._revoked = (time.monotonic() + REVOKED_REFRESH, ids)
+        return ids
+
     def verify_api_key(self, token: str) -> ApiPrincipal:
         digest = hashlib.sha256(token.encode()).hexdigest()
+        principal = self._cached(digest)
+        if principal is None:
+            with self._gates[int(digest[:8], 16) % len(self._gates)]:  # concurrent requests with a new key wait for one verification
+                principal = self._cached(digest) or self._verify_key(token, digest)
+        if principal.key_id in self._revoked_ids():
+            raise DomainError(Code.AUTH_INVALID)
+        return principal
+
+    def _cached(self, digest: str) -> ApiPrincipal | None:
         hit = self._cache.get(digest)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
+    def _verify_key(self, token: str, digest: str) -> ApiPrincipal:
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise DomainError(Code.AUTH_INVALID)
@@ -146,6 +171,7 @@ class Credentials:
         audit.record(conn, actor, "credential.api_key.revoke", "api_key", key_id, at, {})
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if v[1].key_id != key_id}
+            self._revoked = (0.0, self._revoked[1])  # re-read on the next request
 
     def list_api_keys(self, scope: str, scope_code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:

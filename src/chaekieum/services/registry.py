@@ -85,22 +85,27 @@ class Registry:
         return LibraryInfo(row.code, row.name, row.region_code, row.status, calendar)
 
     # -- policies ----------------------------------------------------------------
-    def policy(self, library_code: str, member_class: str = "") -> policy_rules.Policy:
+    def policy(self, library_code: str, member_class: str = "",
+               conn: Connection | None = None) -> policy_rules.Policy:
+        """The effective policy. Pass the caller's connection when inside a transaction:
+        taking a second pooled connection there can exhaust the pool under load."""
         key = (library_code, member_class)
         hit = self._policies.get(key)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        lib = self.library(library_code)
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(policies.c.level, policies.c.scope, policies.c.member_class,
-                       policies.c.settings)
-                .where(
-                    ((policies.c.level == "national") & (policies.c.scope == ""))
-                    | ((policies.c.level == "region") & (policies.c.scope == lib.region_code))
-                    | ((policies.c.level == "library") & (policies.c.scope == library_code))
-                )
-            ).all()
+        if conn is None:
+            with self.db.read() as own:
+                return self.policy(library_code, member_class, own)
+        lib = self.library(library_code, conn)
+        rows = conn.execute(
+            select(policies.c.level, policies.c.scope, policies.c.member_class,
+                   policies.c.settings)
+            .where(
+                ((policies.c.level == "national") & (policies.c.scope == ""))
+                | ((policies.c.level == "region") & (policies.c.scope == lib.region_code))
+                | ((policies.c.level == "library") & (policies.c.scope == library_code))
+            )
+        ).all()
         resolved = policy_rules.resolve(cascade_layers(rows, member_class))
         with self._lock:
             self._policies[key] = (time.monotonic() + CACHE_SECONDS, resolved)

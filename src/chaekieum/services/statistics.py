@@ -1,11 +1,9 @@
 """Read-only statistics and look-ups behind the staff console (dashboard, member search).
 
-Every query is bounded. Dashboards add up per-library daily figures: loans by index
-seeks on loans(library_code, loaned_on) (an IN over the library codes lets the index
-serve a date range without a full scan), returns from the audit trail's index on `at`
-(loans has no index on returned_at). Days before today no longer change, so their
-figures are cached per process; only today is read live, which keeps a national
-dashboard fast on a large network after its first view. Member search is a prefix
+Every query is bounded. Dashboards add up the per-library daily counters that the
+circulation service keeps in `daily_circulation` (one row per library and day, updated
+in the same transaction as each loan and return). Days before today no longer change,
+so their figures are also cached per process; only today is read live. Member search is a prefix
 *range* on the indexed number / name columns (a `LIKE 'x%'` does not use the index on
 SQLite and only with text_pattern_ops on PostgreSQL), always with a LIMIT.
 """
@@ -17,7 +15,7 @@ import time as time_
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select, text
+from sqlalchemy import and_, exists, func, select, text
 
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import ORDER as STAGE_ORDER
@@ -26,12 +24,14 @@ from ..store.db import Database
 from ..store.tables import (
     audit_log,
     libraries,
-    loans,
     members,
     memberships,
     regions,
     suspensions,
     transits,
+)
+from ..store.tables import (
+    daily_circulation as dc,
 )
 from .context import SEOUL, Clock
 
@@ -85,37 +85,14 @@ class Statistics:
     # -- daily figures per library --------------------------------------------------------
     def _days(self, conn, lo: date, hi: date) -> dict[date, dict[str, list[int]]]:  # noqa: ANN001
         """{day: {library: [loans, returns, loans to members from elsewhere]}} for
-        [lo, hi]. Loans come from loans(library_code, loaned_on) by index seeks (the IN
-        over library codes lets the index serve a date range without a full scan);
-        returns from the audit trail's index on `at` (loans has no index on returned_at),
-        net of same-day undos."""
+        [lo, hi], from the daily counters the circulation service keeps."""
         out: dict[date, dict[str, list[int]]] = {
             lo + timedelta(days=i): {} for i in range((hi - lo).days + 1)}
-        elsewhere = func.sum(case((members.c.issuing_library != loans.c.library_code, 1),
-                                  else_=0))
         rows = conn.execute(
-            select(loans.c.library_code, loans.c.loaned_on, func.count(), elsewhere)
-            .join(members, members.c.id == loans.c.member_id)
-            .where(loans.c.library_code.in_(select(libraries.c.code)),
-                   loans.c.loaned_on >= lo, loans.c.loaned_on <= hi,
-                   loans.c.state != "undone")
-            .group_by(loans.c.library_code, loans.c.loaned_on))
-        for code, day, n, other in rows:
-            cell = out.setdefault(_as_date(day), {}).setdefault(code, [0, 0, 0])
-            cell[0] += n
-            cell[2] += int(other or 0)
-        start, end = _utc_bounds(lo, hi)
-        seoul_day = self._seoul_day(audit_log.c.at)
-        rows = conn.execute(
-            select(audit_log.c.library_code, seoul_day, audit_log.c.action, func.count())
-            .where(audit_log.c.at >= start, audit_log.c.at < end,
-                   audit_log.c.action.in_(("loan.checkin", "loan.undo_checkin")))
-            .group_by(audit_log.c.library_code, seoul_day, audit_log.c.action))
-        for code, day, action, n in rows:
-            if code is None:
-                continue
-            cell = out.setdefault(_as_date(day), {}).setdefault(code, [0, 0, 0])
-            cell[1] += n if action == "loan.checkin" else -n
+            select(dc.c.library_code, dc.c.day, dc.c.loans, dc.c.returns, dc.c.loans_elsewhere)
+            .where(dc.c.day >= lo, dc.c.day <= hi))
+        for code, day, n_loans, n_returns, n_elsewhere in rows:
+            out.setdefault(_as_date(day), {})[code] = [n_loans, n_returns, n_elsewhere]
         return out
 
     def _closed_days(self, since: date, end: date) -> dict[date, dict[str, list[int]]]:

@@ -1,0 +1,42 @@
+"""Daily circulation counters, bumped inside each loan/return transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..store.tables import daily_circulation as dc
+
+
+def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, returns: int = 0,
+         elsewhere: int = 0) -> None:
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    stmt = dialect.insert(dc).values(library_code=library_code, day=day, loans=loans,
+                                     returns=returns, loans_elsewhere=elsewhere)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["library_code", "day"],
+        set_={"loans": dc.c.loans + loans, "returns": dc.c.returns + returns,
+              "loans_elsewhere": dc.c.loans_elsewhere + elsewhere},
+    ))
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute every counter from the loan ledger (repairs, bulk-loaded data)."""
+    return_day = ("date(returned_at, '+9 hours')" if conn.dialect.name == "sqlite"
+                  else "CAST(returned_at + interval '9 hours' AS date)")
+    conn.exec_driver_sql("DELETE FROM daily_circulation")
+    conn.exec_driver_sql(f"""
+        INSERT INTO daily_circulation (library_code, day, loans, returns, loans_elsewhere)
+        SELECT library_code, day, SUM(l), SUM(r), SUM(e) FROM (
+            SELECT loans.library_code AS library_code, loaned_on AS day, 1 AS l, 0 AS r,
+                   CASE WHEN members.issuing_library <> loans.library_code THEN 1 ELSE 0 END
+                   AS e
+            FROM loans JOIN members ON members.id = loans.member_id
+            WHERE loans.state <> 'undone'
+            UNION ALL
+            SELECT return_library, {return_day}, 0, 1, 0
+            FROM loans WHERE state = 'returned' AND return_library IS NOT NULL
+        ) AS t GROUP BY library_code, day
+    """)
