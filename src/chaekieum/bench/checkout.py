@@ -66,9 +66,9 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def cpu_snapshot(server_pid: int, database: str | None) -> dict[str, float]:
-    """CPU seconds used so far by: the server tree, the PostgreSQL backends serving
-    `database`, this driver process, and the whole machine (busy time, all cores)."""
+def cpu_snapshot(server_pid: int, database: str | None) -> dict[str, dict[int, float] | float]:
+    """CPU seconds used so far, per process, by the server tree and the PostgreSQL
+    backends serving `database`; by this driver; by the whole machine (busy time)."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir() if Path("/proc/stat").exists() else []:
         if entry.name.isdigit() and (st := _proc_stat(int(entry.name))) is not None:
@@ -81,22 +81,34 @@ def cpu_snapshot(server_pid: int, database: str | None) -> dict[str, float]:
             if ppid in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    server = sum(stats[p][1] for p in tree if p in stats)
-    postgres = 0.0
+    postgres: dict[int, float] = {}
     if database:
         tag = f" {database} ".encode()
-        postgres = sum(cpu for pid, (_, cpu) in stats.items()
-                       if _cmdline(pid).startswith(b"postgres:") and tag in _cmdline(pid))
+        for pid, (_, cpu) in stats.items():
+            cmd = _cmdline(pid)
+            if cmd.startswith(b"postgres:") and tag in cmd:
+                postgres[pid] = cpu
     times = os.times()
     machine = 0.0
     try:
-        parts = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        vals = [int(v) for v in parts]
-        machine = (sum(vals) - vals[3] - vals[4]) / _TICK  # minus idle and iowait
+        vals = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        machine = (sum(vals) - vals[3] - vals[4]) / _TICK  # all but idle and iowait
     except (OSError, ValueError, IndexError):
         pass
-    return {"server": server, "postgres": postgres, "driver": times.user + times.system,
-            "machine": machine}
+    return {"server": {p: stats[p][1] for p in tree if p in stats}, "postgres": postgres,
+            "driver": times.user + times.system, "machine": machine}
+
+
+def cpu_used(start: dict, stop: dict) -> dict[str, float]:
+    """CPU seconds between two snapshots; processes that started in between count from
+    zero, those that ended in between are lost (a slight undercount, never negative)."""
+    out: dict[str, float] = {}
+    for key in ("server", "postgres"):
+        out[key] = sum(max(0.0, cpu - start[key].get(pid, 0.0))
+                       for pid, cpu in stop[key].items())
+    for key in ("driver", "machine"):
+        out[key] = stop[key] - start[key]
+    return out
 
 
 # -- the server under test --------------------------------------------------------------
@@ -239,7 +251,7 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
     server = start_server(url, workers=workers, clients=clients, log_dir=log_dir,
                           extra_env=server_env, factory=factory)
     database = sa.engine.make_url(normalize_url(url)).database if postgres else None
-    marks: dict[str, dict[str, float]] = {}
+    marks: dict[str, dict] = {}
 
     def on_phase(phase: str) -> None:
         marks[phase] = cpu_snapshot(server.process.pid, database)
@@ -250,7 +262,7 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
                        warmup=warmup, seed=seed, on_phase=on_phase)
     finally:
         server.stop()
-    cpu = {k: marks["stop"][k] - marks["measure"][k] for k in marks.get("stop", {})}
+    cpu = cpu_used(marks["measure"], marks["stop"]) if "stop" in marks else {}
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     pgbench_tps = None
     pgbench_cmd = ""
