@@ -198,3 +198,16 @@ def test_daily_counters_kept_by_each_write_match_a_rebuild_from_the_ledger(any_h
     by_key = {(r[0], str(r[1])): r[2:] for r in kept}
     assert by_key[("111001", "2026-03-04")] == (4, 0, 2)  # 5 lent, 1 undone; 2 to a Busan member
     assert by_key[("111001", "2026-03-06")][1] == 1 and by_key[("111002", "2026-03-06")][1] == 1
+
+
+def test_offline_renewal_is_recorded_and_flagged_not_refused(any_hub, numbers):
+    lib = desk("111001")
+    any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000001"))
+    with pytest.raises(DomainError) as refused:  # online: same-day renewal is refused
+        any_hub.circulation.renew(lib, "$111001EM0000000001")
+    assert refused.value.code == "RENEW_SAME_DAY"
+    out = any_hub.circulation.renew(lib, "$111001EM0000000001", offline=True,
+                                    due_on=date(2026, 3, 25))
+    assert out.loan["due_on"] == "2026-03-25" and out.loan["renewals"] == 1
+    assert [e["code"] for e in out.exceptions] == ["RENEW_SAME_DAY"]
+    assert any_hub.copies.exceptions("111001")[0]["action"] == "renew"

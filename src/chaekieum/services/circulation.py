@@ -313,7 +313,10 @@ class Circulation:
     # -- renew -------------------------------------------------------------------
     @transactional
     def renew(self, conn: Connection, actor: Actor, item: str, member_ref: str | None = None,
-              owner_hint: str | None = None) -> Outcome:
+              owner_hint: str | None = None, offline: bool = False,
+              due_on: date | None = None) -> Outcome:
+        """반납연기. An offline replay (`offline`, with the due date the kiosk printed) is
+        recorded even when it breaks a rule, and flagged for follow-up."""
         lib = self._acting_library(actor, conn)
         at, today = self.clock.now(), self.clock.today()
         owner, reg_no = item_key(item, lib.code, owner_hint)
@@ -328,9 +331,10 @@ class Circulation:
             raise DomainError(Code.NOT_ON_LOAN, item=item, problem="lent to another member")
         copy = conn.execute(select(copies).where(copies.c.id == loan.copy_id)
                             .with_for_update()).one()
-        return self._renew_loan(conn, actor, lib, member, copy, loan, at, today)
+        return self._renew_loan(conn, actor, lib, member, copy, loan, at, today, offline, due_on)
 
-    def _renew_loan(self, conn, actor, lib, member, copy, loan, at, today) -> Outcome:  # noqa: ANN001
+    def _renew_loan(self, conn, actor, lib, member, copy, loan, at, today,  # noqa: ANN001
+                    offline: bool = False, due_on: date | None = None) -> Outcome:
         policy = self.registry.policy(loan.owner_library, member.member_class, conn=conn)
         counts = self._counts(conn, member.id, lib.code, today)
         facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
@@ -338,15 +342,19 @@ class Circulation:
             self._member_facts(conn, member, lib.code, today), facts, lib.code, counts.overdue,
             copy.reserved_for is not None and copy.reserved_for != member.id, policy, today,
         )
-        if not decision.allowed:
+        if not decision.allowed and not offline:
             raise DomainError(decision.reasons)
         owner_lib = self.registry.library(loan.owner_library, conn)
-        due = rules.renewed_due_date(facts, policy, owner_lib.calendar)
+        due = due_on if (offline and due_on) else rules.renewed_due_date(
+            facts, policy, owner_lib.calendar)
+        exceptions = [] if decision.allowed else self._record_exception(
+            conn, lib.code, loan.id, "renew", decision.reasons, at)
         conn.execute(update(loans).where(loans.c.id == loan.id).values(
             due_on=due, renewals=loan.renewals + 1))
         audit.record(conn, actor, "loan.renew", "loan", loan.id, at,
-                     {"due_on": due.isoformat(), "previous_due_on": loan.due_on.isoformat()})
-        return Outcome("renew", loan_view(conn, loan.id))
+                     {"due_on": due.isoformat(), "previous_due_on": loan.due_on.isoformat(),
+                      "offline": offline})
+        return Outcome("renew", loan_view(conn, loan.id), exceptions=exceptions)
 
     def _active_loan(self, conn: Connection, owner: str, reg_no: str):  # noqa: ANN202
         loan = conn.execute(

@@ -161,8 +161,11 @@ def renew(ctx: Context, req: Request) -> Reply:
     patron, item = field_value(req, "AA"), field_value(req, "AB")
     if not item:
         return _failed_item_reply(ctx, "30", req, [MISSING_ITEM])
+    offline = _offline(req)
+    due = _sip_time(req.fixed.get("nb_due_date")) if offline else None
     try:
-        outcome = ctx.hub.circulation.renew(ctx.actor, item, patron or None)
+        outcome = ctx.hub.circulation.renew(ctx.actor, item, patron or None, offline=offline,
+                                            due_on=due.date() if due else None)
     except DomainError as exc:
         reasons = reasons_of(exc)
         log.info("sip2 %s: renew refused %s %s by %s: %s", ctx.session.peer, mask(patron),
