@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from . import api, web
+from . import api, logsafe, web
 from .config import default_database_url, secret_key
 from .services.hub import Hub
 
@@ -36,6 +36,7 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
             if sip2_server is not None:
                 await sip2_server.stop()
 
+    logsafe.install()
     app = FastAPI(
         title="Chaekieum 책이음 Hub API",
         version="1",
