@@ -64,9 +64,9 @@ def serve(
     if workers > 1:
         hub.close()
         os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0")
-        uvicorn.run("chaekieum.server:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
-        return
+        from .workers import run as run_workers
+
+        raise typer.Exit(run_workers(host, port, workers))
     from .server import create_app
 
     uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None), host=host,

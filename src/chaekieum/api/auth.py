@@ -7,6 +7,7 @@ at one library (within their scope) by naming it in `X-Acting-Library`.
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from ..domain.errors import Code, DomainError
 from ..services.context import Actor, Role
@@ -17,18 +18,23 @@ def hub_of(request: Request) -> Hub:
     return request.app.state.hub
 
 
-def current_actor(request: Request) -> Actor:
+async def current_actor(request: Request) -> Actor:
+    """Async so the usual case (a key already verified) costs no thread hand-off; a key
+    seen for the first time is verified (argon2, database) in a worker thread."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise DomainError(Code.AUTH_REQUIRED)
     hub = hub_of(request)
-    principal = hub.credentials.verify_api_key(token.strip())
+    token = token.strip()
+    principal = hub.credentials.verified_without_io(token)
+    if principal is None:
+        principal = await run_in_threadpool(hub.credentials.verify_api_key, token)
     channel = request.headers.get("x-channel", "api")[:12] or "api"
     actor = principal.actor(channel)
     acting = request.headers.get("x-acting-library")
     if acting and actor.role != Role.LIBRARY_SYSTEM:
-        lib = hub.registry.library(acting)
+        lib = await run_in_threadpool(hub.registry.library, acting)
         if actor.role == Role.REGIONAL_ADMIN and lib.region_code != actor.region_code:
             raise DomainError(Code.FORBIDDEN, library_code=acting)
         actor = actor.acting_for(acting)

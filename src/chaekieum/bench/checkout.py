@@ -1,7 +1,8 @@
 """`chaekieum bench checkout`: circulation throughput over HTTP beside pgbench.
 
 1. seed (or re-use) a synthetic national network (bench/seed.py);
-2. start the hub with `uvicorn --factory chaekieum.server:app_from_env --workers N`;
+2. start the hub with `python -m chaekieum.workers --workers N` (a SO_REUSEPORT socket per
+   worker process, so connections spread evenly);
 3. drive checkouts and checkins from `clients` library desks (bench/load.py);
 4. on PostgreSQL, stop the hub and run pgbench TPC-B on the same cluster with the same
    client count, in a throw-away database;
@@ -143,9 +144,13 @@ def start_server(url: str, *, workers: int, clients: int, log_dir: Path,
         CHAEKIEUM_POOL_SIZE=str(max(5, math.ceil(clients / workers) + 4)),
     )
     env.update(extra_env or {})
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", factory,
-           "--host", HOST, "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning", "--no-access-log"]
+    if factory == "chaekieum.server:app_from_env":  # one SO_REUSEPORT socket per worker
+        cmd = [sys.executable, "-m", "chaekieum.workers", "--host", HOST, "--port", str(port),
+               "--workers", str(workers)]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", factory,
+               "--host", HOST, "--port", str(port), "--workers", str(workers),
+               "--log-level", "warning", "--no-access-log"]
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)

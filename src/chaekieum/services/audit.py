@@ -9,6 +9,8 @@ from sqlalchemy import Connection, insert
 from ..store.tables import audit_log
 from .context import Actor
 
+_INSERT = insert(audit_log)
+
 
 def record(
     conn: Connection,
@@ -20,14 +22,8 @@ def record(
     details: dict[str, Any] | None = None,
     library_code: str | None = None,
 ) -> None:
-    conn.execute(
-        insert(audit_log).values(
-            at=at,
-            actor=actor.label,
-            library_code=library_code or actor.library_code,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            details=details or {},
-        )
-    )
+    conn.execute(_INSERT, {
+        "at": at, "actor": actor.label, "library_code": library_code or actor.library_code,
+        "action": action, "entity": entity, "entity_id": str(entity_id),
+        "details": details or {},
+    })

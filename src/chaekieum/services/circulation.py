@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
@@ -116,6 +116,51 @@ def _loan_dict(loan_id: int, number: str, owner: str, reg_no: str, title: str, l
     }
 
 
+def _scalar(query):  # noqa: ANN001, ANN202
+    return query.scalar_subquery()
+
+
+# The hot path's statements, built once: building Core statements and their cache keys
+# on every call cost more CPU than running them.
+_MINE = (loans.c.member_id == bindparam("member_id")) & (loans.c.state == "active")
+_CHECKOUT_FACTS = select(
+    _scalar(select(func.count()).select_from(loans).where(_MINE)).label("total"),
+    _scalar(select(func.count()).select_from(loans).where(
+        _MINE, loans.c.library_code == bindparam("library"))).label("here"),
+    _scalar(select(func.count()).select_from(loans).where(
+        _MINE, loans.c.due_on < bindparam("today"))).label("overdue"),
+    _scalar(select(loans.c.id).where(
+        loans.c.copy_id == bindparam("copy_id"), loans.c.state == "active")
+    ).label("active_loan_id"),
+    _scalar(select(func.count()).select_from(transits).where(
+        transits.c.copy_id == bindparam("copy_id"), transits.c.state != TransitState.HOME)
+    ).label("open_transits"),
+    _scalar(select(func.count()).select_from(memberships).where(
+        memberships.c.member_id == bindparam("member_id"),
+        memberships.c.library_code == bindparam("library"))).label("joined"),
+)
+_LOAN_BY_CLIENT_TXN = select(loans.c.id).where(
+    loans.c.library_code == bindparam("library"), loans.c.client_txn_id == bindparam("txn"))
+_LOAN_BY_RETURN_TXN = select(loans.c.id).where(
+    loans.c.return_library == bindparam("library"), loans.c.return_txn_id == bindparam("txn"))
+_INSERT_LOAN = insert(loans).returning(loans.c.id)
+_THIS_COPY = ((copies.c.library_code == bindparam("owner"))
+              & (copies.c.reg_no == bindparam("reg_no")))
+# checkin locks the borrower first, then the loan (the order every write uses)
+_LOCK_BORROWER = select(members).where(members.c.id == _scalar(
+    select(loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
+    .where(_THIS_COPY, loans.c.state == "active"))).with_for_update()
+_LOCK_ACTIVE_LOAN = (
+    select(loans, copies.c.reg_no, copies.c.title)
+    .join(copies, copies.c.id == loans.c.copy_id)
+    .where(_THIS_COPY, loans.c.state == "active",
+           loans.c.member_id == bindparam("member_id"))
+    .with_for_update(of=loans))
+_MARK_RETURNED = update(loans).where(loans.c.id == bindparam("loan_id")).values(
+    state="returned", returned_at=bindparam("at"), return_library=bindparam("library"),
+    return_txn_id=bindparam("txn"))
+
+
 class Circulation:
     def __init__(self, db: Database, registry: Registry, clock: Clock):
         self.db = db
@@ -181,27 +226,9 @@ class Circulation:
     @staticmethod
     def _checkout_facts(conn: Connection, member_id: int, library_code: str, copy, today: date):  # noqa: ANN001, ANN205
         """Everything a checkout decides on, in one round trip (after the row locks)."""
-        mine = (loans.c.member_id == member_id) & (loans.c.state == "active")
-
-        def scalar(query):  # noqa: ANN001, ANN202
-            return query.scalar_subquery()
-
-        copy_id = copy.id if copy is not None else -1
-        return conn.execute(select(
-            scalar(select(func.count()).select_from(loans).where(mine)).label("total"),
-            scalar(select(func.count()).select_from(loans).where(
-                mine, loans.c.library_code == library_code)).label("here"),
-            scalar(select(func.count()).select_from(loans).where(
-                mine, loans.c.due_on < today)).label("overdue"),
-            scalar(select(loans.c.id).where(
-                loans.c.copy_id == copy_id, loans.c.state == "active")).label("active_loan_id"),
-            scalar(select(func.count()).select_from(transits).where(
-                transits.c.copy_id == copy_id,
-                transits.c.state != TransitState.HOME)).label("open_transits"),
-            scalar(select(func.count()).select_from(memberships).where(
-                memberships.c.member_id == member_id,
-                memberships.c.library_code == library_code)).label("joined"),
-        )).one()
+        return conn.execute(_CHECKOUT_FACTS, {
+            "member_id": member_id, "library": library_code, "today": today,
+            "copy_id": copy.id if copy is not None else -1}).one()
 
     def _join(self, conn, actor: Actor, member, library_code: str, at) -> bool:  # noqa: ANN001
         """책이음회원자동가입: first use at a library registers the member there."""
@@ -222,11 +249,8 @@ class Circulation:
     def checkout(self, conn: Connection, actor: Actor, req: CheckoutRequest) -> Outcome:
         lib = self._acting_library(actor, conn)
         if req.client_txn_id:
-            done = conn.scalar(
-                select(loans.c.id).where(
-                    loans.c.library_code == lib.code, loans.c.client_txn_id == req.client_txn_id
-                )
-            )
+            done = conn.scalar(_LOAN_BY_CLIENT_TXN, {"library": lib.code,
+                                                     "txn": req.client_txn_id})
             if done is not None:
                 return Outcome("checkout", loan_view(conn, done), replayed=True)
         at = self._when(req.occurred_at)
@@ -273,14 +297,13 @@ class Circulation:
         )
         # The member and copy rows are locked, so the partial unique index on active
         # loans cannot fire here; if it ever did, the API answers CONFLICT.
-        loan_id = conn.execute(
-            insert(loans).values(
-                copy_id=copy.id, member_id=member.id, library_code=lib.code,
-                owner_library=owner, state="active", loaned_at=at, loaned_on=loan_day,
-                due_on=due, channel=actor.channel, actor=actor.label,
-                client_txn_id=req.client_txn_id, offline=req.offline,
-            ).returning(loans.c.id)
-        ).scalar_one()
+        loan_id = conn.execute(_INSERT_LOAN, {
+            "copy_id": copy.id, "member_id": member.id, "library_code": lib.code,
+            "owner_library": owner, "state": "active", "loaned_at": at, "loaned_on": loan_day,
+            "due_on": due, "renewals": 0, "channel": actor.channel, "actor": actor.label,
+            "client_txn_id": req.client_txn_id, "offline": req.offline,
+            "history_hidden": False,
+        }).scalar_one()
         daily.bump(conn, lib.code, loan_day, loans=1,
                    elsewhere=int(member.issuing_library != lib.code))
         if copy.reserved_for == member.id:
@@ -375,21 +398,13 @@ class Circulation:
         return_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
         if req.client_txn_id:
-            done = conn.scalar(select(loans.c.id).where(
-                loans.c.return_library == lib.code, loans.c.return_txn_id == req.client_txn_id))
+            done = conn.scalar(_LOAN_BY_RETURN_TXN, {"library": lib.code,
+                                                     "txn": req.client_txn_id})
             if done is not None:
                 return Outcome("checkin", loan_view(conn, done), replayed=True)
-        this_copy = (copies.c.library_code == owner) & (copies.c.reg_no == reg_no)
-        borrower = (select(loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
-                    .where(this_copy, loans.c.state == "active").scalar_subquery())
-        # lock order: the member first, then the loan (as every other write does)
-        member = conn.execute(
-            select(members).where(members.c.id == borrower).with_for_update()).first()
-        loan = member and conn.execute(
-            select(loans, copies.c.reg_no, copies.c.title)
-            .join(copies, copies.c.id == loans.c.copy_id)
-            .where(this_copy, loans.c.state == "active", loans.c.member_id == member.id)
-            .with_for_update(of=loans)).first()
+        member = conn.execute(_LOCK_BORROWER, {"owner": owner, "reg_no": reg_no}).first()
+        loan = member and conn.execute(_LOCK_ACTIVE_LOAN, {
+            "owner": owner, "reg_no": reg_no, "member_id": member.id}).first()
         if not loan:
             return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
         owner_info = self.registry.library(owner, conn)
@@ -402,9 +417,8 @@ class Circulation:
                 raise DomainError(route)
             exceptions = self._record_exception(conn, lib.code, loan.id, "checkin", [route], at)
             route = rules.ReturnRoute.TRANSIT
-        conn.execute(update(loans).where(loans.c.id == loan.id).values(
-            state="returned", returned_at=at, return_library=lib.code,
-            return_txn_id=req.client_txn_id))
+        conn.execute(_MARK_RETURNED, {"loan_id": loan.id, "at": at, "library": lib.code,
+                                      "txn": req.client_txn_id})
 
         daily.bump(conn, lib.code, return_day, returns=1)
         suspension = self._apply_late_return(conn, actor, member, loan, return_day, at)

@@ -138,6 +138,16 @@ class Credentials:
             raise DomainError(Code.AUTH_INVALID)
         return principal
 
+    def verified_without_io(self, token: str) -> ApiPrincipal | None:
+        """The principal if it can be told from memory alone (a verified key and a fresh
+        revocation set), else None: callers on an event loop then verify in a thread."""
+        principal = self._cached(hashlib.sha256(token.encode()).hexdigest())
+        if principal is None or self._revoked[0] <= time.monotonic():
+            return None
+        if principal.key_id in self._revoked[1]:
+            raise DomainError(Code.AUTH_INVALID)
+        return principal
+
     def _cached(self, digest: str) -> ApiPrincipal | None:
         hit = self._cache.get(digest)
         return hit[1] if hit and hit[0] > time.monotonic() else None

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.tables import daily_circulation as dc
 
 
+def _upsert(dialect):  # noqa: ANN001, ANN202
+    stmt = dialect.insert(dc).values(
+        library_code=bindparam("lib"), day=bindparam("day"), loans=bindparam("loans"),
+        returns=bindparam("returns"), loans_elsewhere=bindparam("elsewhere"))
+    return stmt.on_conflict_do_update(
+        index_elements=["library_code", "day"],
+        set_={"loans": dc.c.loans + stmt.excluded.loans,
+              "returns": dc.c.returns + stmt.excluded.returns,
+              "loans_elsewhere": dc.c.loans_elsewhere + stmt.excluded.loans_elsewhere},
+    )
+
+
+_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+
+
 def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, returns: int = 0,
          elsewhere: int = 0) -> None:
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    stmt = dialect.insert(dc).values(library_code=library_code, day=day, loans=loans,
-                                     returns=returns, loans_elsewhere=elsewhere)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["library_code", "day"],
-        set_={"loans": dc.c.loans + loans, "returns": dc.c.returns + returns,
-              "loans_elsewhere": dc.c.loans_elsewhere + elsewhere},
-    ))
+    conn.execute(_UPSERT[conn.dialect.name], {"lib": library_code, "day": day, "loans": loans,
+                                              "returns": returns, "elsewhere": elsewhere})
 
 
 def rebuild(conn: Connection) -> None:

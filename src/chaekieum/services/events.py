@@ -32,12 +32,14 @@ class Kind:
     RETURN_ELSEWHERE = "return.elsewhere"
 
 
+_INSERT = insert(events)
+
+
 def emit(
     conn: Connection, library_code: str, kind: str, payload: dict[str, Any], at
 ) -> None:  # noqa: ANN001
-    conn.execute(
-        insert(events).values(library_code=library_code, kind=kind, payload=payload, created_at=at)
-    )
+    conn.execute(_INSERT, {"library_code": library_code, "kind": kind, "payload": payload,
+                           "created_at": at})
 
 
 def emit_many(conn: Connection, library_codes, kind: str, payload: dict[str, Any], at) -> None:  # noqa: ANN001

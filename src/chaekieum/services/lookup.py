@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from ..domain.errors import Code, DomainError
 from ..domain.numbering import (
@@ -18,6 +18,15 @@ from ..domain.numbering import (
 )
 from ..store.tables import copies, members
 
+# Built once: statement construction and cache keys cost more CPU than the queries.
+_BY_NUMBER = select(members).where(members.c.number == bindparam("ref"))
+_BY_CARD = select(members).where(members.c.card_uid == bindparam("ref"))
+_MEMBER = {(False, False): _BY_NUMBER, (True, False): _BY_NUMBER.with_for_update(),
+           (False, True): _BY_CARD, (True, True): _BY_CARD.with_for_update()}
+_COPY = select(copies).where(copies.c.library_code == bindparam("owner"),
+                             copies.c.reg_no == bindparam("reg_no"))
+_COPY_LOCKED = _COPY.with_for_update()
+
 
 def find_member(conn: Connection, ref: str, *, lock: bool = False) -> Row | None:
     """A member by 14-digit number or by a linked card RFID UID."""
@@ -27,15 +36,10 @@ def find_member(conn: Connection, ref: str, *, lock: bool = False) -> Row | None
     if len(ref) == 14 and ref.isdigit():
         parsed = parse_scan(ref)  # validates the check digit
         assert isinstance(parsed, MemberNumber)
-        where = members.c.number == parsed.value
-    else:
-        if len(ref) > 64:
-            raise DomainError(Code.INVALID_MEMBER_NUMBER, value=ref[:40])
-        where = members.c.card_uid == ref
-    query = select(members).where(where)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).first()
+        return conn.execute(_MEMBER[lock, False], {"ref": parsed.value}).first()
+    if len(ref) > 64:
+        raise DomainError(Code.INVALID_MEMBER_NUMBER, value=ref[:40])
+    return conn.execute(_MEMBER[lock, True], {"ref": ref}).first()
 
 
 def require_member(conn: Connection, ref: str, *, lock: bool = False) -> Row:
@@ -64,10 +68,8 @@ def item_key(item: str, acting_library: str, owner_hint: str | None = None) -> t
 
 
 def find_copy(conn: Connection, owner: str, reg_no: str, *, lock: bool = False) -> Row | None:
-    query = select(copies).where(copies.c.library_code == owner, copies.c.reg_no == reg_no)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    return conn.execute(_COPY_LOCKED if lock else _COPY,
+                        {"owner": owner, "reg_no": reg_no}).first()
 
 
 def upsert_own_copy(

@@ -6,6 +6,8 @@ read and then fail to upgrade their lock; on PostgreSQL the services take row lo
 
 from __future__ import annotations
 
+import fcntl
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +41,8 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._lock_file = open(f"{path}.writelock", "a+b") if path is not None else None  # noqa: SIM115
         if self.is_sqlite:
             self.engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30},
@@ -46,16 +50,34 @@ class Database:
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-            )
+            # No pre-ping (a round trip per transaction): a connection that died with a
+            # server restart is invalidated on first use and run_write retries it.
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self._writer_turn(), self.engine.connect() as conn:
             conn = conn.execution_options(chaekieum_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _writer_turn(self) -> Iterator[None]:
+        """SQLite has one writer at a time. Waiting writers queue on a thread lock and a
+        file lock (other processes) that wake them the moment the writer commits,
+        instead of SQLite's busy handler, which sleeps and polls (seconds of p99)."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            if self._lock_file is None:
+                yield
+                return
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -75,12 +97,17 @@ class Database:
         raise AssertionError("unreachable")
 
     def _retryable(self, exc: DBAPIError) -> bool:
+        if exc.connection_invalidated:
+            return True
         if self.is_sqlite:
             return "locked" in str(exc.orig) or "busy" in str(exc.orig)
         return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_PG
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
 
 def _configure_sqlite(engine: Engine) -> None:
