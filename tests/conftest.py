@@ -32,13 +32,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def fresh_pg_database() -> str:
-    """Create a throw-away database on the configured cluster and return its URL."""
+def fresh_pg_database(template: str | None = None) -> str:
+    """Create a throw-away database on the configured cluster (optionally a copy of
+    `template`) and return its URL."""
     assert PG_URL
     name = f"ck_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"'
+                             + (f' TEMPLATE "{template}"' if template else ""))
     admin.dispose()
     return normalize_url(PG_URL).rsplit("/", 1)[0] + "/" + name
 
@@ -49,26 +51,6 @@ def drop_pg_database(url: str) -> None:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path: Path) -> Iterator[str]:
-    """Each test using this runs on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("no PostgreSQL configured (set CHAEKIEUM_TEST_PG_URL)")
-    url = fresh_pg_database()
-    try:
-        yield url
-    finally:
-        drop_pg_database(url)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'hub.db'}"
 
 
 @pytest.fixture
@@ -137,12 +119,7 @@ def pg_demo_database() -> str:
         import atexit
 
         atexit.register(drop_pg_database, url)
-    name = f"ck_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    admin.dispose()
-    return normalize_url(PG_URL).rsplit("/", 1)[0] + "/" + name
+    return fresh_pg_database(template)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 
+import anyio
 from fastapi import FastAPI
 
 from . import api, logsafe, web
@@ -18,6 +19,8 @@ from .config import default_database_url, secret_key
 from .services.hub import Hub
 
 log = logging.getLogger("chaekieum")
+SQLITE_THREADS = 4
+POSTGRES_THREADS = 8
 SWITCH_INTERVAL = float(os.environ.get("CHAEKIEUM_SWITCH_INTERVAL", "0.0005"))
 
 
@@ -25,6 +28,12 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
                with_web: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Request threads per process. More threads than can make progress only compete
+        # for the GIL with the ones holding row locks (or SQLite's single write lock);
+        # measured best on 2 cores: 4 on SQLite, 8 on PostgreSQL (docs/benchmarks.md).
+        threads = int(os.environ.get("CHAEKIEUM_THREADS", "0")) or (
+            SQLITE_THREADS if hub.db.is_sqlite else POSTGRES_THREADS)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         sip2_server = None
         if sip2_port:
             from .sip2.server import Sip2Server

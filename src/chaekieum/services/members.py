@@ -194,12 +194,14 @@ class Members:
     def search(self, actor: Actor, query: str, limit: int = 50) -> list[dict[str, Any]]:
         """Staff search by member number (exact or prefix) or name."""
         query = query.strip()
+        if not query:
+            return []
         with self.db.read() as conn:
-            q = select(members.c.id)
-            if query.isdigit():
-                q = q.where(members.c.number.startswith(query))
-            else:
-                q = q.where(members.c.name.startswith(query))
+            # a prefix as a range, so the index on the column serves it (LIKE 'x%' does
+            # not use it on SQLite, nor on PostgreSQL without text_pattern_ops)
+            column = members.c.number if query.isdigit() else members.c.name
+            upper = query[:-1] + chr(ord(query[-1]) + 1)
+            q = select(members.c.id).where(column >= query, column < upper)
             if actor.role == Role.LIBRARIAN:
                 q = q.join(memberships, memberships.c.member_id == members.c.id).where(
                     memberships.c.library_code == actor.library_code)
