@@ -215,12 +215,28 @@ def bench_checkout(
 
 
 @bench_app.command("sip2")
-def bench_sip2(database_url: str | None = DbOption, terminals: int = typer.Option(50),
+def bench_sip2(database_url: str | None = typer.Option(
+                   None, "--database-url",
+                   help="a PostgreSQL cluster URL (the bench uses its own database on it); "
+                        "default: a fresh SQLite file under ./var/bench"),
+               terminals: int = typer.Option(50),
                duration: float = typer.Option(20.0)) -> None:
     """SIP2 checkout+checkin throughput beside the REST API's, same run."""
+    from .bench.seed import is_postgres, pg_database_url, pg_recreate_database
+    from .config import var_dir
     from .sip2.bench import run
 
-    run(database_url or default_database_url(), terminals=terminals, duration=duration)
+    # never the service's own database: the bench adds members, copies and kiosks
+    if database_url and is_postgres(database_url):
+        pg_recreate_database(database_url, "chaekieum_sip2_bench")
+        url = pg_database_url(database_url, "chaekieum_sip2_bench")
+    else:
+        path = var_dir() / "bench" / "sip2.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        url = database_url or f"sqlite:///{path}"
+    run(url, terminals=terminals, duration=duration)
 
 
 @bench_app.command("web")
