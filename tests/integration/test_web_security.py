@@ -199,6 +199,7 @@ def test_librarian_sees_only_their_library(hub, new_web, people) -> None:  # noq
     assert web.c.get(f"/console/members/{busan_member}").status_code == 403
     assert web.c.get(f"/console/members/{busan_member}/print").status_code == 403
     assert web.c.get(f"/console/members/{busan_member}/barcode.svg").status_code == 403
+    assert web.c.get(f"/console/members/{busan_member}/card.pdf").status_code == 403
     assert web.post(f"/console/members/{busan_member}/lost").status_code == 403
     assert "박솔" not in web.c.get("/console/members", params={"q": "박"}).text
     assert "12100126" not in web.c.get("/console/members", params={"q": "121"}).text
@@ -309,6 +310,10 @@ def test_member_actions_from_the_console(hub, new_web, people) -> None:  # noqa:
     assert card.status_code == 200 and "barcode.svg" in card.text
     svg = web.c.get(f"/console/members/{number}/barcode.svg")
     assert svg.headers["content-type"].startswith("image/svg+xml") and b"<svg" in svg.content
+    pdf = web.c.get(f"/console/members/{number}/card.pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert f"({number})".encode() in pdf.content  # the number printed under the barcode
+    assert b"/MediaBox [ 0 0 242.6" in pdf.content  # ID-1 card: 85.6 mm wide
     web.post(f"/console/members/{number}/withdraw")  # not confirmed: nothing happens
     assert hub.members.get(admin, number)["status"] == "active"
     web.post(f"/console/members/{number}/withdraw", {"confirm": "yes"})

@@ -17,7 +17,7 @@ from ..domain.errors import Code, DomainError
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import allowed_next
 from ..services.context import SEOUL, Actor, Role
-from .codes import code128_svg
+from .codes import code128_svg, member_card_pdf
 from .common import (
     Forbidden,
     flash,
@@ -384,6 +384,17 @@ def print_card(request: Request, number: str, actor: Actor = Depends(staff)) -> 
     _member_or_403(request, actor, number)
     view = hub_of(request).members.get(actor, number)
     return render(request, "member_card_print.html", {"m": view, "number": number})
+
+
+@router.get("/members/{number}/card.pdf")
+def print_card_pdf(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+    _member_or_403(request, actor, number)
+    view = hub_of(request).members.get(actor, number)
+    home = next((j["library_name"] for j in view["libraries"]
+                 if j["library_code"] == view["issuing_library"]), view["issuing_library"])
+    return Response(member_card_pdf(number, view["name"] or "", home),
+                    media_type="application/pdf",
+                    headers={"Content-Disposition": "inline; filename=member-card.pdf"})
 
 
 @router.get("/members/{number}/barcode.svg")
