@@ -195,7 +195,7 @@ def test_daily_counters_kept_by_each_write_match_a_rebuild_from_the_ledger(any_h
     with any_hub.db.write() as conn:
         daily.rebuild(conn)
     assert [r for r in kept if r[2:] != (0, 0, 0)] == snapshot()
-    by_key = {(r[0], str(r[1])): r[2:] for r in kept}
+    by_key = {(r[1], str(r[0])): r[2:] for r in kept}  # (library, day) -> counters
     assert by_key[("111001", "2026-03-04")] == (4, 0, 2)  # 5 lent, 1 undone; 2 to a Busan member
     assert by_key[("111001", "2026-03-06")][1] == 1 and by_key[("111002", "2026-03-06")][1] == 1
 

@@ -15,7 +15,7 @@ def _upsert(dialect):  # noqa: ANN001, ANN202
         library_code=bindparam("lib"), day=bindparam("day"), loans=bindparam("loans"),
         returns=bindparam("returns"), loans_elsewhere=bindparam("elsewhere"))
     return stmt.on_conflict_do_update(
-        index_elements=["library_code", "day"],
+        index_elements=["day", "library_code"],
         set_={"loans": dc.c.loans + stmt.excluded.loans,
               "returns": dc.c.returns + stmt.excluded.returns,
               "loans_elsewhere": dc.c.loans_elsewhere + stmt.excluded.loans_elsewhere},

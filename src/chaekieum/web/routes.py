@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from ..services.statistics import Statistics
 from . import auth, console, desk, portal
-from .common import HERE, install_error_pages
+from .common import HERE, install_error_pages, templates
 from .security import RateLimiter, SessionCodec, WebMiddleware, csrf_guard
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -32,6 +32,8 @@ def create_web_app(hub: Any) -> FastAPI:
     for module in PAGES:
         web.include_router(module.router)
     install_error_pages(web)
+    for name in templates.env.list_templates():  # compile now, not on a user's first view
+        templates.env.get_template(name)
     return web
 
 

@@ -16,14 +16,14 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "daily_circulation",
-        sa.Column("library_code", sa.String(length=6), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("library_code", sa.String(length=6), nullable=False),
         sa.Column("loans", sa.Integer(), server_default="0", nullable=False),
         sa.Column("returns", sa.Integer(), server_default="0", nullable=False),
         sa.Column("loans_elsewhere", sa.Integer(), server_default="0", nullable=False),
-        sa.PrimaryKeyConstraint("library_code", "day", name=op.f("pk_daily_circulation")),
+        sa.PrimaryKeyConstraint("day", "library_code", name=op.f("pk_daily_circulation")),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_daily_circulation_day", "daily_circulation", ["day"])
     sqlite = op.get_bind().dialect.name == "sqlite"
     return_day = ("date(returned_at, '+9 hours')" if sqlite
                   else "CAST(returned_at + interval '9 hours' AS date)")
@@ -43,5 +43,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_daily_circulation_day", table_name="daily_circulation")
     op.drop_table("daily_circulation")
