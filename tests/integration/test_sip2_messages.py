@@ -569,3 +569,13 @@ def test_log_lines_mask_member_numbers(kiosk, member, caplog):  # noqa: ANN001
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "checkout" in text and member[:8] + "****" in text
     assert member not in text and "김하늘" not in text
+
+
+def test_a_revoked_kiosk_is_cut_off_in_its_open_session(hub, kiosk, member):  # noqa: ANN001
+    assert checkout(kiosk, member, "$111001EM0000000001").fixed["ok"] == "1"
+    hub.credentials.revoke_terminal(SYSTEM, "kiosk-111001")
+    refused = checkout(kiosk, member, "$111001EM0000000002", seq=3)
+    assert refused.fixed["ok"] == "0" and active_loans(hub) == 1
+    # and it cannot log in again
+    r = ask(kiosk, sip("9300CNkiosk-111001|COkiosk-pass-111001|CPentrance|", 4))
+    assert r.code == "94" and r.fixed["ok"] == "0"

@@ -72,6 +72,7 @@ class Credentials:
         self._lock = threading.Lock()
         self._gates = [threading.Lock() for _ in range(64)]  # bounded, striped by key
         self._revoked: tuple[float, frozenset[str]] = (0.0, frozenset())
+        self._revoked_terminals: tuple[float, frozenset[str]] = (0.0, frozenset())
 
     # -- API keys ------------------------------------------------------------------
     @transactional
@@ -294,6 +295,17 @@ class Credentials:
         return {"login": row.login, "library_code": row.library_code, "encoding": row.encoding,
                 "terminator": row.terminator, "error_detection": row.error_detection}
 
+    def terminal_revoked(self, login: str) -> bool:
+        """For open SIP2 sessions: a revoked kiosk is cut off within REVOKED_REFRESH s
+        (at once in the process that revoked it)."""
+        expires, logins = self._revoked_terminals
+        if expires <= time.monotonic():
+            with self.db.read() as conn:
+                logins = frozenset(conn.scalars(select(sip2_terminals.c.login).where(
+                    sip2_terminals.c.revoked_at.is_not(None))))
+            self._revoked_terminals = (time.monotonic() + REVOKED_REFRESH, logins)
+        return login in logins
+
     def list_terminals(self, library_code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             rows = conn.execute(select(sip2_terminals).where(
@@ -313,6 +325,7 @@ class Credentials:
                      .values(revoked_at=at))
         audit.record(conn, actor, "credential.terminal.revoke", "terminal", login, at, {},
                      row.library_code)
+        self._revoked_terminals = (0.0, self._revoked_terminals[1])  # re-read at once
 
 
 def staff_actor(row, channel: str) -> Actor:  # noqa: ANN001
