@@ -26,7 +26,7 @@ def _require_chromium() -> None:
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium fonts-nanum)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # the sync API runs an event loop: end it with the module
 def browser() -> Iterator:
     _require_chromium()
     from playwright.sync_api import sync_playwright
