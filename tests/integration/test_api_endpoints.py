@@ -266,3 +266,28 @@ def test_member_loans_and_history(libs, members):
     r = a.post(f"/members/{members[0]}/history/hide", {})
     assert r.json() == {"hidden": 1}
     assert len(a.get(f"/members/{members[0]}/loans", history="true").json()["items"]) == 1
+
+
+def test_repeated_failed_logins_lock_the_account_and_are_audited(any_hub):
+    import pytest
+
+    from chaekieum.domain.errors import DomainError
+    from chaekieum.services import demo
+    from chaekieum.services.context import SYSTEM
+
+    number = demo.info(any_hub)["members"][0]["number"]
+    for _ in range(5):
+        with pytest.raises(DomainError) as failed:
+            any_hub.members.authenticate(number, "wrong password")
+        assert failed.value.code == "AUTH_INVALID"
+    with pytest.raises(DomainError) as locked:
+        any_hub.members.authenticate(number, "member-pass-1")  # right, but locked now
+    assert locked.value.code == "ACCOUNT_LOCKED"
+    for _ in range(5):
+        with pytest.raises(DomainError):
+            any_hub.credentials.staff_login("lib-111001", "wrong password")
+    with pytest.raises(DomainError) as locked:
+        any_hub.credentials.staff_login("lib-111001", "lib-111001-pass")
+    assert locked.value.code == "ACCOUNT_LOCKED"
+    actions = [a["action"] for a in any_hub.audit.search(SYSTEM, action="")]
+    assert "member.locked" in actions and "staff.locked" in actions

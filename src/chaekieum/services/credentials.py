@@ -39,6 +39,7 @@ STAFF_ROLES = {Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN}
 ENCODINGS = {"utf-8", "euc-kr", "cp949", "cp850"}
 
 _hasher = PasswordHasher()
+SYSTEM_ACTOR = Actor(Role.SYSTEM, "system:login", "auth")
 
 
 def _verify(hash_: str, secret: str) -> bool:
@@ -241,6 +242,9 @@ class Credentials:
             values: dict[str, Any] = {"failed_logins": failed}
             if failed >= MAX_FAILED_LOGINS:
                 values.update(failed_logins=0, locked_until=now + LOCKOUT)
+                audit.record(conn, SYSTEM_ACTOR, "staff.locked", "staff", row.username, now,
+                             {"failed_logins": failed},
+                             row.scope_code if row.role == Role.LIBRARIAN else None)
             conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
                          .values(**values))
             return None

@@ -397,6 +397,9 @@ class Members:
             values: dict[str, Any] = {"failed_logins": failed}
             if failed >= MAX_FAILED_LOGINS:
                 values.update(failed_logins=0, locked_until=now + LOCKOUT)
+                audit.record(conn, Actor(Role.SYSTEM, "system:login", "portal"),
+                             "member.locked", "member", member.number, now,
+                             {"failed_logins": failed}, member.issuing_library)
             conn.execute(update(members).where(members.c.id == member.id).values(**values))
             return ""  # committed failure count; caller raises
         conn.execute(update(members).where(members.c.id == member.id).values(
