@@ -203,11 +203,17 @@ def bench_checkout(
     clients: int = typer.Option(32),
     duration: float = typer.Option(30.0, help="seconds of measured load"),
     copies_per_library: int = typer.Option(40),
-    workers: int = typer.Option(2, help="server processes"),
+    workers: int | None = typer.Option(
+        None, help="server processes (default: 4 on PostgreSQL, 2 on SQLite: measured best "
+                   "on 2 cores, see docs/benchmarks.md)"),
     reseed: bool = typer.Option(False, "--reseed", help="rebuild the bench network"),
 ) -> None:
     """National-scale checkout/checkin load over HTTP, beside pgbench on PostgreSQL."""
     from .bench.checkout import run
+    from .bench.seed import is_postgres
+
+    if workers is None:  # SQLite has one writer; PostgreSQL gains from less GIL contention
+        workers = 4 if database_url and is_postgres(database_url) else 2
 
     run(database_url, libraries=libraries, members=members, clients=clients,
         duration=duration, copies_per_library=copies_per_library, workers=workers,
