@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator
 
 import anyio
@@ -21,7 +20,6 @@ from .services.hub import Hub
 log = logging.getLogger("chaekieum")
 SQLITE_THREADS = 4
 POSTGRES_THREADS = 8
-SWITCH_INTERVAL = float(os.environ.get("CHAEKIEUM_SWITCH_INTERVAL", "0.0005"))
 
 
 def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None = None,
@@ -48,10 +46,6 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
                 await sip2_server.stop()
 
     logsafe.install()
-    # Request threads spend most of their time in short database round trips; with the
-    # default 5 ms GIL switch interval a thread whose reply has arrived can wait that
-    # long behind a busy one while its transaction (and row locks) stays open.
-    sys.setswitchinterval(SWITCH_INTERVAL)
     app = FastAPI(
         title="Chaekieum 책이음 Hub API",
         version="1",

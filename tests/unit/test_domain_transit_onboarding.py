@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chaekieum.domain import onboarding, transit
 from chaekieum.domain.errors import Code, DomainError
-from chaekieum.domain.onboarding import ORDER, Stage, advance, allowed_next, is_live
+from chaekieum.domain.onboarding import ORDER, Stage, advance, allowed_next, can_circulate
 from chaekieum.domain.transit import TRANSITIONS, TransitState, next_state
 
 # --- transit ------------------------------------------------------------------------------
@@ -207,12 +207,12 @@ def test_the_whole_path_to_launch():
     stage = Stage.SUITABILITY
     for target in SPEC_ORDER[1:]:
         stage = advance(stage, target)
-    assert stage is Stage.LIVE and is_live(stage)
+    assert stage is Stage.LIVE and can_circulate(stage)
 
 
 @pytest.mark.parametrize("stage", ALL_STAGES)
-def test_is_live(stage):
-    assert is_live(stage) is (stage == "live")
+def test_only_pilot_and_live_libraries_circulate(stage):
+    assert can_circulate(stage) is (stage in ("pilot", "live"))
 
 
 @given(st.lists(st.sampled_from(ALL_STAGES), max_size=12))
@@ -226,4 +226,4 @@ def test_random_walk_stays_on_the_path(targets):
         assert str(nxt) in expected_next(stage)
         stage = str(nxt)
     if stage == "suspended":
-        assert not is_live(stage)
+        assert not can_circulate(stage)

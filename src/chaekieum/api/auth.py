@@ -43,7 +43,3 @@ async def current_actor(request: Request) -> Actor:
 
 def require_admin(actor: Actor) -> None:
     actor.require_role(Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN)
-
-
-def require_library_actor(actor: Actor) -> str:
-    return actor.require_library()

@@ -64,5 +64,10 @@ def advance(current: str, target: str) -> Stage:
     return wanted
 
 
-def is_live(status: str) -> bool:
-    return status == Stage.LIVE
+# A library lends and returns from the pilot (시범운영) on; earlier stages are still
+# building and testing, and a suspended library is out of the network.
+CIRCULATING = frozenset({Stage.PILOT, Stage.LIVE})
+
+
+def can_circulate(status: str) -> bool:
+    return status in CIRCULATING

@@ -18,7 +18,7 @@ from ..domain import circulation as rules
 from ..domain import suspension as suspension_rules
 from ..domain.errors import Code, DomainError, Reason
 from ..domain.numbering import mask_member_number
-from ..domain.onboarding import Stage
+from ..domain.onboarding import can_circulate
 from ..domain.transit import TransitState
 from ..store.db import Database
 from ..store.tables import (
@@ -37,7 +37,6 @@ from .lookup import item_key, require_member, upsert_own_copy
 from .registry import Registry
 from .tx import transactional
 
-CIRCULATING_STAGES = {Stage.PILOT, Stage.LIVE}
 FUTURE_SLACK = timedelta(minutes=5)
 
 
@@ -171,7 +170,7 @@ class Circulation:
     def _acting_library(self, actor: Actor, conn: Connection):  # noqa: ANN202
         code = actor.require_library()
         lib = self.registry.library(code, conn)
-        if lib.status not in CIRCULATING_STAGES:
+        if not can_circulate(lib.status):
             raise DomainError(Code.LIBRARY_NOT_LIVE, library_code=code, status=lib.status)
         return lib
 

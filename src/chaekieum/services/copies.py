@@ -60,8 +60,7 @@ class Copies:
                 - changed}
 
     def get(self, actor: Actor, item: str, owner_hint: str | None = None) -> dict[str, Any]:
-        library = actor.library_code or ""
-        owner, reg = item_key(item, library, owner_hint) if library else item_key(item, "000000")
+        owner, reg = item_key(item, actor.library_code or "", owner_hint)
         with self.db.read() as conn:
             row = find_copy(conn, owner, reg)
             if row is None:
@@ -88,7 +87,8 @@ class Copies:
                  "resolved_by": r.resolved_by} for r in rows]
 
     @transactional
-    def resolve_exception(self, conn: Connection, actor: Actor, exception_id: int) -> None:
+    def resolve_exception(self, conn: Connection, actor: Actor, exception_id: int
+                          ) -> dict[str, Any]:
         row = conn.execute(select(circulation_exceptions).where(
             circulation_exceptions.c.id == exception_id)).first()
         if row is None or row.library_code != actor.library_code:
@@ -98,3 +98,4 @@ class Copies:
             circulation_exceptions.c.id == exception_id).values(
             resolved_at=at, resolved_by=actor.label))
         audit.record(conn, actor, "exception.resolve", "exception", exception_id, at, {})
+        return {"id": exception_id, "resolved": True}

@@ -49,6 +49,32 @@ def _verify(hash_: str, secret: str) -> bool:
         return False
 
 
+class RevocationSet:
+    """Revoked identifiers (API key ids, kiosk logins), re-read from the database at most
+    every REVOKED_REFRESH seconds; `expire()` makes the next look-up re-read at once."""
+
+    def __init__(self, db: Database, column):  # noqa: ANN001 - an identifier column
+        self.db = db
+        self.query = select(column).where(column.table.c.revoked_at.is_not(None))
+        self._expires, self._ids = 0.0, frozenset()
+
+    def known(self, ident: str) -> bool | None:
+        """Whether `ident` is revoked, or None when the set must be re-read first."""
+        return ident in self._ids if self._expires > time.monotonic() else None
+
+    def __contains__(self, ident: str) -> bool:
+        answer = self.known(ident)
+        if answer is None:
+            with self.db.read() as conn:
+                self._ids = frozenset(conn.scalars(self.query))
+            self._expires = time.monotonic() + REVOKED_REFRESH
+            answer = ident in self._ids
+        return answer
+
+    def expire(self) -> None:
+        self._expires = 0.0
+
+
 @dataclass(frozen=True)
 class ApiPrincipal:
     key_id: str
@@ -72,8 +98,8 @@ class Credentials:
         self._cache: dict[str, tuple[float, ApiPrincipal]] = {}
         self._lock = threading.Lock()
         self._gates = [threading.Lock() for _ in range(64)]  # bounded, striped by key
-        self._revoked: tuple[float, frozenset[str]] = (0.0, frozenset())
-        self._revoked_terminals: tuple[float, frozenset[str]] = (0.0, frozenset())
+        self._revoked_keys = RevocationSet(db, api_keys.c.key_id)
+        self._revoked_terminals = RevocationSet(db, sip2_terminals.c.login)
 
     # -- API keys ------------------------------------------------------------------
     @transactional
@@ -120,23 +146,14 @@ class Credentials:
             return
         raise DomainError(Code.FORBIDDEN, library_code=library_code)
 
-    def _revoked_ids(self) -> frozenset[str]:
-        expires, ids = self._revoked
-        if expires > time.monotonic():
-            return ids
-        with self.db.read() as conn:
-            ids = frozenset(conn.scalars(select(api_keys.c.key_id).where(
-                api_keys.c.revoked_at.is_not(None))))
-        self._revoked = (time.monotonic() + REVOKED_REFRESH, ids)
-        return ids
-
     def verify_api_key(self, token: str) -> ApiPrincipal:
         digest = hashlib.sha256(token.encode()).hexdigest()
         principal = self._cached(digest)
         if principal is None:
-            with self._gates[int(digest[:8], 16) % len(self._gates)]:  # concurrent requests with a new key wait for one verification
+            # concurrent requests with a new key wait for one verification
+            with self._gates[int(digest[:8], 16) % len(self._gates)]:
                 principal = self._cached(digest) or self._verify_key(token, digest)
-        if principal.key_id in self._revoked_ids():
+        if principal.key_id in self._revoked_keys:
             raise DomainError(Code.AUTH_INVALID)
         return principal
 
@@ -144,11 +161,10 @@ class Credentials:
         """The principal if it can be told from memory alone (a verified key and a fresh
         revocation set), else None: callers on an event loop then verify in a thread."""
         principal = self._cached(hashlib.sha256(token.encode()).hexdigest())
-        if principal is None or self._revoked[0] <= time.monotonic():
-            return None
-        if principal.key_id in self._revoked[1]:
+        revoked = None if principal is None else self._revoked_keys.known(principal.key_id)
+        if revoked:
             raise DomainError(Code.AUTH_INVALID)
-        return principal
+        return None if revoked is None else principal
 
     def _cached(self, digest: str) -> ApiPrincipal | None:
         hit = self._cache.get(digest)
@@ -168,7 +184,7 @@ class Credentials:
         return principal
 
     @transactional
-    def revoke_api_key(self, conn: Connection, actor: Actor, key_id: str) -> None:
+    def revoke_api_key(self, conn: Connection, actor: Actor, key_id: str) -> dict[str, Any]:
         row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).first()
         if row is None:
             raise DomainError(Code.NOT_FOUND, key_id=key_id)
@@ -183,7 +199,8 @@ class Credentials:
         audit.record(conn, actor, "credential.api_key.revoke", "api_key", key_id, at, {})
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if v[1].key_id != key_id}
-            self._revoked = (0.0, self._revoked[1])  # re-read on the next request
+        self._revoked_keys.expire()
+        return {"key_id": key_id, "revoked": True}
 
     def list_api_keys(self, scope: str, scope_code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -302,13 +319,7 @@ class Credentials:
     def terminal_revoked(self, login: str) -> bool:
         """For open SIP2 sessions: a revoked kiosk is cut off within REVOKED_REFRESH s
         (at once in the process that revoked it)."""
-        expires, logins = self._revoked_terminals
-        if expires <= time.monotonic():
-            with self.db.read() as conn:
-                logins = frozenset(conn.scalars(select(sip2_terminals.c.login).where(
-                    sip2_terminals.c.revoked_at.is_not(None))))
-            self._revoked_terminals = (time.monotonic() + REVOKED_REFRESH, logins)
-        return login in logins
+        return login in self._revoked_terminals
 
     def list_terminals(self, library_code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
@@ -319,7 +330,7 @@ class Credentials:
                  "revoked": r.revoked_at is not None} for r in rows]
 
     @transactional
-    def revoke_terminal(self, conn: Connection, actor: Actor, login: str) -> None:
+    def revoke_terminal(self, conn: Connection, actor: Actor, login: str) -> dict[str, Any]:
         row = conn.execute(select(sip2_terminals).where(sip2_terminals.c.login == login)).first()
         if row is None:
             raise DomainError(Code.NOT_FOUND, login=login)
@@ -329,7 +340,8 @@ class Credentials:
                      .values(revoked_at=at))
         audit.record(conn, actor, "credential.terminal.revoke", "terminal", login, at, {},
                      row.library_code)
-        self._revoked_terminals = (0.0, self._revoked_terminals[1])  # re-read at once
+        self._revoked_terminals.expire()
+        return {"login": login, "revoked": True}
 
 
 def staff_actor(row, channel: str) -> Actor:  # noqa: ANN001

@@ -32,7 +32,8 @@ def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, retu
 
 
 def rebuild(conn: Connection) -> None:
-    """Recompute every counter from the loan ledger (repairs, bulk-loaded data)."""
+    """Recompute every counter from the loan ledger (repairs, bulk-loaded data). The
+    same SQL backfills migration 0003, which keeps its own copy: migrations are frozen."""
     return_day = ("date(returned_at, '+9 hours')" if conn.dialect.name == "sqlite"
                   else "CAST(returned_at + interval '9 hours' AS date)")
     conn.exec_driver_sql("DELETE FROM daily_circulation")

@@ -192,16 +192,18 @@ class Members:
         return view
 
     def search(self, actor: Actor, query: str, limit: int = 50) -> list[dict[str, Any]]:
-        """Staff search by member number (exact or prefix) or name."""
+        """Staff search by member number or name prefix, within the actor's scope."""
         query = query.strip()
         if not query:
             return []
         with self.db.read() as conn:
             # a prefix as a range, so the index on the column serves it (LIKE 'x%' does
-            # not use it on SQLite, nor on PostgreSQL without text_pattern_ops)
+            # not use it on SQLite, nor on PostgreSQL without text_pattern_ops); the
+            # startswith keeps the answer exact under any collation
             column = members.c.number if query.isdigit() else members.c.name
             upper = query[:-1] + chr(ord(query[-1]) + 1)
-            q = select(members.c.id).where(column >= query, column < upper)
+            q = select(members.c.id).where(column >= query, column < upper,
+                                           column.startswith(query))
             if actor.role == Role.LIBRARIAN:
                 q = q.join(memberships, memberships.c.member_id == members.c.id).where(
                     memberships.c.library_code == actor.library_code)
@@ -210,7 +212,7 @@ class Members:
                     select(memberships.c.member_id).join(
                         libraries, libraries.c.code == memberships.c.library_code)
                     .where(libraries.c.region_code == actor.region_code)))
-            ids = conn.scalars(q.order_by(members.c.number).limit(limit)).all()
+            ids = conn.scalars(q.order_by(column, members.c.number).limit(limit)).all()
             return [self._view(conn, actor, i) for i in ids]
 
     def loans(self, actor: Actor, ref: str, include_returned: bool = False) -> list[dict[str, Any]]:

@@ -2,9 +2,8 @@
 
 Every query is bounded. Dashboards sum, in the database, the per-library daily counters
 that the circulation service keeps in `daily_circulation` (one row per library and day,
-updated in the same transaction as each loan and return). Member search is a prefix
-*range* on the indexed number / name columns (a `LIKE 'x%'` does not use the index on
-SQLite and only with text_pattern_ops on PostgreSQL), always with a LIMIT.
+updated in the same transaction as each loan and return). Member search lives in
+the members service (`Members.search`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import time as time_
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import ORDER as STAGE_ORDER
@@ -34,11 +33,6 @@ from .context import Clock
 
 MAX_DAYS = 366
 LIBS_TTL = 5.0  # seconds the library list (names, regions, stages) is reused
-
-
-def _next_prefix(text: str) -> str:
-    """The smallest string greater than every string starting with `text`."""
-    return text[:-1] + chr(ord(text[-1]) + 1)
 
 
 class Statistics:
@@ -145,30 +139,7 @@ class Statistics:
                        for s in [*STAGE_ORDER, Stage.SUSPENDED]],
         }
 
-    # -- member look-ups ------------------------------------------------------------------
-    def find_member_numbers(self, query: str, *, library: str | None = None,
-                            region: str | None = None, limit: int = 20) -> list[str]:
-        """Numbers of members whose number or name starts with `query`, in scope."""
-        text = query.strip()
-        if not text:
-            return []
-        if text.isdigit():
-            column = members.c.number
-        else:
-            column = members.c.name
-        cond = and_(column >= text, column < _next_prefix(text), column.startswith(text))
-        q = select(members.c.number).where(cond)
-        if library:
-            q = q.where(exists().where(memberships.c.member_id == members.c.id,
-                                       memberships.c.library_code == library))
-        elif region:
-            q = q.where(exists().where(
-                memberships.c.member_id == members.c.id,
-                memberships.c.library_code.in_(
-                    select(libraries.c.code).where(libraries.c.region_code == region))))
-        with self.db.read() as conn:
-            return list(conn.scalars(q.order_by(column, members.c.number).limit(limit)))
-
+    # -- scope checks ---------------------------------------------------------------------
     def member_in_scope(self, number: str, *, library: str | None = None,
                         region: str | None = None) -> bool:
         """Has the member joined the library (or any library of the region)?"""

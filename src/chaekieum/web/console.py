@@ -31,7 +31,7 @@ from .common import (
 
 router = APIRouter(prefix="/console")
 PAGE = 50
-SEARCH_LIMIT = 15  # each hit is rendered through hub.members.get (masking per role)
+SEARCH_LIMIT = 15  # each hit is a full member view (masked per role)
 DASH_TABLES = ("per_day", "per_region", "per_library", "stages", "summary")
 
 
@@ -314,17 +314,8 @@ def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depe
 # -- members ------------------------------------------------------------------------------
 @router.get("/members")
 def members(request: Request, actor: Actor = Depends(staff), q: str = "") -> Response:
-    hub = hub_of(request)
-    region, library = scope(actor)
-    found = []
     q = q.strip()[:40]
-    if q:
-        for number in _stats(request).find_member_numbers(q, library=library, region=region,
-                                                          limit=SEARCH_LIMIT):
-            try:
-                found.append(hub.members.get(actor, number))
-            except DomainError:
-                continue
+    found = hub_of(request).members.search(actor, q, SEARCH_LIMIT) if q else []
     return render(request, "console_members.html", {"q": q, "found": found})
 
 

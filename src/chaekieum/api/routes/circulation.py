@@ -101,9 +101,5 @@ def exceptions(request: Request, actor: ActorDep, include_resolved: bool = False
 @router.post("/exceptions/{exception_id}/resolve", tags=["circulation"])
 def resolve_exception(exception_id: int, request: Request, actor: ActorDep):
     hub = hub_of(request)
-
-    def work(conn):  # noqa: ANN001, ANN202
-        hub.copies.resolve_exception(actor, exception_id, conn=conn)
-        return {"id": exception_id, "resolved": True}
-
-    return perform(request, actor, None, work)
+    return perform(request, actor, None,
+                   lambda conn: hub.copies.resolve_exception(actor, exception_id, conn=conn))

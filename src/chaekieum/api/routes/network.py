@@ -127,12 +127,8 @@ def create_admin_key(body: AdminKeyIn, request: Request, actor: ActorDep):
 @router.delete("/api-keys/{key_id}", tags=["credentials"])
 def revoke_key(key_id: str, request: Request, actor: ActorDep):
     hub = hub_of(request)
-
-    def work(conn):  # noqa: ANN001, ANN202
-        hub.credentials.revoke_api_key(actor, key_id, conn=conn)
-        return {"key_id": key_id, "revoked": True}
-
-    return perform(request, actor, None, work)
+    return perform(request, actor, None,
+                   lambda conn: hub.credentials.revoke_api_key(actor, key_id, conn=conn))
 
 
 @router.get("/libraries/{code}/terminals", tags=["credentials"],
@@ -153,12 +149,8 @@ def create_terminal(code: str, body: TerminalIn, request: Request, actor: ActorD
 @router.delete("/terminals/{login}", tags=["credentials"])
 def revoke_terminal(login: str, request: Request, actor: ActorDep):
     hub = hub_of(request)
-
-    def work(conn):  # noqa: ANN001, ANN202
-        hub.credentials.revoke_terminal(actor, login, conn=conn)
-        return {"login": login, "revoked": True}
-
-    return perform(request, actor, None, work)
+    return perform(request, actor, None,
+                   lambda conn: hub.credentials.revoke_terminal(actor, login, conn=conn))
 
 
 def _own_or_admin(actor: Actor, code: str) -> None:

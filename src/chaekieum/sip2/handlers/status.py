@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ...domain.errors import DomainError
-from ...services.circulation import CIRCULATING_STAGES
+from ...domain.onboarding import can_circulate
 from ..codec import Request, supported_messages, yn
 from .common import Context, Reply, field_value
 
@@ -36,7 +36,7 @@ def acs_status(ctx: Context, *, online: bool = True, extra: list | None = None) 
     if online and ctx.library_code:
         try:
             lib = ctx.hub.registry.library(ctx.library_code)
-            circulating, name = lib.status in CIRCULATING_STAGES, lib.name
+            circulating, name = can_circulate(lib.status), lib.name
         except DomainError:
             circulating = False
     fields: list[tuple[str, str | None]] = [
