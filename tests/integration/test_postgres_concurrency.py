@@ -114,10 +114,13 @@ def test_change_feed_yields_every_event_exactly_once_under_concurrent_writes(pg_
     def reader() -> None:
         after = 0
         while True:
+            # look at the flag before reading: an empty page read after every writer had
+            # committed proves the feed is drained; one read before the last commit does not
+            writers_done = stop.is_set()
             page = hub.feed.read("111001", after, limit=50)
             seen.extend(e["payload"]["seq"] for e in page["events"] if e["kind"] == "test.event")
             after = page["next_after"]
-            if stop.is_set() and not page["events"]:
+            if writers_done and not page["events"]:
                 return
             time.sleep(0.005)
 
