@@ -33,7 +33,7 @@ from ..store.tables import (
 from . import audit, daily
 from .context import Actor, Clock, local_date, to_utc_naive
 from .events import Kind, emit, emit_many
-from .lookup import item_key, require_member, upsert_own_copy
+from .lookup import CIRCULATION_MEMBER_COLUMNS, item_key, require_member, upsert_own_copy
 from .registry import Registry
 from .tx import transactional
 
@@ -146,11 +146,13 @@ _INSERT_LOAN = insert(loans).returning(loans.c.id)
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
 # checkin locks the borrower first, then the loan (the order every write uses)
-_LOCK_BORROWER = select(members).where(members.c.id == _scalar(
+_LOCK_BORROWER = select(*CIRCULATION_MEMBER_COLUMNS).where(members.c.id == _scalar(
     select(loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
     .where(_THIS_COPY, loans.c.state == "active"))).with_for_update()
 _LOCK_ACTIVE_LOAN = (
-    select(loans, copies.c.reg_no, copies.c.title)
+    select(loans.c.id, loans.c.copy_id, loans.c.library_code, loans.c.loaned_at,
+           loans.c.due_on, loans.c.renewals, loans.c.channel, loans.c.offline,
+           copies.c.reg_no, copies.c.title)
     .join(copies, copies.c.id == loans.c.copy_id)
     .where(_THIS_COPY, loans.c.state == "active",
            loans.c.member_id == bindparam("member_id"))
@@ -256,7 +258,7 @@ class Circulation:
         today = self.clock.today()
         loan_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
-        member = require_member(conn, req.member, lock=True)
+        member = require_member(conn, req.member, lock=True, brief=True)
         own_copy_info = req.copy if owner == lib.code else None
         copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
 

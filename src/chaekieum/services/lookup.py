@@ -18,32 +18,48 @@ from ..domain.numbering import (
 )
 from ..store.tables import copies, members
 
+# What circulation decides on about a member: the hot path reads these columns only
+# (the whole row carries contact data, consents and the portal password hash).
+CIRCULATION_MEMBER_COLUMNS = (
+    members.c.id, members.c.number, members.c.issuing_library, members.c.status,
+    members.c.member_class, members.c.card_lost, members.c.card_uid,
+    members.c.suspended_until,
+)
+
+
 # Built once: statement construction and cache keys cost more CPU than the queries.
-_BY_NUMBER = select(members).where(members.c.number == bindparam("ref"))
-_BY_CARD = select(members).where(members.c.card_uid == bindparam("ref"))
-_MEMBER = {(False, False): _BY_NUMBER, (True, False): _BY_NUMBER.with_for_update(),
-           (False, True): _BY_CARD, (True, True): _BY_CARD.with_for_update()}
+def _member_queries(*columns):  # noqa: ANN002, ANN202
+    by_number = select(*columns).where(members.c.number == bindparam("ref"))
+    by_card = select(*columns).where(members.c.card_uid == bindparam("ref"))
+    return {(False, False): by_number, (True, False): by_number.with_for_update(),
+            (False, True): by_card, (True, True): by_card.with_for_update()}
+
+
+_MEMBER = {False: _member_queries(members), True: _member_queries(*CIRCULATION_MEMBER_COLUMNS)}
 _COPY = select(copies).where(copies.c.library_code == bindparam("owner"),
                              copies.c.reg_no == bindparam("reg_no"))
 _COPY_LOCKED = _COPY.with_for_update()
 
 
-def find_member(conn: Connection, ref: str, *, lock: bool = False) -> Row | None:
-    """A member by 14-digit number or by a linked card RFID UID."""
+def find_member(conn: Connection, ref: str, *, lock: bool = False,
+                brief: bool = False) -> Row | None:
+    """A member by 14-digit number or by a linked card RFID UID (`brief`: only the
+    CIRCULATION_MEMBER_COLUMNS)."""
     ref = (ref or "").strip()
     if not ref:
         raise DomainError(Code.INVALID_MEMBER_NUMBER, value="")
     if len(ref) == 14 and ref.isdigit():
         parsed = parse_scan(ref)  # validates the check digit
         assert isinstance(parsed, MemberNumber)
-        return conn.execute(_MEMBER[lock, False], {"ref": parsed.value}).first()
+        return conn.execute(_MEMBER[brief][lock, False], {"ref": parsed.value}).first()
     if len(ref) > 64:
         raise DomainError(Code.INVALID_MEMBER_NUMBER, value=ref[:40])
-    return conn.execute(_MEMBER[lock, True], {"ref": ref}).first()
+    return conn.execute(_MEMBER[brief][lock, True], {"ref": ref}).first()
 
 
-def require_member(conn: Connection, ref: str, *, lock: bool = False) -> Row:
-    row = find_member(conn, ref, lock=lock)
+def require_member(conn: Connection, ref: str, *, lock: bool = False,
+                   brief: bool = False) -> Row:
+    row = find_member(conn, ref, lock=lock, brief=brief)
     if row is None:
         raise DomainError(Code.MEMBER_UNKNOWN, member=ref[:40])
     return row

@@ -240,6 +240,7 @@ events = Table(
     Column("payload", JSON, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Index("ix_events_library_position", "library_code", "position"),
+    implicit_returning=False,  # append-only: no writer needs the new id back
 )
 
 audit_log = Table(
@@ -254,6 +255,7 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
     Index("ix_audit_entity", "entity", "entity_id"),
     Index("ix_audit_at", "at"),
+    implicit_returning=False,  # append-only: no writer needs the new id back
 )
 
 idempotency_keys = Table(
