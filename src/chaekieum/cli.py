@@ -220,6 +220,23 @@ def bench_checkout(
         reseed=reseed)
 
 
+@bench_app.command("cost")
+def bench_cost(
+    database_url: str | None = DbOption,
+    libraries: int = typer.Option(2700),
+    members: int = typer.Option(1_000_000),
+    copies_per_library: int = typer.Option(40),
+    transactions: int = typer.Option(4000, help="measured transactions per layer"),
+    pgbench: bool = typer.Option(True, help="on PostgreSQL, also run pgbench TPC-B"),
+) -> None:
+    """CPU per circulation transaction (services, whole HTTP app, database), one at a
+    time in-process, and the throughput ceiling it sets on this machine's cores."""
+    from .bench.cost import run
+
+    run(database_url, libraries=libraries, members=members,
+        copies_per_library=copies_per_library, transactions=transactions, pgbench=pgbench)
+
+
 @bench_app.command("sip2")
 def bench_sip2(database_url: str | None = typer.Option(
                    None, "--database-url",

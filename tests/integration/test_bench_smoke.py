@@ -54,3 +54,36 @@ def test_bench_checkout_smoke(tmp_path: Path, monkeypatch, capsys) -> None:
                          copies_per_library=10, workers=1, warmup=0.2, console=console)
     assert RESULT.match(again), again
     assert "re-using the seeded network" in console.file.getvalue()
+
+
+COST = re.compile(
+    r"^RESULT service_cpu_ms=(?P<svc>\d+\.\d{3}) http_cpu_ms=(?P<http>\d+\.\d{3}) "
+    r"db_cpu_ms=na cores=(?P<cores>\d+) ceiling_tx_per_s=(?P<ceiling>\d+\.\d) "
+    r"pgbench_tps=na ceiling_ratio=na db=sqlite$"
+)
+
+
+def test_bench_cost_smoke(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`chaekieum bench cost` on a tiny SQLite network: both layers run real checkouts
+    and checkins (every copy comes back), and the ceiling follows from the HTTP cost."""
+    from chaekieum.bench import cost
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'cost.db'}"
+    console = Console(file=io.StringIO(), width=120)
+    line = cost.run(url, libraries=5, members=200, copies_per_library=10, transactions=40,
+                    console=console)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == line
+    m = COST.match(line)
+    assert m, line
+    http_ms, cores = float(m["http"]), int(m["cores"])
+    assert float(m["svc"]) > 0 and http_ms > 0
+    assert abs(float(m["ceiling"]) - cores * 1000 / http_ms) <= 0.05 * float(m["ceiling"]) + 1
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        active = conn.scalar(sa.text("SELECT count(*) FROM loans WHERE state = 'active'"))
+        done = conn.scalar(sa.text("SELECT count(*) FROM loans WHERE state = 'returned'"))
+    engine.dispose()
+    assert active == 0
+    assert done >= 2 * 20  # warm-up and measured pairs of both layers
+    assert "HTTP application" in console.file.getvalue()

@@ -130,8 +130,7 @@ class Server:
 
 
 def start_server(url: str, *, workers: int, clients: int, log_dir: Path,
-                 extra_env: dict[str, str] | None = None,
-                 factory: str = "chaekieum.server:app_from_env") -> Server:
+                 extra_env: dict[str, str] | None = None) -> Server:
     port = free_port()
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "server.log"
@@ -144,13 +143,9 @@ def start_server(url: str, *, workers: int, clients: int, log_dir: Path,
         CHAEKIEUM_POOL_SIZE=str(max(5, math.ceil(clients / workers) + 4)),
     )
     env.update(extra_env or {})
-    if factory == "chaekieum.server:app_from_env":  # one SO_REUSEPORT socket per worker
-        cmd = [sys.executable, "-m", "chaekieum.workers", "--host", HOST, "--port", str(port),
-               "--workers", str(workers)]
-    else:
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", factory,
-               "--host", HOST, "--port", str(port), "--workers", str(workers),
-               "--log-level", "warning", "--no-access-log"]
+    # one SO_REUSEPORT socket per worker process (what `chaekieum serve --workers` runs)
+    cmd = [sys.executable, "-m", "chaekieum.workers", "--host", HOST, "--port", str(port),
+           "--workers", str(workers)]
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -239,8 +234,7 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
         clients: int = 32, duration: float = 30.0, copies_per_library: int = 40,
         workers: int = 2, reseed: bool = False, warmup: float | None = None,
         pgbench_scale: int | None = None, console: Console | None = None,
-        seed: int = 1, server_env: dict[str, str] | None = None,
-        factory: str = "chaekieum.server:app_from_env") -> str:
+        seed: int = 1, server_env: dict[str, str] | None = None) -> str:
     """Run the benchmark; print a table and the RESULT line (also returned)."""
     console = console or Console()
     shape = Shape(libraries, members, copies_per_library)
@@ -254,7 +248,7 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
     warmup = min(5.0, max(1.0, duration / 5)) if warmup is None else warmup
     console.print(f"starting the hub: {workers} worker(s), {db}")
     server = start_server(url, workers=workers, clients=clients, log_dir=log_dir,
-                          extra_env=server_env, factory=factory)
+                          extra_env=server_env)
     database = sa.engine.make_url(normalize_url(url)).database if postgres else None
     marks: dict[str, dict] = {}
 
