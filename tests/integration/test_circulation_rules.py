@@ -211,3 +211,53 @@ def test_offline_renewal_is_recorded_and_flagged_not_refused(any_hub, numbers):
     assert out.loan["due_on"] == "2026-03-25" and out.loan["renewals"] == 1
     assert [e["code"] for e in out.exceptions] == ["RENEW_SAME_DAY"]
     assert any_hub.copies.exceptions("111001")[0]["action"] == "renew"
+
+
+def test_checkout_and_checkin_write_every_companion_row(any_hub, clock, numbers):
+    """On PostgreSQL the loan, counter, audit and auto-join rows of a checkout (and the
+    return, counter and audit rows of a checkin) go in one statement; on SQLite one by
+    one. Both must leave the same rows."""
+    from sqlalchemy import select
+
+    from chaekieum.store.tables import audit_log, daily_circulation, events, loans, memberships
+
+    busan_member = next(m for m in demo.info(any_hub)["members"]
+                        if m["home_library"] == "121001")["number"]
+    seoul = desk("111001")
+    with any_hub.db.read() as conn:
+        before_audit = conn.scalar(select(audit_log.c.id).order_by(audit_log.c.id.desc()))
+        before_events = conn.scalar(select(events.c.id).order_by(events.c.id.desc())) or 0
+    out = any_hub.circulation.checkout(seoul, CheckoutRequest(busan_member,
+                                                              "$111001EM0000000007"))
+    assert out.extra["auto_joined"] is True
+    loan_id = out.loan["id"]
+    clock.advance(days=1)
+    back = any_hub.circulation.checkin(seoul, CheckinRequest("$111001EM0000000007",
+                                                             client_txn_id="ret-7"))
+    with any_hub.db.read() as conn:
+        loan = conn.execute(select(loans).where(loans.c.id == loan_id)).one()
+        audits = conn.execute(select(audit_log).where(audit_log.c.id > before_audit)
+                              .order_by(audit_log.c.action)).all()
+        joined = conn.execute(select(memberships).where(
+            memberships.c.library_code == "111001",
+            memberships.c.member_id == loan.member_id)).one()
+        feed = conn.execute(select(events).where(events.c.id > before_events)).all()
+        counters = {(r.library_code, r.day.isoformat()): (r.loans, r.returns, r.loans_elsewhere)
+                    for r in conn.execute(select(daily_circulation))}
+    assert (loan.state, loan.return_library, loan.return_txn_id) == ("returned", "111001",
+                                                                     "ret-7")
+    assert back.loan["state"] == "returned"
+    assert [(a.action, a.entity, a.entity_id, a.actor, a.library_code) for a in audits] == [
+        ("loan.checkin", "loan", str(loan_id), seoul.label, "111001"),
+        ("loan.checkout", "loan", str(loan_id), seoul.label, "111001"),
+        ("member.auto_join", "member", busan_member, seoul.label, "111001"),
+    ]
+    checkout_audit = audits[1].details
+    assert checkout_audit["item"] == "$111001EM0000000007" and checkout_audit["exceptions"] == []
+    assert audits[0].details == {"item": "$111001EM0000000007", "route": "home",
+                                 "late_days": 0}
+    assert (joined.how, joined.actor) == ("auto", seoul.label)
+    assert [(e.library_code, e.kind, e.payload["member"]) for e in feed] == [
+        ("121001", "member.joined", busan_member)]
+    assert counters[("111001", "2026-03-04")] == (1, 0, 1)  # lent to a member from Busan
+    assert counters[("111001", "2026-03-05")] == (0, 1, 0)

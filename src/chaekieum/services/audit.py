@@ -12,8 +12,7 @@ from .context import Actor
 _INSERT = insert(audit_log)
 
 
-def record(
-    conn: Connection,
+def row(
     actor: Actor,
     action: str,
     entity: str,
@@ -21,9 +20,16 @@ def record(
     at,  # noqa: ANN001 - naive UTC datetime
     details: dict[str, Any] | None = None,
     library_code: str | None = None,
-) -> None:
-    conn.execute(_INSERT, {
+) -> dict[str, Any]:
+    """The audit row of one state change (`entity_id` None: filled in by the writer)."""
+    return {
         "at": at, "actor": actor.label, "library_code": library_code or actor.library_code,
-        "action": action, "entity": entity, "entity_id": str(entity_id),
-        "details": details or {},
-    })
+        "action": action, "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id), "details": details or {},
+    }
+
+
+def record(conn: Connection, actor: Actor, action: str, entity: str, entity_id: Any,
+           at, details: dict[str, Any] | None = None,  # noqa: ANN001 - naive UTC datetime
+           library_code: str | None = None) -> None:
+    conn.execute(_INSERT, row(actor, action, entity, entity_id, at, details, library_code))

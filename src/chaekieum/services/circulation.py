@@ -30,9 +30,10 @@ from ..store.tables import (
     suspensions,
     transits,
 )
-from . import audit, daily
+from . import audit, daily, ledger
 from .context import Actor, Clock, local_date, to_utc_naive
 from .events import Kind, emit, emit_many
+from .events import row as events_row
 from .lookup import CIRCULATION_MEMBER_COLUMNS, item_key, require_member, upsert_own_copy
 from .registry import Registry
 from .tx import transactional
@@ -142,7 +143,6 @@ _LOAN_BY_CLIENT_TXN = select(loans.c.id).where(
     loans.c.library_code == bindparam("library"), loans.c.client_txn_id == bindparam("txn"))
 _LOAN_BY_RETURN_TXN = select(loans.c.id).where(
     loans.c.return_library == bindparam("library"), loans.c.return_txn_id == bindparam("txn"))
-_INSERT_LOAN = insert(loans).returning(loans.c.id)
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
 # checkin locks the borrower first, then the loan (the order every write uses)
@@ -157,9 +157,6 @@ _LOCK_ACTIVE_LOAN = (
     .where(_THIS_COPY, loans.c.state == "active",
            loans.c.member_id == bindparam("member_id"))
     .with_for_update(of=loans))
-_MARK_RETURNED = update(loans).where(loans.c.id == bindparam("loan_id")).values(
-    state="returned", returned_at=bindparam("at"), return_library=bindparam("library"),
-    return_txn_id=bindparam("txn"))
 
 
 class Circulation:
@@ -231,19 +228,18 @@ class Circulation:
             "member_id": member_id, "library": library_code, "today": today,
             "copy_id": copy.id if copy is not None else -1}).one()
 
-    def _join(self, conn, actor: Actor, member, library_code: str, at) -> bool:  # noqa: ANN001
+    @staticmethod
+    def _join_rows(actor: Actor, member, library_code: str, at) -> ledger.Join:  # noqa: ANN001
         """책이음회원자동가입: first use at a library registers the member there."""
-        conn.execute(
-            insert(memberships).values(
-                member_id=member.id, library_code=library_code, joined_at=at, how="auto",
-                actor=actor.label,
-            )
+        return ledger.Join(
+            membership={"member_id": member.id, "library_code": library_code, "joined_at": at,
+                        "how": "auto", "actor": actor.label},
+            audit=audit.row(actor, "member.auto_join", "member", member.number, at,
+                            {"library": library_code, "channel": actor.channel}, library_code),
+            event=events_row(member.issuing_library, Kind.MEMBER_JOINED,
+                             {"member": member.number, "library": library_code, "how": "auto"},
+                             at),
         )
-        audit.record(conn, actor, "member.auto_join", "member", member.number, at,
-                     {"library": library_code, "channel": actor.channel}, library_code)
-        emit(conn, member.issuing_library, Kind.MEMBER_JOINED,
-             {"member": member.number, "library": library_code, "how": "auto"}, at)
-        return True
 
     # -- checkout ----------------------------------------------------------------
     @transactional
@@ -292,21 +288,27 @@ class Circulation:
                 state="returned", returned_at=at, return_library=lib.code))
             daily.bump(conn, lib.code, loan_day, returns=1)
 
-        joined = not facts.joined and self._join(conn, actor, member, lib.code, at)
+        join = None if facts.joined else self._join_rows(actor, member, lib.code, at)
         due = req.due_on if (req.offline and req.due_on) else rules.due_date(
             loan_day, policy.loan_period_days, lib.calendar
         )
+        flagged = [] if decision.allowed else [str(r.code) for r in decision.reasons]
         # The member and copy rows are locked, so the partial unique index on active
         # loans cannot fire here; if it ever did, the API answers CONFLICT.
-        loan_id = conn.execute(_INSERT_LOAN, {
-            "copy_id": copy.id, "member_id": member.id, "library_code": lib.code,
-            "owner_library": owner, "state": "active", "loaned_at": at, "loaned_on": loan_day,
-            "due_on": due, "renewals": 0, "channel": actor.channel, "actor": actor.label,
-            "client_txn_id": req.client_txn_id, "offline": req.offline,
-            "history_hidden": False,
-        }).scalar_one()
-        daily.bump(conn, lib.code, loan_day, loans=1,
-                   elsewhere=int(member.issuing_library != lib.code))
+        loan_id = ledger.record_checkout(
+            conn,
+            {"copy_id": copy.id, "member_id": member.id, "library_code": lib.code,
+             "owner_library": owner, "state": "active", "loaned_at": at, "loaned_on": loan_day,
+             "due_on": due, "renewals": 0, "channel": actor.channel, "actor": actor.label,
+             "client_txn_id": req.client_txn_id, "offline": req.offline,
+             "history_hidden": False},
+            ledger.Counter(lib.code, loan_day, loans=1,
+                           elsewhere=int(member.issuing_library != lib.code)),
+            audit.row(actor, "loan.checkout", "loan", None, at,
+                      {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
+                       "offline": req.offline, "exceptions": flagged}),
+            join,
+        )
         if copy.reserved_for == member.id:
             conn.execute(update(copies).where(copies.c.id == copy.id).values(reserved_for=None))
         if open_transit:
@@ -322,16 +324,13 @@ class Circulation:
             emit(conn, owner, Kind.LOAN_ELSEWHERE,
                  {"item": f"${owner}{reg_no}", "library": lib.code, "loan_id": loan_id,
                   "due_on": due.isoformat()}, at)
-        audit.record(conn, actor, "loan.checkout", "loan", loan_id, at,
-                     {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
-                      "offline": req.offline, "exceptions": [e["code"] for e in exceptions]})
         view = _loan_dict(loan_id, member.number, owner, reg_no, copy.title, lib.code, "active",
                           at, due, 0, actor.channel, req.offline)
         return Outcome(
             "checkout", view,
             warnings=[w.as_dict() for w in decision.warnings],
             exceptions=exceptions,
-            extra={"auto_joined": joined},
+            extra={"auto_joined": join is not None},
         )
 
     # -- renew -------------------------------------------------------------------
@@ -418,10 +417,6 @@ class Circulation:
                 raise DomainError(route)
             exceptions = self._record_exception(conn, lib.code, loan.id, "checkin", [route], at)
             route = rules.ReturnRoute.TRANSIT
-        conn.execute(_MARK_RETURNED, {"loan_id": loan.id, "at": at, "library": lib.code,
-                                      "txn": req.client_txn_id})
-
-        daily.bump(conn, lib.code, return_day, returns=1)
         suspension = self._apply_late_return(conn, actor, member, loan, return_day, at)
         transit_id = None
         if route is rules.ReturnRoute.TRANSIT:
@@ -435,9 +430,14 @@ class Circulation:
         elif loan.library_code != lib.code:
             emit(conn, loan.library_code, Kind.RETURN_ELSEWHERE,
                  {"item": f"${owner}{reg_no}", "loan_id": loan.id, "library": lib.code}, at)
-        audit.record(conn, actor, "loan.checkin", "loan", loan.id, at,
-                     {"item": f"${owner}{reg_no}", "route": str(route),
-                      "late_days": suspension["days_late"] if suspension else 0})
+        # the loan row is locked since the start, so marking it returned last changes
+        # nothing the steps above read, and lets the three writes go in one round trip
+        ledger.record_checkin(
+            conn, loan.id, at, lib.code, req.client_txn_id,
+            ledger.Counter(lib.code, return_day, returns=1),
+            audit.row(actor, "loan.checkin", "loan", loan.id, at,
+                      {"item": f"${owner}{reg_no}", "route": str(route),
+                       "late_days": suspension["days_late"] if suspension else 0}))
         view = _loan_dict(loan.id, member.number, owner, reg_no, loan.title, loan.library_code,
                           "returned", loan.loaned_at, loan.due_on, loan.renewals, loan.channel,
                           loan.offline, at, lib.code)

@@ -35,18 +35,18 @@ class Kind:
 _INSERT = insert(events)
 
 
+def row(library_code: str, kind: str, payload: dict[str, Any], at) -> dict[str, Any]:  # noqa: ANN001
+    return {"library_code": library_code, "kind": kind, "payload": payload, "created_at": at}
+
+
 def emit(
     conn: Connection, library_code: str, kind: str, payload: dict[str, Any], at
 ) -> None:  # noqa: ANN001
-    conn.execute(_INSERT, {"library_code": library_code, "kind": kind, "payload": payload,
-                           "created_at": at})
+    conn.execute(_INSERT, row(library_code, kind, payload, at))
 
 
 def emit_many(conn: Connection, library_codes, kind: str, payload: dict[str, Any], at) -> None:  # noqa: ANN001
-    rows = [
-        {"library_code": code, "kind": kind, "payload": payload, "created_at": at}
-        for code in sorted(set(library_codes))
-    ]
+    rows = [row(code, kind, payload, at) for code in sorted(set(library_codes))]
     if rows:
         conn.execute(insert(events), rows)
 
