@@ -22,12 +22,13 @@ def _upsert(dialect):  # noqa: ANN001, ANN202
     )
 
 
-_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+# by dialect; parameters lib, day, loans, returns, elsewhere (ledger.py uses it as a CTE)
+UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 
 
 def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, returns: int = 0,
          elsewhere: int = 0) -> None:
-    conn.execute(_UPSERT[conn.dialect.name], {"lib": library_code, "day": day, "loans": loans,
+    conn.execute(UPSERT[conn.dialect.name], {"lib": library_code, "day": day, "loans": loans,
                                               "returns": returns, "elsewhere": elsewhere})
 
 

@@ -21,10 +21,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, bindparam, cast, insert, literal, select, update
-from sqlalchemy.dialects import postgresql
 
 from ..store.tables import audit_log, events, loans, memberships
-from ..store.tables import daily_circulation as dc
 from . import daily
 
 LOAN_COLUMNS = ("copy_id", "member_id", "library_code", "owner_library", "state", "loaned_at",
@@ -66,24 +64,14 @@ _MARK_RETURNED = update(loans).where(loans.c.id == bindparam("loan_id")).values(
 
 
 # -- PostgreSQL: one statement each -----------------------------------------------------
+# One statement may carry two rows of a table (two audit rows), so each row's parameters
+# get a prefix of their own; the loan's and the counter's keep their plain names.
 def _typed(table, prefix: str, column: str):  # noqa: ANN001, ANN202
     return bindparam(prefix + column, type_=table.c[column].type)
 
 
 def _values(table, prefix: str, columns: tuple[str, ...]):  # noqa: ANN001, ANN202
     return insert(table).values({c: _typed(table, prefix, c) for c in columns})
-
-
-def _counter_cte():  # noqa: ANN202
-    stmt = postgresql.insert(dc).values(
-        library_code=bindparam("d_lib"), day=bindparam("d_day"), loans=bindparam("d_loans"),
-        returns=bindparam("d_returns"), loans_elsewhere=bindparam("d_elsewhere"))
-    return stmt.on_conflict_do_update(
-        index_elements=["day", "library_code"],
-        set_={"loans": dc.c.loans + stmt.excluded.loans,
-              "returns": dc.c.returns + stmt.excluded.returns,
-              "loans_elsewhere": dc.c.loans_elsewhere + stmt.excluded.loans_elsewhere},
-    ).cte("counter")
 
 
 def _pg_checkout(with_join: bool):  # noqa: ANN202
@@ -93,7 +81,7 @@ def _pg_checkout(with_join: bool):  # noqa: ANN202
     loan_audit = insert(audit_log).from_select(list(AUDIT_COLUMNS), select(
         *(cast(new_loan.c.id, String) if c == "entity_id" else _typed(audit_log, "a_", c)
           for c in AUDIT_COLUMNS)).select_from(new_loan)).cte("loan_audit")
-    ctes = [_counter_cte(), loan_audit]
+    ctes = [daily.UPSERT["postgresql"].cte("counter"), loan_audit]
     if with_join:
         ctes += [_values(memberships, "m_", MEMBERSHIP_COLUMNS).cte("membership"),
                  _values(audit_log, "ja_", AUDIT_COLUMNS).cte("join_audit"),
@@ -103,7 +91,7 @@ def _pg_checkout(with_join: bool):  # noqa: ANN202
 
 _PG_CHECKOUT = {False: _pg_checkout(False), True: _pg_checkout(True)}
 _PG_CHECKIN = select(literal(1)).add_cte(
-    _MARK_RETURNED.cte("returned"), _counter_cte(),
+    _MARK_RETURNED.cte("returned"), daily.UPSERT["postgresql"].cte("counter"),
     _values(audit_log, "a_", AUDIT_COLUMNS).cte("checkin_audit"))
 
 
@@ -118,7 +106,7 @@ def record_checkout(conn: Connection, loan: dict[str, Any], counter: Counter,
     entity_id: it is the new loan's."""
     if conn.dialect.name == "postgresql":
         named = {k: v for k, v in audit_row.items() if k != "entity_id"}
-        params = {**loan, **_prefixed("d_", counter.params()), **_prefixed("a_", named)}
+        params = {**loan, **counter.params(), **_prefixed("a_", named)}
         if join is not None:
             params |= (_prefixed("m_", join.membership) | _prefixed("ja_", join.audit)
                        | _prefixed("je_", join.event))
@@ -139,7 +127,7 @@ def record_checkin(conn: Connection, loan_id: int, at: datetime, library_code: s
     """Mark the loan returned, bump the counter, write the audit row."""
     returned = {"loan_id": loan_id, "at": at, "library": library_code, "txn": txn}
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_CHECKIN, {**returned, **_prefixed("d_", counter.params()),
+        conn.execute(_PG_CHECKIN, {**returned, **counter.params(),
                                    **_prefixed("a_", audit_row)})
         return
     conn.execute(_MARK_RETURNED, returned)
