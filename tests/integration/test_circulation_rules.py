@@ -261,3 +261,18 @@ def test_checkout_and_checkin_write_every_companion_row(any_hub, clock, numbers)
         ("121001", "member.joined", busan_member)]
     assert counters[("111001", "2026-03-04")] == (1, 0, 1)  # lent to a member from Busan
     assert counters[("111001", "2026-03-05")] == (0, 1, 0)
+
+
+def test_regional_admin_finds_only_members_of_the_region(any_hub, numbers):
+    """Member search for a regional admin: members with a membership at a library of the
+    region, found from the name index (the region's membership is probed per member)."""
+    seoul_admin = Actor(Role.REGIONAL_ADMIN, "staff:seoul-admin", "web", region_code="seoul")
+    people = {m["name"]: m["number"] for m in demo.info(any_hub)["members"]}
+    assert [m["number"] for m in any_hub.members.search(seoul_admin, "김하")] == [
+        people["김하늘"]]
+    assert any_hub.members.search(seoul_admin, "박솔") == []  # Busan only
+    assert any_hub.members.search(seoul_admin, people["박솔"][:8]) == []
+    any_hub.circulation.checkout(desk("111001"), CheckoutRequest(people["박솔"],
+                                                                 "$111001EM0000000009"))
+    assert [m["number"] for m in any_hub.members.search(seoul_admin, "박솔")] == [
+        people["박솔"]]

@@ -8,7 +8,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -208,10 +208,13 @@ class Members:
                 q = q.join(memberships, memberships.c.member_id == members.c.id).where(
                     memberships.c.library_code == actor.library_code)
             elif actor.role == Role.REGIONAL_ADMIN:
-                q = q.where(members.c.id.in_(
-                    select(memberships.c.member_id).join(
-                        libraries, libraries.c.code == memberships.c.library_code)
-                    .where(libraries.c.region_code == actor.region_code)))
+                # probed per candidate (memberships is keyed by member first), so the
+                # search walks the name index and stops at `limit`, instead of first
+                # collecting every member of a region of hundreds of thousands
+                q = q.where(exists().where(
+                    memberships.c.member_id == members.c.id,
+                    memberships.c.library_code == libraries.c.code,
+                    libraries.c.region_code == actor.region_code))
             ids = conn.scalars(q.order_by(column, members.c.number).limit(limit)).all()
             return [self._view(conn, actor, i) for i in ids]
 

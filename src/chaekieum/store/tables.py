@@ -255,6 +255,7 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
     Index("ix_audit_entity", "entity", "entity_id"),
     Index("ix_audit_at", "at"),
+    Index("ix_audit_library_id", "library_code", "id"),  # a library's latest rows
     implicit_returning=False,  # append-only: no writer needs the new id back
 )
 
