@@ -29,7 +29,7 @@ UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, returns: int = 0,
          elsewhere: int = 0) -> None:
     conn.execute(UPSERT[conn.dialect.name], {"lib": library_code, "day": day, "loans": loans,
-                                              "returns": returns, "elsewhere": elsewhere})
+                                             "returns": returns, "elsewhere": elsewhere})
 
 
 def rebuild(conn: Connection) -> None:
