@@ -302,8 +302,8 @@ class Circulation:
              "due_on": due, "renewals": 0, "channel": actor.channel, "actor": actor.label,
              "client_txn_id": req.client_txn_id, "offline": req.offline,
              "history_hidden": False},
-            ledger.Counter(lib.code, loan_day, loans=1,
-                           elsewhere=int(member.issuing_library != lib.code)),
+            daily.Counter(lib.code, loan_day, loans=1,
+                          elsewhere=int(member.issuing_library != lib.code)),
             audit.row(actor, "loan.checkout", "loan", None, at,
                       {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
                        "offline": req.offline, "exceptions": flagged}),
@@ -434,7 +434,7 @@ class Circulation:
         # nothing the steps above read, and lets the three writes go in one round trip
         ledger.record_checkin(
             conn, loan.id, at, lib.code, req.client_txn_id,
-            ledger.Counter(lib.code, return_day, returns=1),
+            daily.Counter(lib.code, return_day, returns=1),
             audit.row(actor, "loan.checkin", "loan", loan.id, at,
                       {"item": f"${owner}{reg_no}", "route": str(route),
                        "late_days": suspension["days_late"] if suspension else 0}))

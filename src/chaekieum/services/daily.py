@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,10 +28,26 @@ def _upsert(dialect):  # noqa: ANN001, ANN202
 UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 
 
+@dataclass(frozen=True)
+class Counter:
+    """A bump of one library's daily circulation counters."""
+
+    library_code: str
+    day: date
+    loans: int = 0
+    returns: int = 0
+    elsewhere: int = 0
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of UPSERT."""
+        return {"lib": self.library_code, "day": self.day, "loans": self.loans,
+                "returns": self.returns, "elsewhere": self.elsewhere}
+
+
 def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, returns: int = 0,
          elsewhere: int = 0) -> None:
-    conn.execute(UPSERT[conn.dialect.name], {"lib": library_code, "day": day, "loans": loans,
-                                             "returns": returns, "elsewhere": elsewhere})
+    conn.execute(UPSERT[conn.dialect.name],
+                 Counter(library_code, day, loans, returns, elsewhere).params())
 
 
 def rebuild(conn: Connection) -> None:

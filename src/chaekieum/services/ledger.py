@@ -17,7 +17,7 @@ writes, and both paths write the same rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, bindparam, cast, insert, literal, select, update
@@ -31,21 +31,6 @@ LOAN_COLUMNS = ("copy_id", "member_id", "library_code", "owner_library", "state"
 AUDIT_COLUMNS = ("at", "actor", "library_code", "action", "entity", "entity_id", "details")
 MEMBERSHIP_COLUMNS = ("member_id", "library_code", "joined_at", "how", "actor")
 EVENT_COLUMNS = ("library_code", "kind", "payload", "created_at")
-
-
-@dataclass(frozen=True)
-class Counter:
-    """A bump of one library's daily circulation counters."""
-
-    library_code: str
-    day: date
-    loans: int = 0
-    returns: int = 0
-    elsewhere: int = 0
-
-    def params(self) -> dict[str, Any]:
-        return {"lib": self.library_code, "day": self.day, "loans": self.loans,
-                "returns": self.returns, "elsewhere": self.elsewhere}
 
 
 @dataclass(frozen=True)
@@ -100,7 +85,7 @@ def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the two writes ------------------------------------------------------------------------
-def record_checkout(conn: Connection, loan: dict[str, Any], counter: Counter,
+def record_checkout(conn: Connection, loan: dict[str, Any], counter: daily.Counter,
                     audit_row: dict[str, Any], join: Join | None) -> int:
     """Insert the loan and its companions; return the loan id. `audit_row` has no
     entity_id: it is the new loan's."""
@@ -116,14 +101,13 @@ def record_checkout(conn: Connection, loan: dict[str, Any], counter: Counter,
         conn.execute(insert(audit_log), join.audit)
         conn.execute(insert(events), join.event)
     loan_id = conn.execute(_INSERT_LOAN, loan).scalar_one()
-    daily.bump(conn, counter.library_code, counter.day, loans=counter.loans,
-               returns=counter.returns, elsewhere=counter.elsewhere)
+    conn.execute(daily.UPSERT[conn.dialect.name], counter.params())
     conn.execute(insert(audit_log), {**audit_row, "entity_id": str(loan_id)})
     return loan_id
 
 
 def record_checkin(conn: Connection, loan_id: int, at: datetime, library_code: str,
-                   txn: str | None, counter: Counter, audit_row: dict[str, Any]) -> None:
+                   txn: str | None, counter: daily.Counter, audit_row: dict[str, Any]) -> None:
     """Mark the loan returned, bump the counter, write the audit row."""
     returned = {"loan_id": loan_id, "at": at, "library": library_code, "txn": txn}
     if conn.dialect.name == "postgresql":
@@ -131,6 +115,5 @@ def record_checkin(conn: Connection, loan_id: int, at: datetime, library_code: s
                                    **_prefixed("a_", audit_row)})
         return
     conn.execute(_MARK_RETURNED, returned)
-    daily.bump(conn, counter.library_code, counter.day, loans=counter.loans,
-               returns=counter.returns, elsewhere=counter.elsewhere)
+    conn.execute(daily.UPSERT[conn.dialect.name], counter.params())
     conn.execute(insert(audit_log), audit_row)
