@@ -12,21 +12,13 @@ from sqlalchemy import func, select
 from chaekieum.services import demo
 from chaekieum.services.context import SYSTEM
 from chaekieum.sip2.client import Sip2Client
+from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.codec import checksum, decode_response, verify_checksum
 from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store.tables import audit_log, circulation_exceptions, loans, transits
 
 BLANK = " " * 18
 NOW = "20260304    100000"  # the fixed clock (T0) in Seoul
-
-
-def sip(text: str, seq: int | None = 0, encoding: str = "utf-8") -> bytes:
-    """A raw request frame, with AY/AZ unless seq is None."""
-    data = text.encode(encoding)
-    if seq is not None:
-        data += f"AY{seq}AZ".encode()
-        data += checksum(data).encode()
-    return data + b"\r"
 
 
 @pytest.fixture

@@ -13,18 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaekieum.sip2.client import Sip2Client
-from chaekieum.sip2.codec import checksum
+from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.server import BackgroundServer
 
 TLS_HELLO = bytes.fromhex("16030100a5010000a10303") + bytes(range(32)) + b"\x00\x00\x02\x13\x01"
-
-
-def sip(text: str, seq: int | None = 0) -> bytes:
-    data = text.encode()
-    if seq is not None:
-        data += f"AY{seq}AZ".encode()
-        data += checksum(data).encode()
-    return data + b"\r"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from datetime import datetime
 
-from .codec import Response, decode_response, encode_request, sip_datetime
+from .codec import Response, checksum, decode_response, encode_request, sip_datetime
 from .messages import BLANK_DATE, LANGUAGE_UNKNOWN
 
 Fields = Iterable[tuple[str, str | None]]
@@ -23,6 +23,16 @@ Fields = Iterable[tuple[str, str | None]]
 
 def _now() -> str:
     return sip_datetime(datetime.now())
+
+
+def raw_frame(text: str, sequence: int | None = 0, encoding: str = "utf-8") -> bytes:
+    """``text`` sent as typed (no validation, for odd frames), with ``AY``/``AZ`` unless
+    ``sequence`` is None, and a CR."""
+    data = text.encode(encoding)
+    if sequence is not None:
+        data += f"AY{sequence}AZ".encode()
+        data += checksum(data).encode()
+    return data + b"\r"
 
 
 class _Requests:
@@ -235,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             print("login refused (94 ok=0)", file=sys.stderr)
             return 2
         if args.cmd == "raw":
-            c.send_raw(args.frame.encode(args.encoding) + b"\r")
+            c.send_raw(raw_frame(args.frame, None, args.encoding))
             print(c.read_line().decode(args.encoding, "replace"))
             return 0
         resp = {

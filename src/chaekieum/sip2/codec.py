@@ -233,7 +233,7 @@ def _fixed_values(spec: MessageSpec, fixed: Sequence[str] | Mapping[str, str] | 
 
 
 def _encode(
-    table: dict[str, MessageSpec],
+    table: Mapping[str, MessageSpec],
     code: str,
     fixed: Sequence[str] | Mapping[str, str] | str,
     fields: Iterable[tuple[str, str | None]],
@@ -283,9 +283,8 @@ def encode_response(
     (see ``messages.RESPONSES``) or the whole fixed part as one string.  Fields with a
     ``None`` value are skipped; ``""`` is sent as an empty field (e.g. ``AE|``).
     ``table`` selects another response table (e.g. ``messages.UNSUPPORTED_RESPONSES``)."""
-    specs = RESPONSES if table is None else dict(table)
-    return _encode(specs, code, fixed, fields, encoding, error_detection, sequence,
-                   terminator)
+    return _encode(RESPONSES if table is None else table, code, fixed, fields, encoding,
+                   error_detection, sequence, terminator)
 
 
 def encode_request(

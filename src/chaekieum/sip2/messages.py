@@ -133,7 +133,6 @@ FIELD_NAMES: dict[str, str] = {
     "CR": "collection_code", "CS": "call_number", "CT": "destination_location",
     "CV": "alert_type", "CY": "hold_patron_id", "DA": "hold_patron_name",
 }
-FIELD_IDS: dict[str, str] = {name: fid for fid, name in FIELD_NAMES.items()}
 
 # Identifier fields whose surrounding spaces are scanner/kiosk noise (trap 14).
 # Passwords (AC/AD/CO) are deliberately left untouched.
@@ -155,13 +154,6 @@ SUPPORTED_MESSAGES_ORDER: tuple[str, ...] = (
 
 # 63 summary: a "Y" at position i asks for the item list in field SUMMARY_FIELDS[i].
 SUMMARY_FIELDS: tuple[str, ...] = ("AS", "AT", "AU", "AV", "BU", "CD")
-
-CIRCULATION_STATUS: dict[str, str] = {
-    "01": "other", "02": "on_order", "03": "available", "04": "charged",
-    "05": "charged_not_to_be_recalled", "06": "in_process", "07": "recalled",
-    "08": "on_hold_shelf", "09": "waiting_to_be_reshelved", "10": "in_transit",
-    "11": "claimed_returned", "12": "lost", "13": "missing",
-}
 
 BLANK_DATE = " " * 18
 LANGUAGE_UNKNOWN = "000"

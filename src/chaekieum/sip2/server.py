@@ -133,23 +133,10 @@ class Sip2Server:
                      writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         frames = FrameBuffer(self.max_frame_bytes)
-        first = True
-        while True:
-            data = await self._read(reader)
-            if not data:
-                return
-            if first:
-                first = False
-                kind = sniff_garbage(data)
-                if kind is not None:
-                    what = {"tls": "a TLS handshake (use plain TCP, or a TLS proxy in front)",
-                            "http": "an HTTP request", "binary": "binary data"}[kind]
-                    log.warning("sip2 %s: %s on the plain SIP2 port; closing: %r",
-                                session.peer, what, data[:24])
-                    if kind == "http":
-                        writer.write(HTTP_REPLY)
-                        await writer.drain()
-                    return
+        data = await self._read(reader)
+        if data and await self._refused_garbage(session, data, writer):
+            return
+        while data:
             for frame in frames.feed(data):
                 if isinstance(frame, Oversized):
                     log.warning("sip2 %s: %s from %s; closing", session.peer, frame,
@@ -163,6 +150,22 @@ class Sip2Server:
                     await writer.drain()
                 if action.close:
                     return
+            data = await self._read(reader)
+
+    async def _refused_garbage(self, session: Session, first: bytes,
+                               writer: asyncio.StreamWriter) -> bool:
+        """True when a connection's first bytes are TLS, HTTP or binary (it is closed)."""
+        kind = sniff_garbage(first)
+        if kind is None:
+            return False
+        what = {"tls": "a TLS handshake (use plain TCP, or a TLS proxy in front)",
+                "http": "an HTTP request", "binary": "binary data"}[kind]
+        log.warning("sip2 %s: %s on the plain SIP2 port; closing: %r", session.peer, what,
+                    first[:24])
+        if kind == "http":
+            writer.write(HTTP_REPLY)
+            await writer.drain()
+        return True
 
 
 async def serve_forever(hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_PORT,

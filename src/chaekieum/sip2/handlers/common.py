@@ -26,6 +26,7 @@ LOGIN_REQUIRED = "단말기 로그인(93)이 먼저 필요합니다. (login requ
 NOT_SUPPORTED = "이 기능은 지원하지 않습니다. (not supported)"
 ALL_DENIED = patron_status_flags(charge_denied=True, renew_denied=True, recall_denied=True,
                                  hold_denied=True)
+MISSING_PATRON = Reason(Code.INVALID_MEMBER_NUMBER, {"problem": "AA missing"})
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ...domain import circulation as rules
-from ...domain.errors import Code, Reason
+from ...domain.errors import Code, DomainError, Reason
 from ...domain.members import MemberStatus
 from ...domain.policy import SharingMode
 from ...domain.suspension import is_suspended
@@ -131,8 +131,6 @@ class ItemFacts:
 
 def item(ctx: Context, scanned: str) -> ItemFacts | None:
     """None when the barcode is unreadable or the copy unknown to the hub."""
-    from ...domain.errors import DomainError
-
     try:
         owner, reg_no = item_key(scanned, ctx.library_code)
     except DomainError:
@@ -157,7 +155,3 @@ def item(ctx: Context, scanned: str) -> ItemFacts | None:
             facts.transit_state, facts.transit_from, facts.transit_to = transit
     return facts
 
-
-def title_of(ctx: Context, scanned: str) -> str:
-    facts = item(ctx, scanned)
-    return facts.title if facts else ""

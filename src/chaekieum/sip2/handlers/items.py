@@ -11,6 +11,7 @@ from ...services.context import SEOUL
 from ..codec import Request, count, parse_sip_datetime, yn
 from . import facts
 from .common import (
+    MISSING_PATRON,
     Context,
     Reply,
     client_txn_id,
@@ -23,13 +24,13 @@ from .common import (
     screen,
     screen_texts,
 )
+from .refusal import refusal
 
 log = logging.getLogger("chaekieum.sip2")
 
 AUTO_JOINED = "책이음 회원으로 이 도서관에 자동 가입되었습니다."
 OFFLINE_EXCEPTION = "오프라인 처리 내역이 기록되었으며 규칙 위반으로 확인이 필요합니다: "
 MISSING_ITEM = Reason(Code.INVALID_BARCODE, {"problem": "AB missing"})
-MISSING_PATRON = Reason(Code.INVALID_MEMBER_NUMBER, {"problem": "AA missing"})
 
 
 def _sip_time(value: str | None) -> datetime | None:
@@ -176,8 +177,6 @@ def renew(ctx: Context, req: Request) -> Reply:
 
 
 def renew_all(ctx: Context, req: Request) -> Reply:
-    from .refusal import refusal
-
     patron = field_value(req, "AA")
     if not patron:
         return refusal(ctx, req, [reason_text(MISSING_PATRON)])

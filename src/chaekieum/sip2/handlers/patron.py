@@ -10,11 +10,19 @@ from ...services import audit
 from ..codec import Request, count, summary_field, yn
 from ..messages import SUMMARY_FIELDS
 from . import facts
-from .common import Context, Reply, field_value, language, mask, reasons_of, screen
+from .common import (
+    MISSING_PATRON,
+    Context,
+    Reply,
+    field_value,
+    language,
+    mask,
+    reasons_of,
+    screen,
+)
+from .refusal import refusal
 
 log = logging.getLogger("chaekieum.sip2")
-
-MISSING_PATRON = Reason(Code.INVALID_MEMBER_NUMBER, {"problem": "AA missing"})
 
 
 def _password_ok(ctx: Context, number: str, req: Request) -> tuple[bool, list[Reason]]:
@@ -32,8 +40,6 @@ def _password_ok(ctx: Context, number: str, req: Request) -> tuple[bool, list[Re
 
 def _unknown(ctx: Context, req: Request, code: str, reasons) -> Reply:  # noqa: ANN001
     """Trap 9: unknown patron -> BL N, AE present but empty, the reason in AF."""
-    from .refusal import refusal
-
     reply = refusal(ctx, req, [])
     reply.fields.extend(screen(reasons))
     assert reply.code == code

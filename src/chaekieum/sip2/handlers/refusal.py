@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from ..codec import Request
 from ..messages import LANGUAGE_UNKNOWN, RESPONSE_FOR, UNSUPPORTED_RESPONSES
 from .common import ALL_DENIED, NOT_SUPPORTED, Context, Reply, field_value, language
+from .status import acs_status  # the one place 98 is built
 
 
 def _af(texts: Iterable[str]) -> list[tuple[str, str | None]]:
@@ -23,8 +24,6 @@ def _94(ctx: Context, req: Request, af: list) -> Reply:
 
 
 def _98(ctx: Context, req: Request, af: list) -> Reply:
-    from .status import acs_status  # the one place 98 is built
-
     return acs_status(ctx, online=False, extra=af)
 
 

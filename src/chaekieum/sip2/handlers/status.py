@@ -7,7 +7,7 @@ import logging
 from ...domain.errors import DomainError
 from ...domain.onboarding import can_circulate
 from ..codec import Request, supported_messages, yn
-from .common import Context, Reply, field_value
+from .common import LOGIN_REQUIRED, Context, Reply, field_value
 
 log = logging.getLogger("chaekieum.sip2")
 
@@ -57,8 +57,6 @@ def acs_status(ctx: Context, *, online: bool = True, extra: list | None = None) 
 def sc_status(ctx: Context, req: Request) -> Reply:
     if ctx.session.terminal is None:
         # Answered before login (some kiosks poll 99 first), but no library acts yet.
-        from .common import LOGIN_REQUIRED
-
         return acs_status(ctx, online=False, extra=[("AF", LOGIN_REQUIRED)])
     return acs_status(ctx)
 
