@@ -204,6 +204,18 @@ def test_duplicate_ay_az_replays_the_stored_response(hub, server, kiosk, member)
     assert active_loans(hub) == 1
 
 
+def test_duplicate_after_another_request_replays_its_own_response(hub, kiosk, member):  # noqa: ANN001
+    """A repeated checkout gets the checkout's stored reply, not the reply of whatever
+    the kiosk asked in between (here an item information request)."""
+    frame = sip(f"11YN{NOW}{BLANK}AO111001|AA{member}|AB$111001EM0000000004|AC|", 3)
+    first = ask(kiosk, frame)
+    assert first.code == "12" and first.fixed["ok"] == "1"
+    assert ask(kiosk, sip(f"17{NOW}AO111001|AB$111001EM0000000005|", 4)).code == "18"
+    again = ask(kiosk, frame)
+    assert again.code == "12" and again.raw == first.raw
+    assert active_loans(hub) == 1
+
+
 def test_reconnect_replay_without_checksum_is_idempotent(hub, server, member):  # noqa: ANN001
     hub.credentials.create_terminal(SYSTEM, "111001", "kiosk-plain", "pw-plain",
                                     error_detection=False)

@@ -118,7 +118,9 @@ class Session:
         self.terminal: Terminal | None = None
         self.location = ""
         self.last_response: bytes | None = None  # for 97
-        self.last_request: bytes | None = None  # raw state-changing request (dup AY+AZ)
+        # the last state-changing request and its response (a duplicate AY+AZ), kept as
+        # a pair: other requests in between replace last_response, not this
+        self.last_mutation: tuple[bytes, bytes] | None = None
         self.bad_frames = 0
         self.unauthenticated = 0
         self.requests = 0
@@ -185,7 +187,7 @@ class Session:
             return Action(close=True)
         self.last_response = data
         if req.code in MUTATING and req.checksum_present and self.terminal is not None:
-            self.last_request = req.raw
+            self.last_mutation = (req.raw, data)
             self.shared.remember(self.terminal.login, req.raw, data)
         close = False
         if self.terminal is None and req.code != "99":  # failed login or refused request
@@ -201,11 +203,9 @@ class Session:
         already answered on this connection or, before a reconnect, for this terminal."""
         if req.code not in MUTATING or not req.checksum_present or self.terminal is None:
             return None
-        if self.last_request == req.raw and self.last_response is not None:
-            return self.last_response
-        stored = self.shared.last_for(self.terminal.login)
-        if stored is not None and stored[0] == req.raw:
-            return stored[1]
+        for stored in (self.last_mutation, self.shared.last_for(self.terminal.login)):
+            if stored is not None and stored[0] == req.raw:
+                return stored[1]
         return None
 
     def _encode(self, reply: Reply, req: Request | None) -> bytes | None:
