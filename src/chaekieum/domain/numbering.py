@@ -27,12 +27,17 @@ def check_digit(first13: str) -> int:
     return 0 if x == 0 else 10 - x  # x = 10 gives 0 too
 
 
+def member_number_prefix(library_code: str, year: int) -> str:
+    """도서관부호(6) + 발급연도 끝 두 자리(2): the scope of one serial counter."""
+    return f"{library_code}{year % 100:02d}"
+
+
 def make_member_number(library_code: str, year: int, serial: int) -> str:
     """도서관부호(6) + 발급연도 끝 두 자리(2) + 일련번호(5) + 검증숫자(1)."""
     validate_library_code(library_code)
     if not 1 <= serial <= MAX_SERIAL:
         raise DomainError(Code.MEMBER_NUMBERS_EXHAUSTED, library_code=library_code)
-    body = f"{library_code}{year % 100:02d}{serial:05d}"
+    body = f"{member_number_prefix(library_code, year)}{serial:05d}"
     return body + str(check_digit(body))
 
 

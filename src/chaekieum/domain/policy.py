@@ -31,6 +31,9 @@ class MemberClass(StrEnum):
     NON_MEMBER = "비회원"
 
 
+MEMBER_CLASSES = frozenset(c.value for c in MemberClass)
+
+
 @dataclass(frozen=True)
 class Policy:
     shared_loan_limit: int = 20

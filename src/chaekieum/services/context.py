@@ -21,7 +21,6 @@ class Role:
     SYSTEM = "system"  # CLI, migrations, demo loader
 
 
-LIBRARY_ROLES = {Role.LIBRARIAN, Role.LIBRARY_SYSTEM, Role.TERMINAL}
 STAFF_ROLES = {Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN}
 
 
@@ -37,10 +36,6 @@ class Actor:
     @property
     def label(self) -> str:
         return self.ident
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
     def require_library(self) -> str:
         """The library this actor lends and returns for; admins must name one."""

@@ -27,7 +27,7 @@ from ..domain.errors import Code, DomainError
 from ..store.db import Database
 from ..store.tables import api_keys, libraries, regions, sip2_terminals, staff_accounts
 from . import audit
-from .context import Actor, Clock, Role
+from .context import STAFF_ROLES, Actor, Clock, Role
 from .tx import transactional
 
 KEY_PREFIX = "ck"
@@ -35,14 +35,17 @@ KEY_CACHE_SECONDS = 3600.0
 REVOKED_REFRESH = 5.0
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
-STAFF_ROLES = {Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN}
 ENCODINGS = {"utf-8", "euc-kr", "cp949", "cp850"}
 
 _hasher = PasswordHasher()
 SYSTEM_ACTOR = Actor(Role.SYSTEM, "system:login", "auth")
 
 
-def _verify(hash_: str, secret: str) -> bool:
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+def verify_secret(hash_: str, secret: str) -> bool:
     try:
         return _hasher.verify(hash_, secret)
     except (VerificationError, InvalidHashError):
@@ -114,7 +117,7 @@ class Credentials:
         secret = secret or secrets.token_urlsafe(32)
         at = self.clock.now()
         conn.execute(insert(api_keys).values(
-            key_id=key_id, secret_hash=_hasher.hash(secret), scope=scope,
+            key_id=key_id, secret_hash=hash_secret(secret), scope=scope,
             scope_code=scope_code, environment=environment, label=label, created_at=at))
         audit.record(conn, actor, "credential.api_key.create", "api_key", key_id, at,
                      {"scope": scope, "scope_code": scope_code, "label": label},
@@ -176,7 +179,7 @@ class Credentials:
             raise DomainError(Code.AUTH_INVALID)
         with self.db.read() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.key_id == parts[1])).first()
-        if row is None or row.revoked_at is not None or not _verify(row.secret_hash, parts[2]):
+        if row is None or row.revoked_at is not None or not verify_secret(row.secret_hash, parts[2]):
             raise DomainError(Code.AUTH_INVALID)
         principal = ApiPrincipal(row.key_id, row.scope, row.scope_code, row.environment)
         with self._lock:
@@ -228,7 +231,7 @@ class Credentials:
         try:
             with conn.begin_nested():
                 conn.execute(insert(staff_accounts).values(
-                    username=username, password_hash=_hasher.hash(password),
+                    username=username, password_hash=hash_secret(password),
                     display_name=display_name, role=role, scope_code=scope_code, created_at=at))
         except IntegrityError:
             raise DomainError(Code.VALIDATION_ERROR, field="username", problem="taken") from None
@@ -250,11 +253,11 @@ class Credentials:
             staff_accounts.c.username == username).with_for_update()).first()
         now = self.clock.now()
         if row is None or row.disabled:
-            _hasher.hash(password)  # spend the same time as a real check
+            hash_secret(password)  # spend the same time as a real check
             return None
         if row.locked_until and row.locked_until > now:
             raise DomainError(Code.ACCOUNT_LOCKED, until=row.locked_until.isoformat() + "Z")
-        if not _verify(row.password_hash, password):
+        if not verify_secret(row.password_hash, password):
             failed = row.failed_logins + 1
             values: dict[str, Any] = {"failed_logins": failed}
             if failed >= MAX_FAILED_LOGINS:
@@ -296,7 +299,7 @@ class Credentials:
         try:
             with conn.begin_nested():
                 conn.execute(insert(sip2_terminals).values(
-                    login=login, password_hash=_hasher.hash(password), library_code=library_code,
+                    login=login, password_hash=hash_secret(password), library_code=library_code,
                     label=label, encoding=encoding.lower(), terminator=terminator,
                     error_detection=error_detection, created_at=at))
         except IntegrityError:
@@ -311,7 +314,7 @@ class Credentials:
         with self.db.read() as conn:
             row = conn.execute(select(sip2_terminals).where(
                 sip2_terminals.c.login == login)).first()
-        if row is None or row.revoked_at is not None or not _verify(row.password_hash, password):
+        if row is None or row.revoked_at is not None or not verify_secret(row.password_hash, password):
             return None
         return {"login": row.login, "library_code": row.library_code, "encoding": row.encoding,
                 "terminator": row.terminator, "error_detection": row.error_detection}

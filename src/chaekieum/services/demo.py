@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from ..domain.onboarding import Stage
 from ..store.tables import api_keys, copies, libraries, members
 from .context import SYSTEM, Actor, Role
+from .credentials import hash_secret
 from .hub import Hub
 from .members import Registration
 
@@ -105,11 +106,9 @@ def load(hub: Hub) -> None:
 
 
 def _insert_api_key(hub: Hub, key_id: str, secret: str, code: str, now) -> None:  # noqa: ANN001
-    from argon2 import PasswordHasher
-
     with hub.db.write() as conn:
         conn.execute(insert(api_keys).values(
-            key_id=key_id, secret_hash=PasswordHasher().hash(secret), scope="library",
+            key_id=key_id, secret_hash=hash_secret(secret), scope="library",
             scope_code=code, environment="live", label="demo ILS key", created_at=now))
 
 

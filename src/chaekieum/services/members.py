@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, case, exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import members as rules
 from ..domain.errors import Code, DomainError
-from ..domain.numbering import make_member_number, mask_member_number
-from ..domain.policy import MemberClass
+from ..domain.numbering import make_member_number, mask_member_number, member_number_prefix
+from ..domain.policy import MEMBER_CLASSES, MemberClass
 from ..store.db import Database
 from ..store.tables import (
     copies,
@@ -29,18 +27,14 @@ from ..store.tables import (
 )
 from . import audit
 from .context import Actor, Clock, Role
+from .credentials import LOCKOUT, MAX_FAILED_LOGINS, hash_secret, verify_secret
 from .events import Kind, emit, emit_many
 from .lookup import require_member
 from .registry import Registry
 from .tx import transactional
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-PII_FIELDS = ("name", "phone", "email", "guardian_name", "guardian_phone")
 UPDATABLE = {"name", "phone", "email", "guardian_name", "guardian_phone", "member_class",
              "consents", "birth_year"}
-
-_hasher = PasswordHasher()
 
 
 @dataclass(frozen=True)
@@ -58,13 +52,15 @@ class Registration:
     card_uid: str | None = None
 
 
-def can_see_personal_data(actor: Actor, member_libraries: set[str], region_libraries=None) -> bool:  # noqa: ANN001
+def can_see_personal_data(actor: Actor, member_libraries: set[str],
+                          member_regions: set[str]) -> bool:
+    """`member_libraries` / `member_regions`: the libraries the member joined, their regions."""
     if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
         return True
     if actor.role == Role.MEMBER:
         return True  # only ever their own record
     if actor.role == Role.REGIONAL_ADMIN:
-        return bool(region_libraries and member_libraries & region_libraries)
+        return actor.region_code in member_regions
     return actor.library_code in member_libraries
 
 
@@ -82,15 +78,15 @@ class Members:
         self.registry.library(library_code, conn)
         today, at = self.clock.today(), self.clock.now()
         rules.check_registration(reg.birth_year, bool(reg.guardian_name), today)
-        if reg.member_class not in {c.value for c in MemberClass}:
+        if reg.member_class not in MEMBER_CLASSES:
             raise DomainError(Code.VALIDATION_ERROR, field="member_class")
         ci_hash = rules.hash_ci(reg.ci, self.pepper) if reg.ci else None
         if ci_hash:
             existing = conn.scalar(select(members.c.number).where(members.c.ci_hash == ci_hash))
             if existing:
                 raise DomainError(Code.DUPLICATE_MEMBER, member=mask_member_number(existing))
-        number = make_member_number(library_code, today.year,
-                                    self._next_serial(conn, f"{library_code}{today.year % 100:02d}"))
+        serial = self._next_serial(conn, member_number_prefix(library_code, today.year))
+        number = make_member_number(library_code, today.year, serial)
         try:
             with conn.begin_nested():
                 member_id = conn.execute(insert(members).values(
@@ -100,7 +96,7 @@ class Members:
                     member_class=reg.member_class, card_uid=reg.card_uid,
                     guardian_name=reg.guardian_name, guardian_phone=reg.guardian_phone,
                     consents=reg.consents,
-                    password_hash=_hasher.hash(reg.password) if reg.password else None,
+                    password_hash=hash_secret(reg.password) if reg.password else None,
                     updated_at=at,
                 ).returning(members.c.id)).scalar_one()
         except IntegrityError:
@@ -132,24 +128,17 @@ class Members:
         if actor.role == Role.MEMBER and actor.ident != f"member:{member.number}":
             raise DomainError(Code.FORBIDDEN)
 
-    def _region_libraries(self, conn: Connection, region: str | None) -> set[str]:
-        if not region:
-            return set()
-        return set(conn.scalars(select(libraries.c.code).where(libraries.c.region_code == region)))
-
     def _view(self, conn: Connection, actor: Actor, member_id: int) -> dict[str, Any]:
         m = conn.execute(select(members).where(members.c.id == member_id)).one()
         joined = conn.execute(
-            select(memberships, libraries.c.name).join(
+            select(memberships, libraries.c.name, libraries.c.region_code).join(
                 libraries, libraries.c.code == memberships.c.library_code)
             .where(memberships.c.member_id == member_id).order_by(memberships.c.joined_at)
         ).all()
-        codes = {j.library_code for j in joined}
-        full = can_see_personal_data(
-            actor, codes,
-            self._region_libraries(conn, actor.region_code)
-            if actor.role == Role.REGIONAL_ADMIN else None)
+        full = can_see_personal_data(actor, {j.library_code for j in joined},
+                                     {j.region_code for j in joined})
         today = self.clock.today()
+        status = rules.display_status(m.status, m.suspended_until, today)
         counts = conn.execute(
             select(func.count(),
                    func.coalesce(func.sum(case((loans.c.due_on < today, 1), else_=0)), 0))
@@ -166,9 +155,8 @@ class Members:
             "email": m.email if full else rules.mask_email(m.email),
             "issuing_library": m.issuing_library,
             "joined_at": m.joined_at.isoformat() + "Z",
-            "status": rules.display_status(m.status, m.suspended_until, today),
-            "status_label": rules.STATUS_LABELS[
-                rules.display_status(m.status, m.suspended_until, today)],
+            "status": status,
+            "status_label": rules.STATUS_LABELS[status],
             "member_class": m.member_class,
             "card_lost": m.card_lost,
             "card_uid_linked": m.card_uid is not None,
@@ -232,13 +220,14 @@ class Members:
                 q = q.where(loans.c.state == "active")
             ids = conn.scalars(q.order_by(loans.c.loaned_at.desc()).limit(500)).all()
             names = dict(conn.execute(select(libraries.c.code, libraries.c.name)).all())
+            today = self.clock.today()
             out = []
             for i in ids:
                 view = loan_view(conn, i)
                 view["owner_library_name"] = names.get(view["owner_library"])
                 view["library_name"] = names.get(view["library_code"])
                 view["overdue"] = (view["state"] == "active"
-                                   and date.fromisoformat(view["due_on"]) < self.clock.today())
+                                   and date.fromisoformat(view["due_on"]) < today)
                 out.append(view)
             return out
 
@@ -269,8 +258,7 @@ class Members:
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise DomainError(Code.VALIDATION_ERROR, unknown_fields=sorted(unknown))
-        if "member_class" in changes and changes["member_class"] not in {
-                c.value for c in MemberClass}:
+        if "member_class" in changes and changes["member_class"] not in MEMBER_CLASSES:
             raise DomainError(Code.VALIDATION_ERROR, field="member_class")
         birth_year = changes.get("birth_year", member.birth_year)
         guardian = changes.get("guardian_name", member.guardian_name)
@@ -316,9 +304,9 @@ class Members:
         library_code = actor.require_library()
         member = self._locked(conn, actor, ref)
         at = self.clock.now()
-        exists = conn.scalar(select(func.count()).select_from(memberships).where(
+        joined = conn.scalar(select(func.count()).select_from(memberships).where(
             memberships.c.member_id == member.id, memberships.c.library_code == library_code))
-        if not exists:
+        if not joined:
             conn.execute(insert(memberships).values(
                 member_id=member.id, library_code=library_code, joined_at=at, how="direct",
                 actor=actor.label))
@@ -391,12 +379,8 @@ class Members:
         now = self.clock.now()
         if member.locked_until and member.locked_until > now:
             raise DomainError(Code.ACCOUNT_LOCKED, until=member.locked_until.isoformat() + "Z")
-        ok = False
-        if member.password_hash and member.status != rules.MemberStatus.WITHDRAWN:
-            try:
-                ok = _hasher.verify(member.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                ok = False
+        ok = (bool(member.password_hash) and member.status != rules.MemberStatus.WITHDRAWN
+              and verify_secret(member.password_hash, password))
         if not ok:
             failed = member.failed_logins + 1
             values: dict[str, Any] = {"failed_logins": failed}
@@ -418,5 +402,5 @@ class Members:
         member = self._locked(conn, actor, ref)
         at = self.clock.now()
         conn.execute(update(members).where(members.c.id == member.id).values(
-            password_hash=_hasher.hash(password), updated_at=at))
+            password_hash=hash_secret(password), updated_at=at))
         audit.record(conn, actor, "member.set_password", "member", member.number, at, {})

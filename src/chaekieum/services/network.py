@@ -207,15 +207,13 @@ class Network:
             actor.require_role(Role.NATIONAL_ADMIN)
             scope = ""
         elif level == "region":
-            if actor.role == Role.REGIONAL_ADMIN and actor.region_code == scope:
-                pass
-            else:
+            if not (actor.role == Role.REGIONAL_ADMIN and actor.region_code == scope):
                 actor.require_role(Role.NATIONAL_ADMIN)
             if not conn.scalar(select(regions.c.code).where(regions.c.code == scope)):
                 raise DomainError(Code.REGION_UNKNOWN, region=scope)
         else:
             self._library_for_admin(conn, actor, scope)
-        if member_class and member_class not in {c.value for c in policy_rules.MemberClass}:
+        if member_class and member_class not in policy_rules.MEMBER_CLASSES:
             raise DomainError(Code.VALIDATION_ERROR, field="member_class")
         clean = policy_rules.validate_overrides(settings)
         stored = {k: (str(v) if isinstance(v, policy_rules.StrEnum) else v)
