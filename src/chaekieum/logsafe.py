@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 _MEMBER_NUMBER = re.compile(r"(?<!\d)(\d{8})\d{4}(\d{2})(?!\d)")
 
@@ -16,13 +17,16 @@ def mask_text(text: str) -> str:
     return _MEMBER_NUMBER.sub(r"\1****\2", text)
 
 
+def _mask_arg(value: object) -> object:
+    return mask_text(value) if isinstance(value, str) else value
+
+
 class MaskPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(
-                mask_text(a) if isinstance(a, str) else a for a in (
-                    record.args if isinstance(record.args, tuple) else (record.args,))
-            )
+        if isinstance(record.args, Mapping):  # logger.info("%(x)s", {"x": ...})
+            record.args = {k: _mask_arg(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_mask_arg(a) for a in record.args)
         if isinstance(record.msg, str):
             record.msg = mask_text(record.msg)
         return True

@@ -16,3 +16,11 @@ def test_filter_masks_arguments(caplog):
     with caplog.at_level(logging.INFO, logger="test.logsafe"):
         logger.info("%s - %s", "127.0.0.1", "/api/v1/members/11100126000016")
     assert "11100126****16" in caplog.text and "11100126000016" not in caplog.text
+
+
+def test_filter_masks_mapping_arguments(caplog):
+    logger = logging.getLogger("test.logsafe.mapping")
+    logger.addFilter(MaskPersonalData())
+    with caplog.at_level(logging.INFO, logger="test.logsafe.mapping"):
+        logger.info("member %(number)s", {"number": "11100126000016"})
+    assert "member 11100126****16" in caplog.text and "11100126000016" not in caplog.text
