@@ -27,6 +27,10 @@ app.add_typer(bench_app, name="bench")
 console = Console()
 
 DbOption = typer.Option(None, "--database-url", help="SQLAlchemy URL; default: SQLite under ./var")
+# national-scale defaults of the benchmark networks
+LibrariesOption = typer.Option(2700)
+MembersOption = typer.Option(1_000_000)
+CopiesOption = typer.Option(40)
 
 
 def _hub(database_url: str | None, migrate: bool = True):  # noqa: ANN202
@@ -198,11 +202,11 @@ def create_terminal(
 @bench_app.command("checkout")
 def bench_checkout(
     database_url: str | None = DbOption,
-    libraries: int = typer.Option(2700),
-    members: int = typer.Option(1_000_000),
+    libraries: int = LibrariesOption,
+    members: int = MembersOption,
     clients: int = typer.Option(32),
     duration: float = typer.Option(30.0, help="seconds of measured load"),
-    copies_per_library: int = typer.Option(40),
+    copies_per_library: int = CopiesOption,
     workers: int | None = typer.Option(
         None, help="server processes (default: 4 on PostgreSQL, 2 on SQLite: measured best "
                    "on 2 cores, see docs/benchmarks.md)"),
@@ -223,9 +227,9 @@ def bench_checkout(
 @bench_app.command("cost")
 def bench_cost(
     database_url: str | None = DbOption,
-    libraries: int = typer.Option(2700),
-    members: int = typer.Option(1_000_000),
-    copies_per_library: int = typer.Option(40),
+    libraries: int = LibrariesOption,
+    members: int = MembersOption,
+    copies_per_library: int = CopiesOption,
     transactions: int = typer.Option(4000, help="measured transactions per layer"),
     pgbench: bool = typer.Option(True, help="on PostgreSQL, also run pgbench TPC-B"),
 ) -> None:
@@ -263,8 +267,8 @@ def bench_sip2(database_url: str | None = typer.Option(
 
 
 @bench_app.command("web")
-def bench_web(database_url: str | None = DbOption, libraries: int = typer.Option(2700),
-              members: int = typer.Option(1_000_000)) -> None:
+def bench_web(database_url: str | None = DbOption, libraries: int = LibrariesOption,
+              members: int = MembersOption) -> None:
     """Server time of the main web pages on a national-scale network."""
     from .web.bench import run
 

@@ -28,6 +28,10 @@ _STATUS = {
 }
 
 
+_HTTP_CODES = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.PAYLOAD_TOO_LARGE,
+               415: Code.UNSUPPORTED_MEDIA_TYPE, 401: Code.AUTH_REQUIRED, 403: Code.FORBIDDEN}
+
+
 def status_for(code: Code) -> int:
     return _STATUS.get(code, 409)  # any other code is a business-rule refusal
 
@@ -53,7 +57,7 @@ def _lang(request: Request) -> str:
 def error_response(code: Code, status: int | None = None, lang: str = "ko",
                    **details: Any) -> JSON:
     return JSON(error_body([Reason(code, details)], lang),
-                          status_code=status or status_for(code))
+                status_code=status or status_for(code))
 
 
 def install(app: FastAPI) -> None:
@@ -76,9 +80,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSON:
-        code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED, 413: Code.PAYLOAD_TOO_LARGE,
-                415: Code.UNSUPPORTED_MEDIA_TYPE, 401: Code.AUTH_REQUIRED,
-                403: Code.FORBIDDEN}.get(exc.status_code, Code.VALIDATION_ERROR)
+        code = _HTTP_CODES.get(exc.status_code, Code.VALIDATION_ERROR)
         return error_response(code, exc.status_code, _lang(request))
 
     @app.exception_handler(IntegrityError)

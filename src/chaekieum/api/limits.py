@@ -18,13 +18,13 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            scope["chaekieum.too_large"] = True
+        too_large = declared is not None and (not declared.isdigit()
+                                              or int(declared) > self.max_body)
         seen = 0
 
         async def limited() -> Message:
             nonlocal seen
-            if scope.get("chaekieum.too_large"):
+            if too_large:
                 raise HTTPException(413)
             message = await receive()
             if message["type"] == "http.request":

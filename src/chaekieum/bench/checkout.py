@@ -31,7 +31,7 @@ from rich.table import Table
 
 from ..store.db import normalize_url
 from .load import LoadResult, make_desks, run_load
-from .seed import Shape, is_postgres, library_codes, pg_recreate_database, prepare
+from .seed import Shape, is_postgres, library_codes, pg_drop_database, pg_recreate_database, prepare
 
 PGBENCH_DB = "chaekieum_pgbench"
 HOST = "127.0.0.1"
@@ -196,22 +196,11 @@ def run_pgbench(url: str, *, clients: int, duration: float, scale: int,
                str(max(1, round(duration))), "-M", "prepared", *args, PGBENCH_DB]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     finally:
-        admin_drop(url, PGBENCH_DB)
+        pg_drop_database(url, PGBENCH_DB)
     m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
     if not m:
         raise RuntimeError(f"could not parse pgbench output:\n{out}")
     return float(m.group(1)), " ".join(cmd)
-
-
-def admin_drop(url: str, name: str) -> None:
-    from .seed import pg_admin_url
-
-    admin = sa.create_engine(pg_admin_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
 
 
 # -- the whole benchmark -------------------------------------------------------------------

@@ -32,16 +32,7 @@ from ..services.circulation import CheckinRequest, CheckoutRequest
 from ..services.context import Actor, Role
 from ..store.db import normalize_url
 from .checkout import cpu_snapshot, cpu_used, fmt, run_pgbench
-from .seed import (
-    Shape,
-    api_key,
-    is_postgres,
-    library_codes,
-    member_home,
-    member_number,
-    prepare,
-    reg_no,
-)
+from .seed import Shape, api_key, barcode, is_postgres, library_codes, prepare, random_member
 
 CHECKOUT = "/api/v1/circulation/checkout"
 CHECKIN = "/api/v1/circulation/checkin"
@@ -62,15 +53,15 @@ class _Pairs:
 
     def __init__(self, codes: list[str], members: int, library: str, copies: int, seed: int):
         self.codes, self.members, self.library = codes, members, library
-        self.items = [f"${library}{reg_no(j)}" for j in range(copies)]
+        self.items = [barcode(library, j) for j in range(copies)]
         self.rng = random.Random(seed)
         self.n = 0
 
     def next(self) -> tuple[str, str]:
-        lib, serial = member_home(self.rng.randrange(self.members), len(self.codes))
+        member = random_member(self.rng, self.codes, self.members)
         item = self.items[self.n % len(self.items)]
         self.n += 1
-        return member_number(self.codes[lib], serial), item
+        return member, item
 
 
 class _Meter:

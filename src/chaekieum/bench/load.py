@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from .seed import api_key, member_home, member_number, reg_no
+from .seed import api_key, barcode, random_member
 
 CHECKOUT = b"/api/v1/circulation/checkout"
 CHECKIN = b"/api/v1/circulation/checkin"
@@ -111,7 +111,7 @@ def make_desks(codes: list[str], clients: int, copies_per_library: int,
     for code in chosen:
         k, n = seen[code], per_lib[code]
         seen[code] += 1
-        mine = [f"${code}{reg_no(j)}" for j in range(copies_per_library) if j % n == k]
+        mine = [barcode(code, j) for j in range(copies_per_library) if j % n == k]
         if len(mine) < 2:
             raise ValueError("too few copies per desk: raise copies per library")
         desks.append(Desk(code, mine, hold=max(1, min(8, len(mine) // 2))))
@@ -149,13 +149,11 @@ class _Phase:
 
 async def _desk_loop(desk: Desk, http: Http, members: int, codes: list[str], state: dict,
                      result: LoadResult, rng: random.Random) -> None:
-    n_libs = len(codes)
     while state["phase"] != _Phase.STOP:
         if len(desk.lent) < desk.hold and desk.free:
             item = desk.take_free(rng)
-            lib, serial = member_home(rng.randrange(members), n_libs)
             body = b'{"member":"%s","item":"%s"}' % (
-                member_number(codes[lib], serial).encode(), item.encode())
+                random_member(rng, codes, members).encode(), item.encode())
             path, checkout = CHECKOUT, True
         else:
             item = desk.lent.popleft()

@@ -17,9 +17,11 @@ would take minutes. Fine for a throw-away benchmark database, never for a real o
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +30,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..domain.numbering import check_digit
+from ..domain.numbering import make_member_number, member_number_prefix
 from ..domain.onboarding import Stage
 from ..domain.policy import MemberClass
 from ..store.db import normalize_url, sqlite_path
@@ -101,13 +103,23 @@ def member_home(i: int, n_libraries: int) -> tuple[int, int]:
 
 
 def member_number(code: str, serial: int) -> str:
-    body = f"{code}{ISSUE_YEAR % 100:02d}{serial:05d}"
-    return body + str(check_digit(body))
+    return make_member_number(code, ISSUE_YEAR, serial)
+
+
+def random_member(rng: random.Random, codes: list[str], members: int) -> str:
+    """The member number of a random member of the network."""
+    lib, serial = member_home(rng.randrange(members), len(codes))
+    return member_number(codes[lib], serial)
 
 
 def reg_no(j: int) -> str:
     """등록번호 of a library's j-th copy (0-based): EM + 10 digits."""
     return f"EM{j + 1:010d}"
+
+
+def barcode(code: str, j: int) -> str:
+    """통합바코드 of library `code`'s j-th copy."""
+    return f"${code}{reg_no(j)}"
 
 
 def key_id(code: str) -> str:
@@ -151,24 +163,32 @@ def psycopg_conninfo(url: str) -> str:
     return normalize_url(url).replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def pg_recreate_database(url: str, name: str) -> None:
+@contextmanager
+def _pg_admin(url: str) -> Iterator[sa.Connection]:
+    """An autocommit connection to the cluster's maintenance database."""
     admin = sa.create_engine(pg_admin_url(url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            yield conn
     finally:
         admin.dispose()
+
+
+def pg_drop_database(url: str, name: str) -> None:
+    with _pg_admin(url) as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_recreate_database(url: str, name: str) -> None:
+    with _pg_admin(url) as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
 
 
 def pg_database_exists(url: str, name: str) -> bool:
-    admin = sa.create_engine(pg_admin_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            return bool(conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                    {"n": name}))
-    finally:
-        admin.dispose()
+    with _pg_admin(url) as conn:
+        return bool(conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                {"n": name}))
 
 
 # -- seeded? -------------------------------------------------------------------------------
@@ -255,7 +275,7 @@ def _rows_counters(shape: Shape, codes: list[str]) -> Iterator[tuple]:
     for li, code in enumerate(codes):
         count = shape.members // n + (1 if li < shape.members % n else 0)
         if count:
-            yield (f"{code}{ISSUE_YEAR % 100:02d}", count)
+            yield (member_number_prefix(code, ISSUE_YEAR), count)
 
 
 COLUMNS = {

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 T = TypeVar("T")
 
@@ -90,7 +90,7 @@ class Database:
             try:
                 with self.write() as conn:
                     return work(conn)
-            except (OperationalError, DBAPIError) as exc:
+            except DBAPIError as exc:  # OperationalError included
                 if attempt == attempts - 1 or not self._retryable(exc):
                     raise
                 time.sleep(0.01 * (2**attempt))
