@@ -88,7 +88,7 @@ def member_login(request: Request, form: Any = Depends(form_data)) -> Response:
     try:
         number = hub_of(request).members.authenticate(number, password)
     except DomainError as err:
-        if err.code not in (Code.ACCOUNT_LOCKED,):
+        if err.code != Code.ACCOUNT_LOCKED:
             err = DomainError(Code.AUTH_INVALID)  # never tell which half was wrong
         flash_error(request, err)
         return render(request, "portal_login.html", {"next": safe_next(target, "")},

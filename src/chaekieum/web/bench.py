@@ -15,6 +15,7 @@ shape differs). A database of the right shape is reused, so a second run only ti
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -264,18 +265,12 @@ def _audit(n_libraries: int, n_members: int, n_copies: int) -> Iterator[dict]:
 
 # -- timing -------------------------------------------------------------------------------
 def _login(client: Any, path: str, data: dict[str, str]) -> None:
-    import re
-
-    html = client.get(path).text
-    token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-    r = client.post(path, data={**data, "csrf": token})
+    r = client.post(path, data={**data, "csrf": _csrf(client, path)})
     if r.status_code != 303:
         raise RuntimeError(f"bench sign-in failed at {path}: {r.status_code}")
 
 
 def _csrf(client: Any, page: str) -> str:
-    import re
-
     return re.search(r'name="csrf" value="([^"]+)"', client.get(page).text).group(1)
 
 
@@ -299,13 +294,11 @@ def _time(client: Any, method: str, path: str, data: dict | None = None,
 
 
 def _setup_accounts(hub: Hub, n_libraries: int) -> dict[str, str]:
-    from sqlalchemy import select
-
-    with hub.db.read() as conn:
-        have = set(conn.scalars(select(t.staff_accounts.c.username)))
     lib = library_code(0)
     with hub.db.read() as conn:
-        region = conn.scalar(select(t.libraries.c.region_code).where(t.libraries.c.code == lib))
+        have = set(conn.scalars(sa.select(t.staff_accounts.c.username)))
+        region = conn.scalar(sa.select(t.libraries.c.region_code)
+                             .where(t.libraries.c.code == lib))
     accounts = {"bench-admin": (Role.NATIONAL_ADMIN, ""),
                 "bench-region": (Role.REGIONAL_ADMIN, region),
                 "bench-lib": (Role.LIBRARIAN, lib)}

@@ -9,6 +9,8 @@ import barcode
 import segno
 from barcode.writer import SVGWriter
 
+from ..domain.numbering import mask_member_number
+
 
 def code128_svg(text: str) -> bytes:
     """A Code 128 barcode as SVG, bars only (the number is printed beside it in HTML)."""
@@ -56,7 +58,7 @@ def member_card_pdf(number: str, name: str, library: str) -> bytes:
     out = io.BytesIO()
     width, height = CARD_W_MM * mm, CARD_H_MM * mm
     pdf = canvas.Canvas(out, pagesize=(width, height), pageCompression=0)
-    pdf.setTitle(f"책이음 이용증 {number[:8]}****{number[12:]}")
+    pdf.setTitle(f"책이음 이용증 {mask_member_number(number)}")
     pdf.setFillColorRGB(0.05, 0.36, 0.68)
     pdf.rect(0, height - 12 * mm, width, 12 * mm, stroke=0, fill=1)
     pdf.setFillColorRGB(1, 1, 1)

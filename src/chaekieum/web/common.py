@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..domain.errors import Code, DomainError, message
 from ..services.context import SEOUL, Actor, Role
 from ..services.hub import Hub
+from ..services.statistics import Statistics
 from .i18n import pick_lang, translate
 from .security import CsrfFailed, Session
 
@@ -40,6 +43,10 @@ class Forbidden(Exception):
 # -- request helpers -------------------------------------------------------------------
 def hub_of(request: Request) -> Hub:
     return request.app.state.hub
+
+
+def stats_of(request: Request) -> Statistics:
+    return request.app.state.stats
 
 
 def session_of(request: Request) -> Session:
@@ -103,6 +110,15 @@ def _short(details: dict[str, Any]) -> dict[str, Any]:
 
 def flash_error(request: Request, err: DomainError, key: str = "common.refused") -> None:
     flash(request, "error", key, reasons=reasons_of(err))
+
+
+@contextmanager
+def flash_refusal(request: Request) -> Iterator[None]:
+    """A refusal raised inside becomes an error flash; the handler carries on."""
+    try:
+        yield
+    except DomainError as err:
+        flash_error(request, err)
 
 
 def reason_message(code: str, lang: str) -> str:

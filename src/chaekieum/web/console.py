@@ -16,17 +16,19 @@ from fastapi.responses import Response
 from ..domain.errors import Code, DomainError
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import allowed_next
-from ..services.context import SEOUL, Actor, Role
+from ..services.context import Actor, Role, to_utc_naive
 from .codes import code128_svg, member_card_pdf
 from .common import (
     Forbidden,
     flash,
     flash_error,
+    flash_refusal,
     form_data,
     hub_of,
     redirect,
     render,
     staff,
+    stats_of,
 )
 
 router = APIRouter(prefix="/console")
@@ -45,10 +47,6 @@ def scope(actor: Actor) -> tuple[str | None, str | None]:
     return None, actor.library_code
 
 
-def _stats(request: Request) -> Any:
-    return request.app.state.stats
-
-
 def can_admin_library(actor: Actor, region_code: str | None) -> bool:
     return actor.role == Role.NATIONAL_ADMIN or (
         actor.role == Role.REGIONAL_ADMIN and actor.region_code == region_code)
@@ -61,7 +59,7 @@ def can_view_library(actor: Actor, code: str, region_code: str | None) -> bool:
 
 
 def _library_or_403(request: Request, actor: Actor, code: str, admin: bool) -> str:
-    region = _stats(request).library_region(code)
+    region = stats_of(request).library_region(code)
     if region is None:
         raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code[:10])
     allowed = can_admin_library(actor, region) if admin else can_view_library(actor, code, region)
@@ -74,7 +72,7 @@ def _member_or_403(request: Request, actor: Actor, number: str) -> None:
     region, library = scope(actor)
     if region is None and library is None:
         return
-    if not number.isdigit() or not _stats(request).member_in_scope(
+    if not number.isdigit() or not stats_of(request).member_in_scope(
             number, library=library, region=region):
         raise Forbidden()
 
@@ -109,7 +107,7 @@ def _dashboard_data(request: Request, actor: Actor) -> dict[str, Any]:
     region, library = scope(actor)
     if actor.role == Role.NATIONAL_ADMIN and q.get("region"):
         region = q.get("region")
-    stats = _stats(request)
+    stats = stats_of(request)
     since, until = _date(q.get("since")), _date(q.get("until"))
     if not (since and until):
         try:
@@ -174,7 +172,7 @@ def libraries(request: Request, actor: Actor = Depends(staff), q: str = "",
     hub = hub_of(request)
     forced_region, own = scope(actor)
     if own:  # a librarian sees the libraries of their own region
-        forced_region = _stats(request).library_region(own)
+        forced_region = stats_of(request).library_region(own)
     region = forced_region or region or None
     page = max(1, page)
     as_csv = request.query_params.get("format") == "csv"
@@ -215,12 +213,10 @@ def library_detail(request: Request, code: str, actor: Actor = Depends(staff)) -
 def advance_stage(request: Request, code: str, actor: Actor = Depends(staff),
                   form: Any = Depends(form_data)) -> Response:
     _library_or_403(request, actor, code, admin=True)
-    try:
+    with flash_refusal(request):
         result = hub_of(request).network.advance_stage(
             actor, code, str(form.get("target", "")), str(form.get("note", ""))[:500])
         flash(request, "ok", "common.done", result["label"])
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/libraries/{code}")
 
 
@@ -229,7 +225,7 @@ def set_calendar(request: Request, code: str, actor: Actor = Depends(staff),
                  form: Any = Depends(form_data)) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
-    try:
+    with flash_refusal(request):
         weekdays = sorted({int(v) for v in form.getlist("weekday") if str(v).isdigit()})
         days = []
         for line in str(form.get("closed_dates", "")).splitlines()[:400]:
@@ -244,8 +240,6 @@ def set_calendar(request: Request, code: str, actor: Actor = Depends(staff),
         hub.network.update_library(actor, code, {"closed_weekdays": weekdays})
         hub.network.set_closed_dates(actor, code, days)
         flash(request, "ok", "common.done")
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/libraries/{code}#calendar")
 
 
@@ -267,17 +261,15 @@ def create_key(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/libraries/{code}/keys/{key_id}/revoke")
-def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(staff),
-               form: Any = Depends(form_data)) -> Response:
+def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(staff)
+               ) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
     if key_id not in {k["key_id"] for k in hub.credentials.list_api_keys("library", code)}:
         raise Forbidden()
-    try:
+    with flash_refusal(request):
         hub.credentials.revoke_api_key(actor, key_id)
         flash(request, "ok", "net.revoked", key_id)
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/libraries/{code}#credentials")
 
 
@@ -285,29 +277,25 @@ def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(
 def create_terminal(request: Request, code: str, actor: Actor = Depends(staff),
                     form: Any = Depends(form_data)) -> Response:
     _library_or_403(request, actor, code, admin=True)
-    try:
+    with flash_refusal(request):
         hub_of(request).credentials.create_terminal(
             actor, code, str(form.get("login", "")).strip()[:60],
             str(form.get("password", ""))[:200], label=str(form.get("label", ""))[:100],
             encoding=str(form.get("encoding", "utf-8")))
         flash(request, "ok", "common.done", str(form.get("login", ""))[:60])
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/libraries/{code}#credentials")
 
 
 @router.post("/libraries/{code}/terminals/{login}/revoke")
-def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depends(staff),
-                    form: Any = Depends(form_data)) -> Response:
+def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depends(staff)
+                    ) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
     if login not in {t["login"] for t in hub.credentials.list_terminals(code)}:
         raise Forbidden()
-    try:
+    with flash_refusal(request):
         hub.credentials.revoke_terminal(actor, login)
         flash(request, "ok", "net.revoked", login)
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/libraries/{code}#credentials")
 
 
@@ -332,14 +320,11 @@ def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) 
 
 
 @router.post("/members/{number}/lost")
-def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
-                form: Any = Depends(form_data)) -> Response:
+def report_lost(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
     _member_or_403(request, actor, number)
-    try:
+    with flash_refusal(request):
         hub_of(request).members.report_card_lost(actor, number)
         flash(request, "ok", "mem.lost_done")
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/members/{number}")
 
 
@@ -347,11 +332,9 @@ def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
 def link_card(request: Request, number: str, actor: Actor = Depends(staff),
               form: Any = Depends(form_data)) -> Response:
     _member_or_403(request, actor, number)
-    try:
+    with flash_refusal(request):
         hub_of(request).members.link_card(actor, number, str(form.get("uid", ""))[:64])
         flash(request, "ok", "mem.linked")
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/members/{number}")
 
 
@@ -362,11 +345,9 @@ def withdraw(request: Request, number: str, actor: Actor = Depends(staff),
     if form.get("confirm") != "yes":
         flash_error(request, DomainError(Code.VALIDATION_ERROR, field="confirm"))
         return redirect(f"/console/members/{number}")
-    try:
+    with flash_refusal(request):
         hub_of(request).members.withdraw(actor, number)
         flash(request, "ok", "mem.withdrawn")
-    except DomainError as err:
-        flash_error(request, err)
     return redirect(f"/console/members/{number}")
 
 
@@ -426,7 +407,7 @@ def transit_queue(request: Request, actor: Actor = Depends(staff),
     choices = []
     if actor.role == Role.REGIONAL_ADMIN:  # a region's libraries fit a select box
         choices = hub.network.libraries(region=region, limit=1000)["items"]
-    names = _stats(request).library_names(
+    names = stats_of(request).library_names(
         list({r["from_library"] for r in incoming} | {r["to_library"] for r in outgoing}))
     return render(request, "console_transits.html", {
         "code": code, "outgoing": outgoing, "incoming": incoming, "choices": choices,
@@ -442,11 +423,9 @@ def move_transit(request: Request, transit_id: int, action: str,
     if code is None:
         raise Forbidden()
     acting = actor if actor.role == Role.LIBRARIAN else actor.acting_for(code)
-    try:
+    with flash_refusal(request):
         view = hub_of(request).transits.move(acting, transit_id, action)
         flash(request, "ok", "common.done", f"{view.get('title') or ''} · {view['state_label']}")
-    except DomainError as err:
-        flash_error(request, err)
     suffix = "" if actor.role == Role.LIBRARIAN else f"?library={code}"
     return redirect(f"/console/transits{suffix}")
 
@@ -472,6 +451,5 @@ def audit(request: Request, actor: Actor = Depends(staff), entity: str = "",
 
 
 def _utc(day: date) -> datetime:
-    from datetime import UTC
-
-    return datetime.combine(day, time(), SEOUL).astimezone(UTC).replace(tzinfo=None)
+    """Start of a Seoul day as naive UTC."""
+    return to_utc_naive(datetime.combine(day, time()))

@@ -25,7 +25,18 @@ from ..domain.policy import MemberClass
 from ..services.circulation import CheckinRequest, CheckoutRequest, Outcome
 from ..services.context import Actor
 from ..services.members import Registration
-from .common import flash, flash_error, form_data, hub_of, librarian, redirect, render, session_of
+from .common import (
+    flash,
+    flash_error,
+    flash_refusal,
+    form_data,
+    hub_of,
+    librarian,
+    redirect,
+    render,
+    session_of,
+    stats_of,
+)
 from .i18n import pick_lang, translate
 
 router = APIRouter(prefix="/desk")
@@ -39,6 +50,15 @@ def _desk(request: Request) -> dict[str, Any]:
 
 def _save(request: Request, desk: dict[str, Any]) -> None:
     session_of(request)["desk"] = desk
+
+
+def _forget(request: Request, *keys: str) -> Response:
+    """Drop parts of the desk state and go back to the desk."""
+    desk = _desk(request)
+    for key in keys:
+        desk.pop(key, None)
+    _save(request, desk)
+    return redirect("/desk")
 
 
 def _record(request: Request, desk: dict[str, Any], action: str, loan: dict[str, Any] | None
@@ -74,15 +94,12 @@ def desk_page(request: Request, actor: Actor = Depends(librarian)) -> Response:
             desk.pop("member", None)
             desk.pop("pending", None)
             _save(request, desk)
-    today = hub.clock.today().isoformat()
-    hint_name = None
-    if desk.get("hint"):
-        hint_name = request.app.state.stats.library_names([desk["hint"]]).get(desk["hint"])
+    hint = desk.get("hint")
+    names = stats_of(request).library_names([actor.library_code, *([hint] if hint else [])])
     return render(request, "desk.html", {
         "desk": desk, "member": view, "loans": loans or [], "joined_here": joined_here,
-        "today": today, "hint_name": hint_name,
-        "library_name": request.app.state.stats.library_names([actor.library_code]).get(
-            actor.library_code, actor.library_code),
+        "today": hub.clock.today().isoformat(), "hint_name": names.get(hint),
+        "library_name": names.get(actor.library_code, actor.library_code),
     })
 
 
@@ -111,7 +128,7 @@ def _handle_scan(request: Request, actor: Actor, raw: str) -> None:
     if isinstance(parsed, MemberNumber):
         _open_member(request, actor, desk, parsed.value)
     elif isinstance(parsed, InstitutionBarcode):
-        names = request.app.state.stats.library_names([parsed.library_code])
+        names = stats_of(request).library_names([parsed.library_code])
         if parsed.library_code not in names:
             flash_error(request, DomainError(Code.LIBRARY_UNKNOWN,
                                              library_code=parsed.library_code))
@@ -215,32 +232,22 @@ def confirm_id(request: Request, actor: Actor = Depends(librarian)) -> Response:
 
 @router.post("/close")
 def close_member(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    desk = _desk(request)
-    desk.pop("member", None)
-    desk.pop("pending", None)
-    _save(request, desk)
-    return redirect("/desk")
+    return _forget(request, "member", "pending")
 
 
 @router.post("/hint/clear")
 def clear_hint(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    desk = _desk(request)
-    desk.pop("hint", None)
-    _save(request, desk)
-    return redirect("/desk")
+    return _forget(request, "hint")
 
 
 @router.post("/renew")
 def renew(request: Request, actor: Actor = Depends(librarian),
-         form: Any = Depends(form_data)) -> Response:
+          form: Any = Depends(form_data)) -> Response:
     item = str(form.get("item", ""))[:40]
     hub = hub_of(request)
     desk = _desk(request)
-    try:
+    with flash_refusal(request):
         outcome = hub.circulation.renew(actor, item, member_ref=desk.get("member"))
-    except DomainError as err:
-        flash_error(request, err)
-    else:
         loan = outcome.loan or {}
         _record(request, desk, "renew", loan)
         flash(request, "ok", "desk.renewed", f"{loan.get('title', '')} · "
@@ -251,7 +258,7 @@ def renew(request: Request, actor: Actor = Depends(librarian),
 
 @router.post("/return")
 def return_item(request: Request, actor: Actor = Depends(librarian),
-         form: Any = Depends(form_data)) -> Response:
+                form: Any = Depends(form_data)) -> Response:
     desk = _desk(request)
     _checkin(request, actor, desk, str(form.get("item", ""))[:40])
     _save(request, desk)
@@ -269,16 +276,13 @@ def undo(request: Request, actor: Actor = Depends(librarian),
         return redirect("/desk")
     hub = hub_of(request)
     desk = _desk(request)
-    try:
+    with flash_refusal(request):
         if kind == "checkout":
             outcome = hub.circulation.undo_checkout(actor, loan_id)
         elif kind == "checkin":
             outcome = hub.circulation.undo_checkin(actor, loan_id)
         else:
             raise DomainError(Code.VALIDATION_ERROR, field="kind")
-    except DomainError as err:
-        flash_error(request, err)
-    else:
         _record(request, desk, outcome.action, outcome.loan)
         flash(request, "ok", "desk.undone", f"{(outcome.loan or {}).get('title', '')}")
         _save(request, desk)
@@ -297,7 +301,7 @@ def register_form(request: Request, actor: Actor = Depends(librarian)) -> Respon
 
 @router.post("/register")
 def register(request: Request, actor: Actor = Depends(librarian),
-         form: Any = Depends(form_data)) -> Response:
+             form: Any = Depends(form_data)) -> Response:
     data = {k: str(v).strip()[:200] for k, v in form.items() if isinstance(v, str)}
     hub = hub_of(request)
     ctx = {"classes": CLASSES, "form": data, "year": hub.clock.today().year}
@@ -336,7 +340,7 @@ def register(request: Request, actor: Actor = Depends(librarian),
 # -- receipt ------------------------------------------------------------------------------
 @router.get("/receipt")
 def receipt(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    names = request.app.state.stats.library_names([actor.library_code])
+    names = stats_of(request).library_names([actor.library_code])
     return render(request, "receipt.html", {
         "tx": _desk(request).get("tx", []),
         "library_name": names.get(actor.library_code, actor.library_code),
@@ -345,7 +349,4 @@ def receipt(request: Request, actor: Actor = Depends(librarian)) -> Response:
 
 @router.post("/receipt/clear")
 def clear_receipt(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    desk = _desk(request)
-    desk["tx"] = []
-    _save(request, desk)
-    return redirect("/desk")
+    return _forget(request, "tx")
