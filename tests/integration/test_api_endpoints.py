@@ -238,6 +238,12 @@ def test_credentials_lifecycle(admin, libs, client):
     assert no.status_code == 403
     acting = client.get("/api/v1/events", headers={**regional, "X-Acting-Library": "111001"})
     assert acting.status_code == 403
+    # ... and lists credentials in its own region only; a library key, its own library's
+    for path in ("api-keys", "terminals"):
+        assert client.get(f"/api/v1/libraries/121001/{path}", headers=regional).status_code == 200
+        assert client.get(f"/api/v1/libraries/111001/{path}", headers=regional).status_code == 403
+        assert libs["111001"].client.get(f"/api/v1/libraries/111002/{path}",
+                                         headers=libs["111001"].headers).status_code == 403
 
 
 def test_audit_trail_records_state_changes(libs, members, admin):

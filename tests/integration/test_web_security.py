@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from chaekieum.server import create_app
 from chaekieum.services import demo
 from chaekieum.services.circulation import CheckinRequest, CheckoutRequest
-from chaekieum.services.context import Actor, Role
+from chaekieum.services.context import SYSTEM, Actor, Role
 from chaekieum.services.hub import Hub
 from chaekieum.web.i18n import CATALOG
 from chaekieum.web.routes import PAGES
@@ -283,7 +283,7 @@ def test_national_admin_manages_credentials_and_calendar(hub, new_web) -> None: 
     web.post("/console/libraries/121001/terminals/kiosk-new/revoke")
     assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x") is None
     web.post("/console/libraries/121001/keys/demo121001/revoke")
-    assert [k["revoked"] for k in hub.credentials.list_api_keys("library", "121001")] == [True]
+    assert [k["revoked"] for k in hub.credentials.list_api_keys(SYSTEM, "library", "121001")] == [True]
     web.c.post("/console/libraries/121001/calendar", data={
         "csrf": web.csrf("/console"), "weekday": ["0", "6"],
         "closed_dates": "2026-05-01 개관기념일\n2026-05-02"})

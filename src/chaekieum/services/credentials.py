@@ -205,8 +205,16 @@ class Credentials:
         self._revoked_keys.expire()
         return {"key_id": key_id, "revoked": True}
 
-    def list_api_keys(self, scope: str, scope_code: str) -> list[dict[str, Any]]:
+    def _check_listing(self, conn: Connection, actor: Actor, scope: str, code: str) -> None:
+        """Who may list credentials: a library system its own library's; admins within
+        their scope (as for issuing them)."""
+        if not (scope == "library" and actor.role == Role.LIBRARY_SYSTEM
+                and actor.library_code == code):
+            self._check_scope(conn, actor, scope, code)
+
+    def list_api_keys(self, actor: Actor, scope: str, scope_code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
+            self._check_listing(conn, actor, scope, scope_code)
             rows = conn.execute(select(api_keys).where(
                 api_keys.c.scope == scope, api_keys.c.scope_code == scope_code)
                 .order_by(api_keys.c.id)).all()
@@ -324,8 +332,9 @@ class Credentials:
         (at once in the process that revoked it)."""
         return login in self._revoked_terminals
 
-    def list_terminals(self, library_code: str) -> list[dict[str, Any]]:
+    def list_terminals(self, actor: Actor, library_code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
+            self._check_listing(conn, actor, "library", library_code)
             rows = conn.execute(select(sip2_terminals).where(
                 sip2_terminals.c.library_code == library_code).order_by(sip2_terminals.c.id)).all()
         return [{"login": r.login, "label": r.label, "encoding": r.encoding,

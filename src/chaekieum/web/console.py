@@ -199,8 +199,8 @@ def _library_context(request: Request, actor: Actor, code: str) -> dict[str, Any
                            "terminals": []}
     if admin:
         ctx["next_stages"] = [(str(s), STAGE_LABELS[s]) for s in allowed_next(lib["status"])]
-        ctx["keys"] = hub.credentials.list_api_keys("library", code)
-        ctx["terminals"] = hub.credentials.list_terminals(code)
+        ctx["keys"] = hub.credentials.list_api_keys(actor, "library", code)
+        ctx["terminals"] = hub.credentials.list_terminals(actor, code)
     return ctx
 
 
@@ -265,7 +265,7 @@ def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(
                ) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
-    if key_id not in {k["key_id"] for k in hub.credentials.list_api_keys("library", code)}:
+    if key_id not in {k["key_id"] for k in hub.credentials.list_api_keys(actor, "library", code)}:
         raise Forbidden()
     with flash_refusal(request):
         hub.credentials.revoke_api_key(actor, key_id)
@@ -291,7 +291,7 @@ def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depe
                     ) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
-    if login not in {t["login"] for t in hub.credentials.list_terminals(code)}:
+    if login not in {t["login"] for t in hub.credentials.list_terminals(actor, code)}:
         raise Forbidden()
     with flash_refusal(request):
         hub.credentials.revoke_terminal(actor, login)
