@@ -33,9 +33,18 @@ class MaskPersonalData(logging.Filter):
 
 
 def install() -> None:
-    """Attach the filter to the loggers that may see request data."""
-    for name in ("uvicorn.access", "uvicorn.error", "chaekieum", "chaekieum.api",
-                 "chaekieum.sip2"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, MaskPersonalData) for f in logger.filters):
-            logger.addFilter(MaskPersonalData())
+    """Mask every log record as it is made. A filter on a logger sees only the records
+    logged on that very logger, not those of its children (`chaekieum.services.x`) nor
+    of libraries, so masking is done once, in the record factory. Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "masks_personal_data", False):
+        return
+    mask = MaskPersonalData()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+        record = previous(*args, **kwargs)
+        mask.filter(record)
+        return record
+
+    factory.masks_personal_data = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
