@@ -280,9 +280,17 @@ def test_national_admin_manages_credentials_and_calendar(hub, new_web) -> None: 
                   "encoding": "euc-kr"})
     assert r.status_code == 303
     assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x")["encoding"] == "euc-kr"
-    web.post("/console/libraries/121001/terminals/kiosk-new/revoke")
+    # irreversible: the first post only asks (a confirmation page carrying the form)
+    ask = web.post("/console/libraries/121001/terminals/kiosk-new/revoke")
+    assert ask.status_code == 200 and 'id="confirm-page"' in ask.text
+    assert 'name="confirm" value="yes"' in ask.text
+    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x") is not None
+    web.post("/console/libraries/121001/terminals/kiosk-new/revoke", {"confirm": "yes"})
     assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x") is None
-    web.post("/console/libraries/121001/keys/demo121001/revoke")
+    ask = web.post("/console/libraries/121001/keys/demo121001/revoke")
+    assert "이 API 키를 폐기합니다." in ask.text
+    assert [k["revoked"] for k in hub.credentials.list_api_keys(SYSTEM, "library", "121001")] == [False]
+    web.post("/console/libraries/121001/keys/demo121001/revoke", {"confirm": "yes"})
     assert [k["revoked"] for k in hub.credentials.list_api_keys(SYSTEM, "library", "121001")] == [True]
     web.c.post("/console/libraries/121001/calendar", data={
         "csrf": web.csrf("/console"), "weekday": ["0", "6"],
@@ -304,7 +312,10 @@ def test_member_actions_from_the_console(hub, new_web, people) -> None:  # noqa:
     # the desk opens a member from the linked RFID card
     web.post("/desk/scan", {"scan": "04A2B3C4D5"}, page="/desk")
     assert 'id="member-panel"' in web.c.get("/desk").text
-    web.post(f"/console/members/{number}/lost")
+    ask = web.post(f"/console/members/{number}/lost")
+    assert "이용증을 분실 신고합니다." in ask.text
+    assert not hub.members.get(admin, number)["card_lost"]
+    web.post(f"/console/members/{number}/lost", {"confirm": "yes"})
     assert hub.members.get(admin, number)["card_lost"]
     card = web.c.get(f"/console/members/{number}/print")
     assert card.status_code == 200 and "barcode.svg" in card.text
@@ -344,7 +355,11 @@ def test_portal_renewal_history_and_password(hub, new_web, people) -> None:  # n
     out = hub.circulation.checkin(librarian("111001"), CheckinRequest("$111001EM0000000003"))
     page = web.c.get("/my").text
     assert f'value="{out.loan["id"]}"' in page
-    web.post("/my/history/hide", {"loan_id": str(out.loan["id"])}, page="/my")
+    ask = web.post("/my/history/hide", {"loan_id": str(out.loan["id"])}, page="/my")
+    assert "선택한 대출 이력을 삭제합니다." in ask.text
+    assert f'name="loan_id" value="{out.loan["id"]}"' in ask.text  # the selection is kept
+    assert f'value="{out.loan["id"]}"' in web.c.get("/my").text
+    web.post("/my/history/hide", {"loan_id": str(out.loan["id"]), "confirm": "yes"}, page="/my")
     assert f'value="{out.loan["id"]}"' not in web.c.get("/my").text
     # password change needs the current password
     r = web.post("/my/password", {"current": "wrong-pass", "new": "new-pass-123",

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
 from ..domain import suspension as suspension_rules
-from ..domain.errors import Code, DomainError, Reason
+from ..domain.errors import Code, Decision, DomainError, Reason
 from ..domain.numbering import mask_member_number
 from ..domain.onboarding import can_circulate
 from ..domain.transit import TransitState
@@ -34,7 +34,13 @@ from . import audit, daily, ledger
 from .context import Actor, Clock, local_date, to_utc_naive
 from .events import Kind, emit, emit_many
 from .events import row as events_row
-from .lookup import CIRCULATION_MEMBER_COLUMNS, item_key, require_member, upsert_own_copy
+from .lookup import (
+    CIRCULATION_MEMBER_COLUMNS,
+    find_copy,
+    item_key,
+    require_member,
+    upsert_own_copy,
+)
 from .registry import Registry
 from .tx import transactional
 
@@ -60,6 +66,16 @@ class CheckinRequest:
     client_txn_id: str | None = None
     occurred_at: datetime | None = None
     offline: bool = False
+
+
+@dataclass(frozen=True)
+class CheckoutCheck:
+    """`check_checkout`'s answer: what a checkout would do, and whether it would be
+    allowed (`decision`) and would auto-join the member at the acting library (`joins`)."""
+
+    action: str  # "checkout", or "renew" when the member already holds the copy
+    decision: Decision
+    joins: bool
 
 
 @dataclass
@@ -242,6 +258,44 @@ class Circulation:
         )
 
     # -- checkout ----------------------------------------------------------------
+    def _decide_checkout(self, conn: Connection, library_code: str, member, owner: str,  # noqa: ANN001
+                         copy, today: date):  # noqa: ANN001, ANN205
+        """(facts, the copy's active loan or None, policy, Decision): what checkout and its
+        dry run both decide on, so the two can never disagree."""
+        facts = self._checkout_facts(conn, member.id, library_code, copy, today)
+        active = None
+        if facts.active_loan_id is not None:
+            active = conn.execute(select(loans).where(loans.c.id == facts.active_loan_id)).one()
+        policy = self.registry.policy(library_code, member.member_class, conn=conn)
+        counts = rules.LoanCounts(facts.total, facts.here, facts.overdue)
+        copy_facts = None if copy is None else rules.CopyFacts(
+            loanable=copy.loanable,
+            on_loan=active is not None,
+            in_transit=bool(facts.open_transits) and owner != library_code,
+            reserved_for_other=copy.reserved_for is not None and copy.reserved_for != member.id,
+        )
+        decision = rules.decide_checkout(
+            self._member_facts(conn, member, library_code, today), copy_facts, counts, policy,
+            today)
+        return facts, active, policy, decision
+
+    def check_checkout(self, actor: Actor, req: CheckoutRequest) -> CheckoutCheck:
+        """A dry run of `checkout`: the same decision and reasons, nothing written and no
+        locks taken. The desk asks it before the ID check, so a loan that would be
+        refused never joins the member (the join happens only inside `checkout`)."""
+        with self.db.read() as conn:
+            lib = self._acting_library(actor, conn)
+            today = self.clock.today()
+            owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
+            member = require_member(conn, req.member, brief=True)
+            copy = find_copy(conn, owner, reg_no)
+            facts, active, _, decision = self._decide_checkout(conn, lib.code, member, owner,
+                                                               copy, today)
+            if active is not None and active.member_id == member.id:
+                decision = self._renewal_decision(conn, lib, member, copy, active, today)
+                return CheckoutCheck("renew", decision, joins=False)
+            return CheckoutCheck("checkout", decision, joins=not facts.joined)
+
     @transactional
     def checkout(self, conn: Connection, actor: Actor, req: CheckoutRequest) -> Outcome:
         lib = self._acting_library(actor, conn)
@@ -258,26 +312,12 @@ class Circulation:
         own_copy_info = req.copy if owner == lib.code else None
         copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
 
-        facts = self._checkout_facts(conn, member.id, lib.code, copy, today)
-        active = None
-        if facts.active_loan_id is not None:
-            active = conn.execute(select(loans).where(loans.c.id == facts.active_loan_id)).one()
-            if active.member_id == member.id and not req.offline:
-                # Checking out what the member already holds is a renewal (kiosks do this).
-                return self._renew_loan(conn, actor, lib, member, copy, active, at, today)
-
-        policy = self.registry.policy(lib.code, member.member_class, conn=conn)
-        counts = rules.LoanCounts(facts.total, facts.here, facts.overdue)
+        facts, active, policy, decision = self._decide_checkout(conn, lib.code, member, owner,
+                                                                copy, today)
+        if active is not None and active.member_id == member.id and not req.offline:
+            # Checking out what the member already holds is a renewal (kiosks do this).
+            return self._renew_loan(conn, actor, lib, member, copy, active, at, today)
         open_transit = bool(facts.open_transits)
-        copy_facts = None if copy is None else rules.CopyFacts(
-            loanable=copy.loanable,
-            on_loan=active is not None,
-            in_transit=bool(open_transit) and owner != lib.code,
-            reserved_for_other=copy.reserved_for is not None and copy.reserved_for != member.id,
-        )
-        decision = rules.decide_checkout(
-            self._member_facts(conn, member, lib.code, today), copy_facts, counts, policy, today
-        )
         if not decision.allowed and not (req.offline and copy is not None):
             raise DomainError(decision.reasons)
         if active is not None:
@@ -358,15 +398,11 @@ class Circulation:
 
     def _renew_loan(self, conn, actor, lib, member, copy, loan, at, today,  # noqa: ANN001
                     offline: bool = False, due_on: date | None = None) -> Outcome:
-        policy = self.registry.policy(loan.owner_library, member.member_class, conn=conn)
-        counts = self._counts(conn, member.id, lib.code, today)
-        facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
-        decision = rules.decide_renewal(
-            self._member_facts(conn, member, lib.code, today), facts, lib.code, counts.overdue,
-            copy.reserved_for is not None and copy.reserved_for != member.id, policy, today,
-        )
+        decision = self._renewal_decision(conn, lib, member, copy, loan, today)
         if not decision.allowed and not offline:
             raise DomainError(decision.reasons)
+        policy = self.registry.policy(loan.owner_library, member.member_class, conn=conn)
+        facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
         owner_lib = self.registry.library(loan.owner_library, conn)
         due = due_on if (offline and due_on) else rules.renewed_due_date(
             facts, policy, owner_lib.calendar)
@@ -378,6 +414,15 @@ class Circulation:
                      {"due_on": due.isoformat(), "previous_due_on": loan.due_on.isoformat(),
                       "offline": offline})
         return Outcome("renew", loan_view(conn, loan.id), exceptions=exceptions)
+
+    def _renewal_decision(self, conn, lib, member, copy, loan, today: date):  # noqa: ANN001, ANN202
+        policy = self.registry.policy(loan.owner_library, member.member_class, conn=conn)
+        counts = self._counts(conn, member.id, lib.code, today)
+        facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
+        return rules.decide_renewal(
+            self._member_facts(conn, member, lib.code, today), facts, lib.code, counts.overdue,
+            copy.reserved_for is not None and copy.reserved_for != member.id, policy, today,
+        )
 
     def _active_loan(self, conn: Connection, owner: str, reg_no: str):  # noqa: ANN202
         loan = conn.execute(

@@ -18,7 +18,7 @@ from ..domain.errors import Code, DomainError, message
 from ..services.context import SEOUL, Actor, Role
 from ..services.hub import Hub
 from ..services.statistics import Statistics
-from .i18n import pick_lang, translate
+from .i18n import label, pick_lang, translate
 from .security import CsrfFailed, Session
 
 HERE = Path(__file__).parent
@@ -154,6 +154,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     ctx = {
         "lang": lang,
         "t": lambda key: translate(key, lang),
+        "label": lambda kind, code: label(kind, code, lang),
         "reason_message": lambda code: reason_message(code, lang),
         "csrf": session.csrf,
         "actor": getattr(request.state, "actor", None),
@@ -164,6 +165,18 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def unconfirmed(request: Request, form: Any, message_key: str, back: str) -> Response | None:
+    """The confirmation step of an irreversible action: None once the form carries
+    confirm=yes, else a page asking for it (app.js asks in a dialog first, so this page
+    is what a browser without scripts sees)."""
+    if form.get("confirm") == "yes":
+        return None
+    fields = [(k, v) for k, v in form.multi_items()
+              if k not in ("csrf", "confirm") and isinstance(v, str)][:200]
+    return render(request, "confirm.html", {"message_key": message_key, "fields": fields,
+                                            "action": request.url.path, "back": back})
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -29,6 +29,7 @@ from .common import (
     render,
     staff,
     stats_of,
+    unconfirmed,
 )
 
 router = APIRouter(prefix="/console")
@@ -261,12 +262,15 @@ def create_key(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/libraries/{code}/keys/{key_id}/revoke")
-def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(staff)
-               ) -> Response:
+def revoke_key(request: Request, code: str, key_id: str, actor: Actor = Depends(staff),
+               form: Any = Depends(form_data)) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
     if key_id not in {k["key_id"] for k in hub.credentials.list_api_keys(actor, "library", code)}:
         raise Forbidden()
+    if ask := unconfirmed(request, form, "confirm.revoke_key",
+                          f"/console/libraries/{code}#credentials"):
+        return ask
     with flash_refusal(request):
         hub.credentials.revoke_api_key(actor, key_id)
         flash(request, "ok", "net.revoked", key_id)
@@ -287,12 +291,15 @@ def create_terminal(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/libraries/{code}/terminals/{login}/revoke")
-def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depends(staff)
-                    ) -> Response:
+def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depends(staff),
+                    form: Any = Depends(form_data)) -> Response:
     _library_or_403(request, actor, code, admin=True)
     hub = hub_of(request)
     if login not in {t["login"] for t in hub.credentials.list_terminals(actor, code)}:
         raise Forbidden()
+    if ask := unconfirmed(request, form, "confirm.revoke_terminal",
+                          f"/console/libraries/{code}#credentials"):
+        return ask
     with flash_refusal(request):
         hub.credentials.revoke_terminal(actor, login)
         flash(request, "ok", "net.revoked", login)
@@ -320,8 +327,11 @@ def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) 
 
 
 @router.post("/members/{number}/lost")
-def report_lost(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
+                form: Any = Depends(form_data)) -> Response:
     _member_or_403(request, actor, number)
+    if ask := unconfirmed(request, form, "confirm.report_lost", f"/console/members/{number}"):
+        return ask
     with flash_refusal(request):
         hub_of(request).members.report_card_lost(actor, number)
         flash(request, "ok", "mem.lost_done")

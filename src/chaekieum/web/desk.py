@@ -1,17 +1,29 @@
 """The circulation desk: one scan box, checkout / return / renew / undo, auto-join with
 an ID check, new member registration and a printable receipt.
 
-The desk's working state (open member, 기관바코드 owner, a scan waiting for the ID check,
-the session's transactions for the receipt) lives in the signed session cookie, so any
-worker can serve the next scan.
+The desk's working state (open member, 기관바코드 owner, a scan waiting for the ID check
+and the scans queued behind it, the open member's receipt) lives in the signed session
+cookie, so any worker can serve the next scan. It is bound to the browser session: a
+cookie without an expiry (the browser drops it when it closes) carries a token the state
+must match, and signing in or out renews the session, so a new browser session or a new
+sign-in always starts with a clean desk.
+
+Scanner safety: the ID-check prompt is confirmed only by a click or its own shortcut
+(app.js), never by Enter; a scan made while the prompt is open is queued and processed
+after the confirmation (or listed as dropped on cancel). A loan is decided before the ID
+is asked for (`Circulation.check_checkout`), and the member joins the library only inside
+the checkout itself, so a refused loan never joins.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
 from ..domain.errors import Code, DomainError
 from ..domain.numbering import (
@@ -39,42 +51,85 @@ from .common import (
 )
 from .i18n import pick_lang, translate
 
-router = APIRouter(prefix="/desk")
+TAB_COOKIE = "ck_desk_tab"
 MAX_TX = 25  # receipt lines kept in the cookie
+MAX_QUEUE = 10  # scans kept while the ID-check prompt is open
+
+
+class DeskRoute(APIRoute):
+    """Sends the browser-session token `_desk` made for this request (see the module
+    docstring) with whatever response the handler returns."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bound(request: Request) -> Response:
+            response = await handler(request)
+            token = getattr(request.state, "desk_tab", None)
+            if token:
+                response.set_cookie(TAB_COOKIE, token, httponly=True, samesite="strict",
+                                    secure=request.url.scheme == "https", path="/desk")
+            return response
+
+        return bound
+
+
+router = APIRouter(prefix="/desk", route_class=DeskRoute)
 
 
 # -- desk state ---------------------------------------------------------------------------
 def _desk(request: Request) -> dict[str, Any]:
-    return dict(session_of(request).get("desk") or {})
+    session = session_of(request)
+    desk = dict(session.get("desk") or {})
+    tab = getattr(request.state, "desk_tab", None) or request.cookies.get(TAB_COOKIE)
+    if not tab or desk.get("tab") != tab:
+        # A new browser session (its token cookie is gone) or a new sign-in: start clean.
+        tab = secrets.token_urlsafe(16)
+        request.state.desk_tab = tab
+        desk = {"tab": tab}
+        session["desk"] = desk
+    return desk
 
 
 def _save(request: Request, desk: dict[str, Any]) -> None:
     session_of(request)["desk"] = desk
 
 
-def _forget(request: Request, *keys: str) -> Response:
-    """Drop parts of the desk state and go back to the desk."""
-    desk = _desk(request)
-    for key in keys:
+def _close_member(request: Request, desk: dict[str, Any]) -> None:
+    """Close the open member: its prompt, the scans queued behind it and its receipt."""
+    dropped = desk.pop("queue", None)
+    if dropped:
+        flash(request, "warn", "desk.queue_dropped", " ".join(dropped))
+    for key in ("member", "pending", "tx", "tx_member"):
         desk.pop(key, None)
-    _save(request, desk)
-    return redirect("/desk")
 
 
-def _record(request: Request, desk: dict[str, Any], action: str, loan: dict[str, Any] | None
-            ) -> None:
+def _record(desk: dict[str, Any], action: str, loan: dict[str, Any] | None,
+            at: str) -> None:
+    """Add a line to the receipt. A receipt holds one member's transactions only: a
+    line for another member (a return scanned with no member open) starts a new one."""
     if not loan:
         return
-    hub = hub_of(request)
+    if desk.get("tx_member") != loan["member_number"]:
+        desk["tx"] = []
+        desk["tx_member"] = loan["member_number"]
     tx = list(desk.get("tx", []))[-(MAX_TX - 1):]
+    if action in ("undo_checkout", "undo_checkin"):
+        undone = action.removeprefix("undo_")
+        for line in tx:
+            if line["id"] == loan["id"] and line["a"] == undone:
+                line["u"] = True  # no 취소 button on a line already undone
     tx.append({"a": action, "id": loan["id"], "i": loan["item"], "t": (loan["title"] or "")[:40],
-               "d": loan["due_on"], "m": loan["member_number_masked"],
-               "at": hub.clock.now().isoformat() + "Z"})
+               "d": loan["due_on"], "m": loan["member_number_masked"], "at": at})
     desk["tx"] = tx
 
 
 def _t(request: Request, key: str) -> str:
     return translate(key, pick_lang(request))
+
+
+def _now(request: Request) -> str:
+    return hub_of(request).clock.now().isoformat() + "Z"
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -83,21 +138,18 @@ def desk_page(request: Request, actor: Actor = Depends(librarian)) -> Response:
     hub = hub_of(request)
     desk = _desk(request)
     view = loans = None
-    joined_here = True
     if desk.get("member"):
         try:
             view = hub.members.get(actor, desk["member"])
             loans = hub.members.loans(actor, desk["member"])
-            joined_here = any(j["library_code"] == actor.library_code for j in view["libraries"])
         except DomainError as err:
             flash_error(request, err)
-            desk.pop("member", None)
-            desk.pop("pending", None)
+            _close_member(request, desk)
             _save(request, desk)
     hint = desk.get("hint")
     names = stats_of(request).library_names([actor.library_code, *([hint] if hint else [])])
     return render(request, "desk.html", {
-        "desk": desk, "member": view, "loans": loans or [], "joined_here": joined_here,
+        "desk": desk, "member": view, "loans": loans or [],
         "today": hub.clock.today().isoformat(), "hint_name": names.get(hint),
         "library_name": names.get(actor.library_code, actor.library_code),
     })
@@ -108,22 +160,37 @@ def scan(request: Request, actor: Actor = Depends(librarian),
          form: Any = Depends(form_data)) -> Response:
     raw = str(form.get("scan", "")).strip()[:80]
     if raw:
-        _handle_scan(request, actor, raw)
+        desk = _desk(request)
+        if desk.get("pending"):
+            _queue(request, desk, raw)
+        else:
+            _handle_scan(request, actor, desk, raw)
+        _save(request, desk)
     return redirect("/desk")
 
 
-def _handle_scan(request: Request, actor: Actor, raw: str) -> None:
-    hub = hub_of(request)
-    desk = _desk(request)
+def _queue(request: Request, desk: dict[str, Any], raw: str) -> None:
+    """A scan while the ID-check prompt is open: kept for after the answer, never lost."""
+    queue = list(desk.get("queue", []))
+    if len(queue) >= MAX_QUEUE:
+        flash(request, "error", "desk.queue_full", raw)
+        return
+    queue.append(raw)
+    desk["queue"] = queue
+    flash(request, "warn", "desk.queued", raw)
+
+
+def _handle_scan(request: Request, actor: Actor, desk: dict[str, Any], raw: str) -> None:
     try:
         parsed = parse_scan(raw)
     except DomainError as err:
         # Not one of the standard numbers: maybe a linked RFID card UID.
         if err.code == Code.INVALID_BARCODE and _open_member(request, actor, desk, raw,
                                                              quiet=True):
-            _save(request, desk)
             return
+        # Could have been a member card: the next item must not go to the open member.
         flash_error(request, err)
+        _member_scan_failed(request, desk)
         return
     if isinstance(parsed, MemberNumber):
         _open_member(request, actor, desk, parsed.value)
@@ -138,19 +205,15 @@ def _handle_scan(request: Request, actor: Actor, raw: str) -> None:
                   f"{names[parsed.library_code]} ({parsed.library_code})")
     elif isinstance(parsed, UnifiedBarcode | RegistrationNumber):
         if desk.get("member"):
-            try:
-                view = hub.members.get(actor, desk["member"])
-            except DomainError as err:
-                flash_error(request, err)
-                _save(request, desk)
-                return
-            if not any(j["library_code"] == actor.library_code for j in view["libraries"]):
-                desk["pending"] = raw  # ask for the ID check first
-            else:
-                _checkout(request, actor, desk, raw)
+            _lend_or_ask(request, actor, desk, raw)
         else:
             _checkin(request, actor, desk, raw)
-    _save(request, desk)
+
+
+def _member_scan_failed(request: Request, desk: dict[str, Any]) -> None:
+    if desk.get("member"):
+        _close_member(request, desk)
+        flash(request, "warn", "desk.member_closed")
 
 
 def _open_member(request: Request, actor: Actor, desk: dict[str, Any], ref: str,
@@ -160,11 +223,30 @@ def _open_member(request: Request, actor: Actor, desk: dict[str, Any], ref: str,
     except DomainError as err:
         if not quiet:
             flash_error(request, err)
+            _member_scan_failed(request, desk)
         return False
+    if desk.get("member") != view["number"]:
+        _close_member(request, desk)  # one member (and one receipt) at a time
     desk["member"] = view["number"]
-    desk.pop("pending", None)
     flash(request, "ok", "desk.member_opened", f"{view['name']} {view['number_masked']}")
     return True
+
+
+def _lend_or_ask(request: Request, actor: Actor, desk: dict[str, Any], item: str) -> None:
+    """Decide first; ask for the ID only when the loan would go through and would join
+    the member here."""
+    try:
+        check = hub_of(request).circulation.check_checkout(actor, CheckoutRequest(
+            member=desk["member"], item=item, owner_hint=desk.get("hint")))
+    except DomainError as err:
+        flash_error(request, err)
+        return
+    if not check.decision.allowed:
+        flash_error(request, DomainError(check.decision.reasons))
+    elif check.joins:
+        desk["pending"] = item
+    else:
+        _checkout(request, actor, desk, item)
 
 
 def _checkout(request: Request, actor: Actor, desk: dict[str, Any], item: str) -> None:
@@ -177,7 +259,7 @@ def _checkout(request: Request, actor: Actor, desk: dict[str, Any], item: str) -
         return
     loan = outcome.loan or {}
     action = "renew" if outcome.action == "renew" else "checkout"
-    _record(request, desk, action, loan)
+    _record(desk, action, loan, _now(request))
     key = "desk.renewed" if action == "renew" else "desk.checked_out"
     flash(request, "ok", key, f"{loan.get('title', '')} · {loan.get('item', '')} · "
           f"{_t(request, 'desk.due')} {loan.get('due_on', '')}")
@@ -200,7 +282,7 @@ def _checkin(request: Request, actor: Actor, desk: dict[str, Any], item: str) ->
               f"{transit.get('item') or ''}")
         return
     loan = outcome.loan or {}
-    _record(request, desk, "checkin", loan)
+    _record(desk, "checkin", loan, _now(request))
     flash(request, "ok", "desk.checked_in", f"{loan.get('title', '')} · {loan.get('item', '')}")
     if outcome.extra.get("route") == "transit":
         flash(request, "warn", "desk.transit",
@@ -212,32 +294,41 @@ def _checkin(request: Request, actor: Actor, desk: dict[str, Any], item: str) ->
 
 
 @router.post("/join")
-def confirm_id(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    """The ID was checked: register the member here, then lend what was scanned."""
-    hub = hub_of(request)
+def confirm_id(request: Request, actor: Actor = Depends(librarian),
+               form: Any = Depends(form_data)) -> Response:
+    """The ID was checked: lend what was scanned (the checkout joins the member here, in
+    the same transaction, only if it goes through), then the scans queued meanwhile."""
     desk = _desk(request)
-    if desk.get("member"):
-        try:
-            hub.members.join(actor, desk["member"])
-        except DomainError as err:
-            flash_error(request, err)
-            _save(request, desk)
-            return redirect("/desk")
-        pending = desk.pop("pending", None)
-        if pending:
-            _checkout(request, actor, desk, pending)
+    pending = desk.get("pending")
+    if not desk.get("member") or not pending or form.get("item") != pending:
+        # a stale prompt (another tab, a resubmitted form): confirm nothing
+        flash_error(request, DomainError(Code.CONFLICT))
+        return redirect("/desk")
+    desk.pop("pending")
+    _checkout(request, actor, desk, pending)
+    queue = list(desk.pop("queue", []))
+    while queue and not desk.get("pending"):
+        _handle_scan(request, actor, desk, queue.pop(0))
+    if queue:
+        desk["queue"] = queue
     _save(request, desk)
     return redirect("/desk")
 
 
 @router.post("/close")
 def close_member(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    return _forget(request, "member", "pending")
+    desk = _desk(request)
+    _close_member(request, desk)
+    _save(request, desk)
+    return redirect("/desk")
 
 
 @router.post("/hint/clear")
 def clear_hint(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    return _forget(request, "hint")
+    desk = _desk(request)
+    desk.pop("hint", None)
+    _save(request, desk)
+    return redirect("/desk")
 
 
 @router.post("/renew")
@@ -249,7 +340,7 @@ def renew(request: Request, actor: Actor = Depends(librarian),
     with flash_refusal(request):
         outcome = hub.circulation.renew(actor, item, member_ref=desk.get("member"))
         loan = outcome.loan or {}
-        _record(request, desk, "renew", loan)
+        _record(desk, "renew", loan, _now(request))
         flash(request, "ok", "desk.renewed", f"{loan.get('title', '')} · "
               f"{_t(request, 'desk.due')} {loan.get('due_on', '')}")
         _save(request, desk)
@@ -283,7 +374,7 @@ def undo(request: Request, actor: Actor = Depends(librarian),
             outcome = hub.circulation.undo_checkin(actor, loan_id)
         else:
             raise DomainError(Code.VALIDATION_ERROR, field="kind")
-        _record(request, desk, outcome.action, outcome.loan)
+        _record(desk, outcome.action, outcome.loan, _now(request))
         flash(request, "ok", "desk.undone", f"{(outcome.loan or {}).get('title', '')}")
         _save(request, desk)
     return redirect("/desk")
@@ -330,8 +421,8 @@ def register(request: Request, actor: Actor = Depends(librarian),
         flash_error(request, err)
         return render(request, "desk_register.html", ctx, 422)
     desk = _desk(request)
+    _close_member(request, desk)
     desk["member"] = view["number"]
-    desk.pop("pending", None)
     _save(request, desk)
     flash(request, "ok", "reg.done", view["number"])
     return redirect("/desk")
@@ -349,4 +440,8 @@ def receipt(request: Request, actor: Actor = Depends(librarian)) -> Response:
 
 @router.post("/receipt/clear")
 def clear_receipt(request: Request, actor: Actor = Depends(librarian)) -> Response:
-    return _forget(request, "tx")
+    desk = _desk(request)
+    desk.pop("tx", None)
+    desk.pop("tx_member", None)
+    _save(request, desk)
+    return redirect("/desk")

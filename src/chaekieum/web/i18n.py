@@ -113,6 +113,30 @@ CATALOG: dict[str, tuple[str, str]] = {
     "desk.overdue": ("연체", "Overdue"),
     "desk.suspended_until": ("대출정지 종료일", "Suspended until"),
     "desk.card_lost": ("분실 신고된 카드", "Card reported lost"),
+    "desk.idcheck_hint": ("F8 키 또는 클릭으로만 확인됩니다. 그동안의 스캔은 확인 후 차례로 처리됩니다.",
+                          "Confirm with F8 or a click only. Scans made meanwhile are processed "
+                          "after it, in order."),
+    "desk.queue": ("확인 후 처리할 스캔", "Scans waiting for the ID check"),
+    "desk.queued": ("신분증 확인 중: 스캔을 보관했습니다(확인 후 처리)",
+                    "ID check open: scan kept, processed after it"),
+    "desk.queue_full": ("신분증 확인 중: 보관할 수 있는 스캔이 가득 찼습니다. 처리되지 않은 스캔",
+                        "ID check open and the queue is full. Not processed"),
+    "desk.queue_dropped": ("신분증 확인이 취소되어 처리하지 않은 스캔",
+                           "ID check cancelled; scans not processed"),
+    "desk.member_closed": ("회원 창을 닫았습니다. 다음 자료 스캔은 반납으로 처리됩니다.",
+                           "Member closed. The next item scan is a return."),
+    # confirmation of irreversible actions
+    "confirm.title": ("확인", "Please confirm"),
+    "confirm.yes": ("계속", "Continue"),
+    "confirm.revoke_key": ("이 API 키를 폐기합니다. 되돌릴 수 없습니다. 계속하시겠습니까?",
+                           "Revoke this API key? This cannot be undone."),
+    "confirm.revoke_terminal": ("이 무인기 계정을 폐기합니다. 되돌릴 수 없습니다. 계속하시겠습니까?",
+                                "Revoke this kiosk account? This cannot be undone."),
+    "confirm.report_lost": ("이용증을 분실 신고합니다. 이 카드로는 더 이상 대출할 수 없습니다. "
+                            "계속하시겠습니까?",
+                            "Report this card lost? It can no longer be used to borrow."),
+    "confirm.hide_history": ("선택한 대출 이력을 삭제합니다. 되돌릴 수 없습니다. 계속하시겠습니까?",
+                             "Delete the selected loan history? This cannot be undone."),
     # registration
     "reg.title": ("신규 회원 등록", "New member"),
     "reg.name": ("이름", "Name"),
@@ -273,6 +297,13 @@ def translate(key: str, lang: str) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def label(kind: str, code: object, lang: str) -> str:
+    """A code shown to people (a status, a member class, a policy key...): its catalog
+    label `kind.code` in the language, else the code itself."""
+    key = f"{kind}.{code}"
+    return translate(key, lang) if key in CATALOG else str(code)
 
 
 def pick_lang(request: Request) -> str:

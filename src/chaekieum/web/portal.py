@@ -10,7 +10,17 @@ from fastapi.responses import Response
 
 from ..domain.errors import Code, DomainError
 from .codes import code128_svg, qr_svg
-from .common import flash, flash_error, form_data, hub_of, member, member_actor, redirect, render
+from .common import (
+    flash,
+    flash_error,
+    form_data,
+    hub_of,
+    member,
+    member_actor,
+    redirect,
+    render,
+    unconfirmed,
+)
 
 router = APIRouter(prefix="/my")
 SVG_HEADERS = {"Cache-Control": "private, max-age=300",
@@ -63,6 +73,8 @@ def hide_history(request: Request, number: str = Depends(member),
             ids.append(int(value))
         except ValueError:
             continue
+    if ids and (ask := unconfirmed(request, form, "confirm.hide_history", "/my#history")):
+        return ask
     if ids:
         count = hub_of(request).members.hide_history(member_actor(number), number, ids[:500])
         flash(request, "ok", "portal.history_deleted", str(count))

@@ -7,17 +7,61 @@
     b.addEventListener("click", function () { window.print(); });
   });
 
+  // Irreversible actions: a form with data-confirm asks in a modal <dialog> first (focus
+  // starts on Cancel; Escape cancels). Without this script the server asks on a page of
+  // its own, so the action never happens in one click either way.
+  var dialog = document.getElementById("confirm-dialog");
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!dialog || typeof dialog.showModal !== "function" || form.dataset.confirmed) { return; }
+      e.preventDefault();
+      document.getElementById("confirm-message").textContent = form.dataset.confirm;
+      dialog.returnValue = "";
+      dialog.showModal();
+      document.getElementById("confirm-no").focus();
+      dialog.addEventListener("close", function once() {
+        dialog.removeEventListener("close", once);
+        if (dialog.returnValue !== "yes") { return; }
+        var flag = document.createElement("input");
+        flag.type = "hidden"; flag.name = "confirm"; flag.value = "yes";
+        form.appendChild(flag);
+        form.dataset.confirmed = "1";
+        form.submit();
+      });
+    });
+  });
+
   // Desk: keep the scan box focused after every action; F2 / Escape return to it.
   var scan = document.getElementById("scan");
   if (scan) {
+    var typing = function (el) {
+      return el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
+    };
     document.addEventListener("keydown", function (e) {
       if (e.key === "F2" || (e.key === "Escape" && document.activeElement !== scan)) {
         e.preventDefault(); scan.focus(); scan.select();
+      } else if (e.key.length === 1 && e.key !== " " && !e.ctrlKey && !e.metaKey && !e.altKey &&
+                 !typing(document.activeElement)) {
+        // A scanner typing while a button or link has the focus: its code (and the Enter
+        // after it) goes to the scan box, never to that button.
+        scan.focus();
       }
     });
     document.getElementById("scan-form").addEventListener("submit", function () {
       var b = this.querySelector("button[type=submit]");
       if (b) { b.disabled = true; }
+    });
+  }
+
+  // The ID-check prompt is answered by a click or F8 only: Enter (what a scanner sends
+  // after every code) never presses its button.
+  var idcheck = document.getElementById("idcheck-confirm");
+  if (idcheck) {
+    idcheck.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); scan && scan.focus(); }
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "F8") { e.preventDefault(); idcheck.click(); }
     });
   }
 
