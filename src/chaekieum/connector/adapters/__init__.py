@@ -13,8 +13,12 @@ from chaekieum.connector.adapters.base import (
 )
 from chaekieum.connector.adapters.manual import ManualAdapter
 from chaekieum.connector.adapters.mock import MockAdapter
+from chaekieum.connector.adapters.outbox_sql import OutboxSqlAdapter
+from chaekieum.connector.adapters.webhook import WebhookAdapter
 
-ADAPTERS: dict[str, type[Adapter]] = {cls.name: cls for cls in (ManualAdapter, MockAdapter)}
+ADAPTERS: dict[str, type[Adapter]] = {
+    cls.name: cls for cls in (OutboxSqlAdapter, WebhookAdapter, ManualAdapter, MockAdapter)
+}
 
 
 __all__ = [
