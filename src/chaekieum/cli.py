@@ -6,12 +6,13 @@ import asyncio
 import json
 import os
 import sys
+from datetime import timedelta
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import default_database_url, secret_key
+from .config import default_database_url, secret_key, session_idle_minutes
 
 app = typer.Typer(help="책이음 (Chaekieum) hub: integrated library-card network.",
                   no_args_is_help=True)
@@ -36,7 +37,8 @@ CopiesOption = typer.Option(40)
 def _hub(database_url: str | None, migrate: bool = True):  # noqa: ANN202
     from .services.hub import Hub
 
-    hub = Hub(database_url or default_database_url(), secret=secret_key())
+    hub = Hub(database_url or default_database_url(), secret=secret_key(),
+              session_idle=timedelta(minutes=session_idle_minutes()))
     if migrate:
         hub.migrate()
     return hub
@@ -50,6 +52,10 @@ def serve(
     database_url: str | None = DbOption,
     demo: bool = typer.Option(True, help="Load the demo network into an empty database"),
     workers: int = typer.Option(1, help="HTTP worker processes (SIP2 needs workers=1)"),
+    forwarded_allow: str = typer.Option(
+        "", "--forwarded-allow-ips", envvar="CHAEKIEUM_FORWARDED_ALLOW_IPS", show_default="none",
+        help="Comma-separated proxy addresses/networks whose X-Forwarded-For/-Proto are "
+             "trusted (env CHAEKIEUM_FORWARDED_ALLOW_IPS); default: none"),
 ) -> None:
     """Run the hub: web UI, REST API and SIP2 in one service."""
     import logging
@@ -67,14 +73,16 @@ def serve(
     _print_welcome(hub, host, port, sip2_port)
     if workers > 1:
         hub.close()
-        os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0")
+        os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0",
+                          CHAEKIEUM_FORWARDED_ALLOW_IPS=forwarded_allow)
         from .workers import run as run_workers
 
         raise typer.Exit(run_workers(host, port, workers))
-    from .server import create_app
+    from .server import UVICORN_OPTIONS, create_app
 
-    uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None), host=host,
-                port=port, log_level="info")
+    uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None,
+                           forwarded_allow=forwarded_allow),
+                host=host, port=port, log_level="info", **UVICORN_OPTIONS)
 
 
 def _print_welcome(hub, host: str, port: int, sip2_port: int) -> None:  # noqa: ANN001

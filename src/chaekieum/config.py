@@ -26,3 +26,15 @@ def secret_key() -> bytes:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+def forwarded_allow_ips() -> str:
+    """Proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or
+    networks); default none: the peer address is the client."""
+    return os.environ.get("CHAEKIEUM_FORWARDED_ALLOW_IPS", "").strip()
+
+
+def session_idle_minutes() -> float:
+    """Web sessions end after this many minutes without a request (default 30)."""
+    value = os.environ.get("CHAEKIEUM_SESSION_IDLE_MINUTES", "").strip()
+    return float(value) if value else 30.0

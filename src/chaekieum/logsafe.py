@@ -1,7 +1,12 @@
-"""Keep personal data out of logs: member numbers in any log line are masked.
+"""Keep personal data out of logs: every log record is masked as it is made.
 
-Access logs carry URLs such as /api/v1/members/<number>; the filter rewrites every
-14-digit run to the display standard (first 8, ****, last 2) before it is written.
+What is masked, in the message and in every string argument (access-log lines included):
+- the path segment after /members/ (a member number, a card UID or anything else a
+  client put there), also URL-encoded inside a `next=` parameter;
+- the values of query parameters that carry personal data (q=, name=, phone=, ...);
+- 14-digit runs that are member numbers, i.e. whose check digit is right, anywhere.
+Member numbers keep the display standard (first 8, ****, last 2); other values become
+***. Other numbers (loan ids, 등록번호, timestamps, counts) are left alone.
 """
 
 from __future__ import annotations
@@ -10,11 +15,46 @@ import logging
 import re
 from collections.abc import Mapping
 
-_MEMBER_NUMBER = re.compile(r"(?<!\d)(\d{8})\d{4}(\d{2})(?!\d)")
+from .domain.numbering import is_valid_member_number, mask_member_number
+
+HIDDEN = "***"
+PERSONAL_PARAMS = ("q", "name", "phone", "email", "card_uid", "uid", "member", "patron",
+                   "number", "birth_year", "guardian_name", "guardian_phone")
+_PARAMS = "|".join(PERSONAL_PARAMS)
+
+_MEMBER_NUMBER = re.compile(r"(?<!\d)\d{14}(?!\d)")
+_MEMBER_SEGMENT = re.compile(r"(/members/)([^/?#\s\"'&]+)", re.IGNORECASE)
+_MEMBER_SEGMENT_ENCODED = re.compile(r"(%2Fmembers%2F)((?:(?!%2F|%3F|%23|%26)[^/?#\s\"'&])+)",
+                                     re.IGNORECASE)
+_PARAM = re.compile(rf"([?&](?:{_PARAMS})=)([^&#\s\"']+)", re.IGNORECASE)
+_PARAM_ENCODED = re.compile(rf"((?:%3F|%26)(?:{_PARAMS})%3D)((?:(?!%26|%23)[^&#\s\"'])+)",
+                            re.IGNORECASE)
+
+
+# a %-format placeholder in a log message ("GET /members/%s"): its argument is masked
+# on its own, and the placeholder must stay or the record cannot be formatted
+_PLACEHOLDER = re.compile(r"%(?:\([^)]*\))?[-#0 +]*\d*(?:\.\d+)?[sdrifxXeEgGc]")
+
+
+def _hide(value: str) -> str:
+    if _PLACEHOLDER.fullmatch(value) or "***" in value:  # a placeholder, or masked already
+        return value
+    return mask_member_number(value) if is_valid_member_number(value) else HIDDEN
+
+
+def _number(match: re.Match[str]) -> str:
+    value = match.group()
+    return mask_member_number(value) if is_valid_member_number(value) else value
 
 
 def mask_text(text: str) -> str:
-    return _MEMBER_NUMBER.sub(r"\1****\2", text)
+    if "members" in text.lower():
+        text = _MEMBER_SEGMENT.sub(lambda m: m.group(1) + _hide(m.group(2)), text)
+        text = _MEMBER_SEGMENT_ENCODED.sub(lambda m: m.group(1) + _hide(m.group(2)), text)
+    if "=" in text or "%3d" in text.lower():
+        text = _PARAM.sub(lambda m: m.group(1) + _hide(m.group(2)), text)
+        text = _PARAM_ENCODED.sub(lambda m: m.group(1) + _hide(m.group(2)), text)
+    return _MEMBER_NUMBER.sub(_number, text)
 
 
 def _mask_arg(value: object) -> object:

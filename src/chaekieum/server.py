@@ -9,12 +9,14 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import api, logsafe, web
-from .config import default_database_url, secret_key
+from .config import default_database_url, forwarded_allow_ips, secret_key, session_idle_minutes
 from .services.hub import Hub
 
 log = logging.getLogger("chaekieum")
@@ -22,8 +24,17 @@ SQLITE_THREADS = 4
 POSTGRES_THREADS = 8
 
 
+# uvicorn's own proxy-header handling is always off: by default it believes
+# X-Forwarded-For from 127.0.0.1, so anything on the same host (or a same-host proxy
+# passing the header through) could pick its own client address and dodge the login
+# limits. The app applies the same middleware itself with exactly the configured list.
+UVICORN_OPTIONS = {"proxy_headers": False, "forwarded_allow_ips": ""}
+
+
 def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None = None,
-               with_web: bool = True) -> FastAPI:
+               with_web: bool = True, forwarded_allow: str = "") -> FastAPI:
+    """`forwarded_allow`: comma-separated proxy addresses/networks whose X-Forwarded-For
+    and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Request threads per process. More threads than can make progress only compete
@@ -59,13 +70,18 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
     api.mount(app, hub)
     if with_web:  # an API-only node (e.g. behind a load balancer) can leave the UI out
         web.mount(app, hub)
+    trusted = [ip.strip() for ip in forwarded_allow.split(",") if ip.strip()]
+    if trusted:  # outermost, so every adapter sees the client the proxy reported
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     return app
 
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` workers: settings come from the environment."""
     hub = Hub(os.environ.get("CHAEKIEUM_DATABASE_URL") or default_database_url(),
-              secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")))
+              secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")),
+              session_idle=timedelta(minutes=session_idle_minutes()))
     port = int(os.environ.get("CHAEKIEUM_SIP2_PORT", "0")) or None
     return create_app(hub, sip2_host=os.environ.get("CHAEKIEUM_SIP2_HOST", "127.0.0.1"),
-                      sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0")
+                      sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0",
+                      forwarded_allow=forwarded_allow_ips())

@@ -27,8 +27,10 @@ def _serve(host: str, port: int, log_level: str) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
+    from .server import UVICORN_OPTIONS
+
     config = uvicorn.Config("chaekieum.server:app_from_env", factory=True, log_level=log_level,
-                            access_log=False)
+                            access_log=False, **UVICORN_OPTIONS)
     uvicorn.Server(config).run(sockets=[sock])
 
 

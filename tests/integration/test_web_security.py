@@ -80,6 +80,7 @@ def librarian(code: str) -> Actor:
 # -- CSRF ---------------------------------------------------------------------------------
 def _post_paths(hub: Hub, number: str) -> list[str]:
     values = {"code": "111001", "key_id": "demo111001", "login": "kiosk-111001",
+              "username": "lib-111001",
               "number": number, "transit_id": "1", "action": "send"}
     paths = []
     routes = [route for module in PAGES for route in module.router.routes]
@@ -279,14 +280,14 @@ def test_national_admin_manages_credentials_and_calendar(hub, new_web) -> None: 
                  {"login": "kiosk-new", "password": "kiosk-pass-x", "label": "1층",
                   "encoding": "euc-kr"})
     assert r.status_code == 303
-    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x")["encoding"] == "euc-kr"
+    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x", "test")["encoding"] == "euc-kr"
     # irreversible: the first post only asks (a confirmation page carrying the form)
     ask = web.post("/console/libraries/121001/terminals/kiosk-new/revoke")
     assert ask.status_code == 200 and 'id="confirm-page"' in ask.text
     assert 'name="confirm" value="yes"' in ask.text
-    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x") is not None
+    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x", "test") is not None
     web.post("/console/libraries/121001/terminals/kiosk-new/revoke", {"confirm": "yes"})
-    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x") is None
+    assert hub.credentials.verify_terminal("kiosk-new", "kiosk-pass-x", "test") is None
     ask = web.post("/console/libraries/121001/keys/demo121001/revoke")
     assert "이 API 키를 폐기합니다." in ask.text
     assert [k["revoked"] for k in hub.credentials.list_api_keys(SYSTEM, "library", "121001")] == [False]
@@ -368,7 +369,7 @@ def test_portal_renewal_history_and_password(hub, new_web, people) -> None:  # n
     r = web.post("/my/password", {"current": "member-pass-1", "new": "new-pass-123",
                                   "repeat": "new-pass-123"}, page="/my")
     assert r.status_code == 303
-    assert hub.members.authenticate(number, "new-pass-123") == number
+    assert hub.members.authenticate(number, "new-pass-123", "test") == number
     card = web.c.get("/my/card")
     assert card.status_code == 200 and number in card.text
     assert web.c.get("/my/card/qr.svg").content.lstrip().startswith(b"<?xml")

@@ -10,6 +10,34 @@ def test_member_numbers_are_masked_in_text():
         "item $111001EM0000000001 code 111001")  # 등록번호 and library codes stay
 
 
+def test_other_numbers_are_not_mangled():
+    """Only 14-digit runs with a right check digit are member numbers."""
+    from chaekieum.domain.numbering import is_valid_member_number
+
+    for other in ("11100126000017", "20260304101530", "98765432109876"):
+        assert not is_valid_member_number(other)
+        line = f"loan {other} moved; transit 12345 at /api/v1/transits/{other}/send"
+        assert mask_text(line) == line
+    line = "GET /api/v1/exceptions?limit=50&after=12345678901234567 took 1234567.89ms"
+    assert mask_text(line) == line
+
+
+def test_card_uids_and_personal_query_values_are_masked():
+    assert mask_text("GET /api/v1/members/04A1B2C3D4E5F6/loans HTTP/1.1") == (
+        "GET /api/v1/members/***/loans HTTP/1.1")
+    assert mask_text("GET /console/members?q=%EA%B9%80%ED%95%98%EB%8A%98 HTTP/1.1") == (
+        "GET /console/members?q=*** HTTP/1.1")
+    assert mask_text("GET /api/v1/members?limit=5&q=kim&x=1") == "GET /api/v1/members?limit=5&q=***&x=1"
+    # the same inside a login redirect's next= parameter
+    assert mask_text("GET /login?next=%2Fconsole%2Fmembers%2F04A1B2C3%2Fprint") == (
+        "GET /login?next=%2Fconsole%2Fmembers%2F***%2Fprint")
+    assert mask_text("GET /login?next=%2Fconsole%2Fmembers%3Fq%3D%EA%B9%80") == (
+        "GET /login?next=%2Fconsole%2Fmembers%3Fq%3D***")
+    # placeholders of a log message stay (their arguments are masked on their own)
+    assert mask_text("GET /members/%s?q=%(q)s") == "GET /members/%s?q=%(q)s"
+    assert mask_text(mask_text("/members/11100126000016")) == "/members/11100126****16"
+
+
 def test_filter_masks_arguments(caplog):
     logger = logging.getLogger("test.logsafe")
     logger.addFilter(MaskPersonalData())

@@ -1,7 +1,8 @@
 """API authentication: `Authorization: Bearer ck_<id>_<secret>` per library or admin.
 
 A library key acts only for its own library. National and regional admin keys may act
-at one library (within their scope) by naming it in `X-Acting-Library`.
+at one library (within their scope) by naming it in `X-Acting-Library`. Everything an API
+key does is recorded with channel "api"; an `X-Channel` header is ignored.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ async def current_actor(request: Request) -> Actor:
     principal = hub.credentials.verified_without_io(token)
     if principal is None:
         principal = await run_in_threadpool(hub.credentials.verify_api_key, token)
-    channel = request.headers.get("x-channel", "api")[:12] or "api"
-    actor = principal.actor(channel)
+    # The recorded channel comes from the credential (an API key: "api"), never from a
+    # request header a client could set to pass itself off as a desk or a kiosk.
+    actor = principal.actor()
     acting = request.headers.get("x-acting-library")
     if acting and actor.role != Role.LIBRARY_SYSTEM:
         lib = await run_in_threadpool(hub.registry.library, acting)

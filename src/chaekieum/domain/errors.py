@@ -64,7 +64,6 @@ class Code(StrEnum):
     AUTH_REQUIRED = "AUTH_REQUIRED"
     AUTH_INVALID = "AUTH_INVALID"
     FORBIDDEN = "FORBIDDEN"
-    ACCOUNT_LOCKED = "ACCOUNT_LOCKED"
     # generic request problems
     NOT_FOUND = "NOT_FOUND"
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -172,10 +171,6 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.AUTH_REQUIRED: ("인증이 필요합니다.", "Authentication required."),
     Code.AUTH_INVALID: ("인증 정보가 올바르지 않습니다.", "Invalid credentials."),
     Code.FORBIDDEN: ("권한이 없습니다.", "Not allowed."),
-    Code.ACCOUNT_LOCKED: (
-        "로그인 실패가 반복되어 잠시 잠겼습니다.",
-        "Too many failed logins; try again later.",
-    ),
     Code.NOT_FOUND: ("찾을 수 없습니다.", "Not found."),
     Code.VALIDATION_ERROR: ("요청 값이 올바르지 않습니다.", "Invalid request."),
     Code.MALFORMED_JSON: ("JSON 형식이 올바르지 않습니다.", "Malformed JSON."),

@@ -10,6 +10,7 @@ once where it was revoked and within REVOKED_REFRESH seconds everywhere else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -26,15 +27,15 @@ from sqlalchemy.exc import IntegrityError
 from ..domain.errors import Code, DomainError
 from ..store.db import Database
 from ..store.tables import api_keys, libraries, regions, sip2_terminals, staff_accounts
-from . import audit
+from . import audit, sessions, throttle
 from .context import STAFF_ROLES, Actor, Clock, Role
 from .tx import transactional
 
 KEY_PREFIX = "ck"
 KEY_CACHE_SECONDS = 3600.0
 REVOKED_REFRESH = 5.0
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+TERMINAL_MAX_FAILURES = throttle.TERMINAL.per_account  # wrong kiosk passwords in the window
+TERMINAL_LOCKOUT = timedelta(minutes=30)
 ENCODINGS = {"utf-8", "euc-kr", "cp949", "cp850"}
 
 _hasher = PasswordHasher()
@@ -43,6 +44,12 @@ SYSTEM_ACTOR = Actor(Role.SYSTEM, "system:login", "auth")
 
 def hash_secret(secret: str) -> str:
     return _hasher.hash(secret)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Checked against when there is no account, so that costs what a real check does."""
+    return hash_secret(secrets.token_urlsafe(16))
 
 
 def verify_secret(hash_: str, secret: str) -> bool:
@@ -85,13 +92,14 @@ class ApiPrincipal:
     scope_code: str
     environment: str
 
-    def actor(self, channel: str = "api", library_code: str | None = None) -> Actor:
+    def actor(self) -> Actor:
+        """The key's actor; its channel is always "api" (a property of the credential)."""
         if self.scope == "library":
-            return Actor(Role.LIBRARY_SYSTEM, f"key:{self.key_id}", channel, self.scope_code,
+            return Actor(Role.LIBRARY_SYSTEM, f"key:{self.key_id}", "api", self.scope_code,
                          environment=self.environment)
         role = Role.NATIONAL_ADMIN if self.scope == "national" else Role.REGIONAL_ADMIN
         region = self.scope_code if self.scope == "region" else None
-        return Actor(role, f"key:{self.key_id}", channel, library_code, region, self.environment)
+        return Actor(role, f"key:{self.key_id}", "api", None, region, self.environment)
 
 
 class Credentials:
@@ -179,7 +187,10 @@ class Credentials:
             raise DomainError(Code.AUTH_INVALID)
         with self.db.read() as conn:
             row = conn.execute(select(api_keys).where(api_keys.c.key_id == parts[1])).first()
-        if row is None or row.revoked_at is not None or not verify_secret(row.secret_hash, parts[2]):
+        # an unknown key id costs one argon2 check too: the answer and its timing are
+        # those of a known id with a wrong secret
+        ok = verify_secret(row.secret_hash if row is not None else dummy_hash(), parts[2])
+        if row is None or row.revoked_at is not None or not ok:
             raise DomainError(Code.AUTH_INVALID)
         principal = ApiPrincipal(row.key_id, row.scope, row.scope_code, row.environment)
         with self._lock:
@@ -248,37 +259,90 @@ class Credentials:
                      scope_code if role == Role.LIBRARIAN else None)
         return {"username": username, "role": role, "scope_code": scope_code}
 
-    def staff_login(self, username: str, password: str, channel: str = "desk") -> Actor:
-        actor = self._staff_check(username, password, channel)
+    def staff_login(self, username: str, password: str, source: str,
+                    channel: str = "desk") -> Actor:
+        """AUTH_INVALID for a wrong password, an unknown or a disabled account alike (same
+        status, same message, one argon2 check each); RATE_LIMITED once `source` spent
+        its budget for this username (or the username its larger budget)."""
+        actor = self._staff_check(username, password, source, channel)
         if actor is None:
             raise DomainError(Code.AUTH_INVALID)
         return actor
 
     @transactional
-    def _staff_check(self, conn: Connection, username: str, password: str,
+    def _staff_check(self, conn: Connection, username: str, password: str, source: str,
                      channel: str) -> Actor | None:
+        now = self.clock.now()
+        throttle.check(conn, throttle.STAFF, username, source, now)
+        row = conn.execute(select(staff_accounts).where(
+            staff_accounts.c.username == username)).first()
+        ok = verify_secret(row.password_hash if row is not None else dummy_hash(), password)
+        if row is None or row.disabled or not ok:
+            throttle.failed(conn, throttle.STAFF, username, source, now)
+            return None  # the failure is committed; the caller raises
+        throttle.succeeded(conn, throttle.STAFF, username, source)
+        return staff_actor(row, channel)
+
+    @transactional
+    def set_staff_disabled(self, conn: Connection, actor: Actor, username: str,
+                           disabled: bool = True) -> dict[str, Any]:
+        """Disable (or re-enable) a staff account: librarians by their library's admins,
+        regional admins by national admins, never oneself. Disabling ends the account's
+        web sessions in the same transaction."""
+        row = self._staff_row_in_scope(conn, actor, username)
+        if disabled and actor.ident == f"staff:{username}":
+            raise DomainError(Code.FORBIDDEN, problem="an account cannot disable itself")
+        at = self.clock.now()
+        conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
+                     .values(disabled=disabled))
+        ended = sessions.end_all(conn, sessions.STAFF, username) if disabled else 0
+        audit.record(conn, actor, "credential.staff.disable" if disabled
+                     else "credential.staff.enable", "staff", username, at,
+                     {"sessions_ended": ended},
+                     row.scope_code if row.role == Role.LIBRARIAN else None)
+        return {"username": username, "disabled": disabled, "sessions_ended": ended}
+
+    def _staff_row_in_scope(self, conn: Connection, actor: Actor, username: str):  # noqa: ANN202
         row = conn.execute(select(staff_accounts).where(
             staff_accounts.c.username == username).with_for_update()).first()
-        now = self.clock.now()
-        if row is None or row.disabled:
-            hash_secret(password)  # spend the same time as a real check
-            return None
-        if row.locked_until and row.locked_until > now:
-            raise DomainError(Code.ACCOUNT_LOCKED, until=row.locked_until.isoformat() + "Z")
-        if not verify_secret(row.password_hash, password):
-            failed = row.failed_logins + 1
-            values: dict[str, Any] = {"failed_logins": failed}
-            if failed >= MAX_FAILED_LOGINS:
-                values.update(failed_logins=0, locked_until=now + LOCKOUT)
-                audit.record(conn, SYSTEM_ACTOR, "staff.locked", "staff", row.username, now,
-                             {"failed_logins": failed},
-                             row.scope_code if row.role == Role.LIBRARIAN else None)
-            conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
-                         .values(**values))
-            return None
+        if row is None:
+            raise DomainError(Code.NOT_FOUND, username=username)
+        if row.role == Role.LIBRARIAN:
+            self._check_scope(conn, actor, "library", row.scope_code)
+        else:
+            actor.require_role(Role.NATIONAL_ADMIN)
+        return row
+
+    @transactional
+    def change_staff_password(self, conn: Connection, actor: Actor, current: str,
+                              new: str) -> None:
+        """A signed-in staff member changes their own password; every session of the
+        account ends (the caller starts a new one for the browser that asked)."""
+        username = actor.ident.removeprefix("staff:")
+        row = conn.execute(select(staff_accounts).where(
+            staff_accounts.c.username == username).with_for_update()).first()
+        if row is None or row.disabled or not verify_secret(row.password_hash, current):
+            raise DomainError(Code.AUTH_INVALID)
+        if len(new) < 8:
+            raise DomainError(Code.VALIDATION_ERROR, field="password", problem="min 8 characters")
+        at = self.clock.now()
         conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
-                     .values(failed_logins=0, locked_until=None))
-        return staff_actor(row, channel)
+                     .values(password_hash=hash_secret(new)))
+        ended = sessions.end_all(conn, sessions.STAFF, username)
+        audit.record(conn, actor, "credential.staff.password", "staff", username, at,
+                     {"sessions_ended": ended},
+                     row.scope_code if row.role == Role.LIBRARIAN else None)
+
+    def list_staff(self, actor: Actor, library_code: str) -> list[dict[str, Any]]:
+        """A library's staff accounts, for its admins (as its other credentials)."""
+        with self.db.read() as conn:
+            self._check_scope(conn, actor, "library", library_code)
+            rows = conn.execute(select(staff_accounts).where(
+                staff_accounts.c.role == Role.LIBRARIAN,
+                staff_accounts.c.scope_code == library_code)
+                .order_by(staff_accounts.c.username)).all()
+        return [{"username": r.username, "display_name": r.display_name,
+                 "disabled": r.disabled} for r in rows]
 
     def staff_actor(self, username: str, channel: str = "desk") -> Actor | None:
         """Rebuild a signed-in staff member's actor (e.g. from a session cookie)."""
@@ -318,14 +382,62 @@ class Credentials:
                 "encoding": encoding.lower(), "terminator": terminator,
                 "error_detection": error_detection}
 
-    def verify_terminal(self, login: str, password: str) -> dict[str, Any] | None:
-        with self.db.read() as conn:
-            row = conn.execute(select(sip2_terminals).where(
-                sip2_terminals.c.login == login)).first()
-        if row is None or row.revoked_at is not None or not verify_secret(row.password_hash, password):
-            return None
+    def verify_terminal(self, login: str, password: str, source: str,
+                        cached: bool = False) -> dict[str, Any] | None:
+        """A kiosk login (93). After TERMINAL_MAX_FAILURES wrong passwords within the
+        window, from any connection or address, the account is locked for
+        TERMINAL_LOCKOUT (audited; an admin can unlock it sooner): while locked even the
+        right password is refused. `cached`: the caller already verified this password
+        recently (its login cache), so only the account's state is checked."""
+        info = self._terminal_check(login, password, source, cached)
+        return info or None
+
+    @transactional
+    def _terminal_check(self, conn: Connection, login: str, password: str, source: str,
+                        cached: bool) -> dict[str, Any]:
+        row = conn.execute(select(sip2_terminals).where(
+            sip2_terminals.c.login == login)).first()
+        now = self.clock.now()
+        if row is None or row.revoked_at is not None:
+            if not cached:
+                verify_secret(dummy_hash(), password)
+            return {}
+        if row.locked_until is not None and row.locked_until > now:
+            return {}
+        if not cached and not verify_secret(row.password_hash, password):
+            failures = throttle.failed(conn, throttle.TERMINAL, login, source, now)
+            if failures >= TERMINAL_MAX_FAILURES:
+                until = now + TERMINAL_LOCKOUT
+                conn.execute(update(sip2_terminals).where(sip2_terminals.c.id == row.id)
+                             .values(locked_until=until))
+                throttle.clear_account(conn, throttle.TERMINAL, login)
+                audit.record(conn, SYSTEM_ACTOR, "credential.terminal.locked", "terminal",
+                             login, now, {"failed_logins": failures, "source": source[:64],
+                                          "until": until.isoformat() + "Z"},
+                             row.library_code)
+            return {}
+        if not cached:
+            throttle.succeeded(conn, throttle.TERMINAL, login, source)
         return {"login": row.login, "library_code": row.library_code, "encoding": row.encoding,
                 "terminator": row.terminator, "error_detection": row.error_detection}
+
+    @transactional
+    def unlock_terminal(self, conn: Connection, actor: Actor, library_code: str,
+                        login: str) -> dict[str, Any]:
+        """An admin of the kiosk's library lifts its lock (and forgets its failures)."""
+        row = conn.execute(select(sip2_terminals).where(sip2_terminals.c.login == login)
+                           .with_for_update()).first()
+        if row is None or row.library_code != library_code:
+            raise DomainError(Code.NOT_FOUND, login=login)
+        self._check_scope(conn, actor, "library", row.library_code)
+        at = self.clock.now()
+        conn.execute(update(sip2_terminals).where(sip2_terminals.c.id == row.id)
+                     .values(locked_until=None))
+        throttle.clear_account(conn, throttle.TERMINAL, login)
+        audit.record(conn, actor, "credential.terminal.unlock", "terminal", login, at,
+                     {"was_locked": bool(row.locked_until and row.locked_until > at)},
+                     row.library_code)
+        return {"login": login, "locked": False}
 
     def terminal_revoked(self, login: str) -> bool:
         """For open SIP2 sessions: a revoked kiosk is cut off within REVOKED_REFRESH s
@@ -333,13 +445,15 @@ class Credentials:
         return login in self._revoked_terminals
 
     def list_terminals(self, actor: Actor, library_code: str) -> list[dict[str, Any]]:
+        now = self.clock.now()
         with self.db.read() as conn:
             self._check_listing(conn, actor, "library", library_code)
             rows = conn.execute(select(sip2_terminals).where(
                 sip2_terminals.c.library_code == library_code).order_by(sip2_terminals.c.id)).all()
         return [{"login": r.login, "label": r.label, "encoding": r.encoding,
                  "terminator": r.terminator, "error_detection": r.error_detection,
-                 "revoked": r.revoked_at is not None} for r in rows]
+                 "revoked": r.revoked_at is not None,
+                 "locked": bool(r.locked_until and r.locked_until > now)} for r in rows]
 
     @transactional
     def revoke_terminal(self, conn: Connection, actor: Actor, login: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ..store.db import Database
 from ..store.migrate import upgrade
 from .audit_log import AuditLog
@@ -14,12 +16,13 @@ from .idempotency import IdempotencyStore
 from .members import Members
 from .network import Network
 from .registry import Registry
+from .sessions import DEFAULT_IDLE, WebSessions
 from .transits import Transits
 
 
 class Hub:
     def __init__(self, database_url: str, *, secret: bytes, clock: Clock | None = None,
-                 pool_size: int = 10):
+                 pool_size: int = 10, session_idle: timedelta = DEFAULT_IDLE):
         self.db = Database(database_url, pool_size=pool_size)
         self.clock = clock or Clock()
         self.secret = secret
@@ -33,6 +36,9 @@ class Hub:
         self.feed = ChangeFeed(self.db)
         self.idempotency = IdempotencyStore(self.db, self.clock)
         self.audit = AuditLog(self.db)
+        # web sessions age in wall-clock time, not in the business clock (which tests and
+        # the demo move by days to reach due dates)
+        self.sessions = WebSessions(self.db, Clock(), idle=session_idle)
 
     def migrate(self) -> None:
         upgrade(self.db.url)

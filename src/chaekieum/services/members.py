@@ -25,9 +25,9 @@ from ..store.tables import (
     suspensions,
     withdrawal_stats,
 )
-from . import audit
+from . import audit, sessions, throttle
 from .context import Actor, Clock, Role
-from .credentials import LOCKOUT, MAX_FAILED_LOGINS, hash_secret, verify_secret
+from .credentials import dummy_hash, hash_secret, verify_secret
 from .events import Kind, emit, emit_many
 from .lookup import require_member
 from .registry import Registry
@@ -343,6 +343,7 @@ class Members:
         libs = conn.scalars(select(memberships.c.library_code).where(
             memberships.c.member_id == member.id)).all()
         emit_many(conn, libs, Kind.MEMBER_WITHDRAWN, {"member": member.number}, at)
+        sessions.end_all(conn, sessions.MEMBER, member.number)
         audit.record(conn, actor, "member.withdraw", "member", member.number, at, {})
         return {"number": member.number, "status": rules.MemberStatus.WITHDRAWN,
                 "personal_data_erased": True}
@@ -362,37 +363,36 @@ class Members:
         return count
 
     # -- member portal authentication -------------------------------------------------
-    def authenticate(self, number: str, password: str) -> str:
-        """The member number on success; AUTH_INVALID / ACCOUNT_LOCKED otherwise."""
-        result = self._check_login(number, password)
+    def authenticate(self, number: str, password: str, source: str) -> str:
+        """The member number on success. AUTH_INVALID for a wrong password, an unknown or
+        withdrawn member or one without a portal password alike (one argon2 check each);
+        RATE_LIMITED once `source` (a client address) spent its budget for this number,
+        or the number its larger budget. Nobody can lock a member out."""
+        result = self._check_login(number, password, source, throttle.MEMBER)
         if not result:
             raise DomainError(Code.AUTH_INVALID)
         return result
 
+    def check_password_at_kiosk(self, number: str, password: str, terminal: str) -> bool:
+        """A patron password (SIP2 AD) typed at a kiosk: counted per terminal in its own
+        budget (RATE_LIMITED when spent), never against the member's portal sign-in."""
+        return bool(self._check_login(number, password, terminal, throttle.PATRON_AT_KIOSK))
+
     @transactional
-    def _check_login(self, conn: Connection, number: str, password: str) -> str:
-        """Check a portal login; lock the account after repeated failures."""
-        try:
-            member = require_member(conn, number, lock=True)
-        except DomainError:
-            raise DomainError(Code.AUTH_INVALID) from None
+    def _check_login(self, conn: Connection, number: str, password: str, source: str,
+                     budget: throttle.Budget) -> str:
         now = self.clock.now()
-        if member.locked_until and member.locked_until > now:
-            raise DomainError(Code.ACCOUNT_LOCKED, until=member.locked_until.isoformat() + "Z")
-        ok = (bool(member.password_hash) and member.status != rules.MemberStatus.WITHDRAWN
-              and verify_secret(member.password_hash, password))
-        if not ok:
-            failed = member.failed_logins + 1
-            values: dict[str, Any] = {"failed_logins": failed}
-            if failed >= MAX_FAILED_LOGINS:
-                values.update(failed_logins=0, locked_until=now + LOCKOUT)
-                audit.record(conn, Actor(Role.SYSTEM, "system:login", "portal"),
-                             "member.locked", "member", member.number, now,
-                             {"failed_logins": failed}, member.issuing_library)
-            conn.execute(update(members).where(members.c.id == member.id).values(**values))
-            return ""  # committed failure count; caller raises
-        conn.execute(update(members).where(members.c.id == member.id).values(
-            failed_logins=0, locked_until=None))
+        throttle.check(conn, budget, number, source, now)
+        try:
+            member = require_member(conn, number)
+        except DomainError:
+            member = None
+        stored = member.password_hash if member is not None else None
+        ok = verify_secret(stored or dummy_hash(), password)
+        if not (ok and stored and member.status != rules.MemberStatus.WITHDRAWN):
+            throttle.failed(conn, budget, number, source, now)
+            return ""  # the failure is committed; the caller raises
+        throttle.succeeded(conn, budget, number, source)
         return member.number
 
     @transactional
@@ -403,4 +403,6 @@ class Members:
         at = self.clock.now()
         conn.execute(update(members).where(members.c.id == member.id).values(
             password_hash=hash_secret(password), updated_at=at))
-        audit.record(conn, actor, "member.set_password", "member", member.number, at, {})
+        ended = sessions.end_all(conn, sessions.MEMBER, member.number)  # every device
+        audit.record(conn, actor, "member.set_password", "member", member.number, at,
+                     {"sessions_ended": ended})

@@ -69,21 +69,25 @@ class Shared:
         self._verifying: dict[str, threading.Lock] = {}
         self._last: dict[str, tuple[bytes, bytes]] = {}
 
-    def verify_terminal(self, login: str, password: str) -> Terminal | None:
+    def verify_terminal(self, login: str, password: str, peer: str) -> Terminal | None:
         """Argon2 costs tens of milliseconds: a kiosk fleet reconnecting at opening time
         would queue on it, so a successful check is remembered briefly (by a SHA-256 of
-        login and password, in memory only)."""
+        login and password, in memory only). The account's state (locked after failed
+        logins from any connection, revoked) is read from the database every time."""
         digest = hashlib.sha256(f"{login}\x00{password}".encode()).hexdigest()
+        credentials = self.hub.credentials
         hit = self._logins.get(digest)
         if hit and hit[0] > time.monotonic():
-            return hit[1]
+            return hit[1] if credentials.verify_terminal(login, password, peer, cached=True) \
+                else None
         with self._lock:  # one check per credentials at a time: the others wait for it
             gate = self._verifying.setdefault(digest, threading.Lock())
         with gate:
             hit = self._logins.get(digest)
             if hit and hit[0] > time.monotonic():
-                return hit[1]
-            info = self.hub.credentials.verify_terminal(login, password)
+                info = credentials.verify_terminal(login, password, peer, cached=True)
+                return hit[1] if info else None
+            info = credentials.verify_terminal(login, password, peer)
             terminal = Terminal.from_credentials(info) if info is not None else None
             with self._lock:
                 self._verifying.pop(digest, None)

@@ -114,8 +114,6 @@ members = Table(
     Column("guardian_phone", String(30)),
     Column("consents", JSON, nullable=False),
     Column("password_hash", String(200)),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", DateTime),
     Column("withdrawn_at", DateTime),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_members_name", "name"),
@@ -290,8 +288,6 @@ staff_accounts = Table(
     Column("display_name", String(100), nullable=False),
     Column("role", String(20), nullable=False),  # national_admin | regional_admin | librarian
     Column("scope_code", String(16), nullable=False, server_default=""),
-    Column("failed_logins", Integer, nullable=False, server_default="0"),
-    Column("locked_until", DateTime),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime, nullable=False),
 )
@@ -308,6 +304,34 @@ sip2_terminals = Table(
     Column("error_detection", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime),
+    Column("locked_until", DateTime),  # after repeated failed logins (93), across connections
+)
+
+# Signed-in web sessions (staff console/desk, member portal). The cookie carries a random
+# token, the row its SHA-256: ending a session (logout, password change, a disabled
+# account, idle or absolute expiry) is deleting its row, and a replayed cookie finds none.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # staff | member
+    Column("account", String(60), nullable=False),  # username | member number
+    Column("created_at", DateTime, nullable=False),
+    Column("seen_at", DateTime, nullable=False),
+    Index("ix_web_sessions_account", "kind", "account"),
+)
+
+# Failed sign-ins in a sliding window, per account and per source (client address or
+# kiosk), for staff, members, kiosks and patron passwords checked at kiosks.
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # staff | member | terminal | patron
+    Column("account", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Index("ix_login_failures_account", "kind", "account", "at"),
+    Index("ix_login_failures_source", "kind", "source", "at"),
+    Index("ix_login_failures_at", "at"),
 )
 
 # Per-library daily counters, kept in the same transaction as each loan and return so

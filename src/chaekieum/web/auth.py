@@ -8,8 +8,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..domain.errors import Code, DomainError
-from ..services.context import Role
-from .common import flash_error, form_data, hub_of, redirect, render, session_of
+from ..services import sessions
+from ..services.context import Actor, Role
+from .common import (
+    flash,
+    flash_error,
+    form_data,
+    hub_of,
+    redirect,
+    render,
+    session_of,
+    signed_in,
+    staff,
+    start_session,
+)
 from .security import client_ip, safe_next
 
 router = APIRouter()
@@ -21,12 +33,12 @@ def home_for(role: str) -> str:
 
 @router.get("/")
 def index(request: Request) -> Response:
-    session = session_of(request)
-    if session.get("staff"):
-        actor = hub_of(request).credentials.staff_actor(session["staff"])
+    username = signed_in(request, sessions.STAFF)
+    if username:
+        actor = hub_of(request).credentials.staff_actor(username)
         if actor is not None:
             return redirect(home_for(actor.role))
-    if session.get("member"):
+    if signed_in(request, sessions.MEMBER):
         return redirect("/my")
     return redirect("/login")
 
@@ -34,6 +46,10 @@ def index(request: Request) -> Response:
 def _limited(request: Request) -> Response | None:
     if request.app.state.login_limiter.allow(client_ip(request)):
         return None
+    return _rate_limited(request)
+
+
+def _rate_limited(request: Request) -> Response:
     return render(request, "error.html", {"message_key": "common.rate_limited"}, 429)
 
 
@@ -52,24 +68,50 @@ def staff_login(request: Request, form: Any = Depends(form_data)) -> Response:
         return limited
     hub = hub_of(request)
     try:
-        actor = hub.credentials.staff_login(username, password, "desk")
+        actor = hub.credentials.staff_login(username, password, client_ip(request))
     except DomainError as err:
-        flash_error(request, err)
+        # one answer for a wrong password, an unknown and a disabled account
+        if err.code == Code.RATE_LIMITED:
+            return _rate_limited(request)
+        flash_error(request, DomainError(Code.AUTH_INVALID))
         return render(request, "login.html", {"next": safe_next(target, ""),
-                                              "username": username},
-                      423 if err.code == Code.ACCOUNT_LOCKED else 401)
-    session = session_of(request)
-    session.renew()  # new identity, new CSRF token (no session fixation)
-    session["staff"] = username
+                                              "username": username}, 401)
+    start_session(request, sessions.STAFF, username)
     return redirect(safe_next(target, home_for(actor.role)))
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    """Ends the server-side session: the cookie, even if copied or replayed, is dead."""
     session = session_of(request)
-    member = bool(session.get("member"))
+    member = session.get("kind") == sessions.MEMBER
+    hub_of(request).sessions.end(session.get("sid"))
     session.renew()
     return redirect("/my/login" if member else "/login")
+
+
+@router.get("/password")
+def staff_password_form(request: Request, actor: Actor = Depends(staff)) -> Response:
+    return render(request, "staff_password.html")
+
+
+@router.post("/password")
+def staff_change_password(request: Request, actor: Actor = Depends(staff),
+                          form: Any = Depends(form_data)) -> Response:
+    """Every session of the account ends (other browsers too); this one starts anew."""
+    new = str(form.get("new", ""))[:200]
+    if new != str(form.get("repeat", ""))[:200]:
+        flash(request, "error", "portal.password_mismatch")
+        return render(request, "staff_password.html", status=422)
+    try:
+        hub_of(request).credentials.change_staff_password(
+            actor, str(form.get("current", ""))[:200], new)
+    except DomainError as err:
+        flash_error(request, err)
+        return render(request, "staff_password.html", status=422)
+    start_session(request, sessions.STAFF, actor.ident.removeprefix("staff:"))
+    flash(request, "ok", "portal.password_changed")
+    return redirect(home_for(actor.role))
 
 
 @router.get("/my/login")
@@ -86,14 +128,11 @@ def member_login(request: Request, form: Any = Depends(form_data)) -> Response:
     if limited:
         return limited
     try:
-        number = hub_of(request).members.authenticate(number, password)
+        number = hub_of(request).members.authenticate(number, password, client_ip(request))
     except DomainError as err:
-        if err.code != Code.ACCOUNT_LOCKED:
-            err = DomainError(Code.AUTH_INVALID)  # never tell which half was wrong
-        flash_error(request, err)
-        return render(request, "portal_login.html", {"next": safe_next(target, "")},
-                      423 if err.code == Code.ACCOUNT_LOCKED else 401)
-    session = session_of(request)
-    session.renew()
-    session["member"] = number
+        if err.code == Code.RATE_LIMITED:
+            return _rate_limited(request)
+        flash_error(request, DomainError(Code.AUTH_INVALID))  # never tell which half was wrong
+        return render(request, "portal_login.html", {"next": safe_next(target, "")}, 401)
+    start_session(request, sessions.MEMBER, number)
     return redirect(safe_next(target, "/my"))

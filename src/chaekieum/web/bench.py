@@ -141,7 +141,7 @@ def seed(hub: Hub, n_libraries: int, n_members: int, log: Callable[[str], None] 
         "card_lost": False, "card_uid": None,
         "suspended_until": suspended_until if i % 200 == 7 else None,
         "guardian_name": None, "guardian_phone": None, "consents": {},
-        "password_hash": None, "failed_logins": 0, "updated_at": at}
+        "password_hash": None, "updated_at": at}
         for i in range(n_members)))
     put(t.memberships, _memberships(n_libraries, n_members, at))
     put(t.member_number_counters, ({

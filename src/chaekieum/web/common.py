@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain.errors import Code, DomainError, message
+from ..services import sessions
 from ..services.context import SEOUL, Actor, Role
 from ..services.hub import Hub
 from ..services.statistics import Statistics
@@ -27,7 +28,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 STATUS_FOR = {
     Code.FORBIDDEN: 403, Code.NOT_FOUND: 404, Code.MEMBER_UNKNOWN: 404,
     Code.LIBRARY_UNKNOWN: 404, Code.AUTH_REQUIRED: 401, Code.AUTH_INVALID: 401,
-    Code.ACCOUNT_LOCKED: 423, Code.RATE_LIMITED: 429,
+    Code.RATE_LIMITED: 429,
 }
 
 
@@ -53,12 +54,35 @@ def session_of(request: Request) -> Session:
     return request.state.session
 
 
+def signed_in(request: Request, kind: str) -> str | None:
+    """The account of the browser's live server-side session of this kind, else None
+    (never signed in, logged out, idle or too old, or ended by a password change or a
+    disabled account: a replayed cookie finds no session)."""
+    session = session_of(request)
+    if session.get("kind") != kind:
+        return None
+    account = hub_of(request).sessions.resume(session.get("sid"), kind)
+    if account is None:
+        session.renew()  # drop the dead token from the cookie
+    return account
+
+
+def start_session(request: Request, kind: str, account: str) -> None:
+    """Sign this browser in: a new cookie identity (no fixation) and a server session."""
+    session = session_of(request)
+    session.renew()
+    session["kind"] = kind
+    session["sid"] = hub_of(request).sessions.start(kind, account)
+
+
 def staff(request: Request) -> Actor:
-    """The signed-in staff member (any staff role), rebuilt from the account each time."""
-    username = session_of(request).get("staff")
+    """The signed-in staff member (any staff role), rebuilt from the account each time;
+    actions are recorded with channel "console" or "desk" by where they were made."""
+    username = signed_in(request, sessions.STAFF)
     if not username:
         raise LoginRequired("staff")
-    actor = hub_of(request).credentials.staff_actor(username, "desk")
+    channel = "console" if request.url.path.startswith("/console") else "desk"
+    actor = hub_of(request).credentials.staff_actor(username, channel)
     if actor is None:  # account disabled or removed since sign-in
         session_of(request).renew()
         raise LoginRequired("staff")
@@ -78,7 +102,7 @@ def member_actor(number: str, library_code: str | None = None) -> Actor:
 
 
 def member(request: Request) -> str:
-    number = session_of(request).get("member")
+    number = signed_in(request, sessions.MEMBER)
     if not number:
         raise LoginRequired("member")
     request.state.member_number = number

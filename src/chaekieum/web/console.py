@@ -202,6 +202,7 @@ def _library_context(request: Request, actor: Actor, code: str) -> dict[str, Any
         ctx["next_stages"] = [(str(s), STAGE_LABELS[s]) for s in allowed_next(lib["status"])]
         ctx["keys"] = hub.credentials.list_api_keys(actor, "library", code)
         ctx["terminals"] = hub.credentials.list_terminals(actor, code)
+        ctx["staff_accounts"] = hub.credentials.list_staff(actor, code)
     return ctx
 
 
@@ -287,6 +288,31 @@ def create_terminal(request: Request, code: str, actor: Actor = Depends(staff),
             str(form.get("password", ""))[:200], label=str(form.get("label", ""))[:100],
             encoding=str(form.get("encoding", "utf-8")))
         flash(request, "ok", "common.done", str(form.get("login", ""))[:60])
+    return redirect(f"/console/libraries/{code}#credentials")
+
+
+@router.post("/libraries/{code}/terminals/{login}/unlock")
+def unlock_terminal(request: Request, code: str, login: str, actor: Actor = Depends(staff)
+                    ) -> Response:
+    _library_or_403(request, actor, code, admin=True)
+    with flash_refusal(request):
+        hub_of(request).credentials.unlock_terminal(actor, code, login)
+        flash(request, "ok", "common.done", login)
+    return redirect(f"/console/libraries/{code}#credentials")
+
+
+@router.post("/libraries/{code}/staff/{username}/{action}")
+def set_staff_disabled(request: Request, code: str, username: str, action: str,
+                       actor: Actor = Depends(staff)) -> Response:
+    """Disable (ends the account's sessions at once) or re-enable a librarian account."""
+    _library_or_403(request, actor, code, admin=True)
+    hub = hub_of(request)
+    if action not in ("disable", "enable") or username not in {
+            s["username"] for s in hub.credentials.list_staff(actor, code)}:
+        raise Forbidden()
+    with flash_refusal(request):
+        hub.credentials.set_staff_disabled(actor, username, action == "disable")
+        flash(request, "ok", "common.done", username)
     return redirect(f"/console/libraries/{code}#credentials")
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..domain.errors import Code, DomainError
+from ..services import sessions
 from .codes import code128_svg, qr_svg
 from .common import (
     flash,
@@ -19,8 +20,10 @@ from .common import (
     member_actor,
     redirect,
     render,
+    start_session,
     unconfirmed,
 )
+from .security import client_ip
 
 router = APIRouter(prefix="/my")
 SVG_HEADERS = {"Cache-Control": "private, max-age=300",
@@ -96,11 +99,12 @@ def change_password(request: Request, number: str = Depends(member),
         flash(request, "error", "portal.password_mismatch")
         return render(request, "portal_password.html", status=422)
     try:
-        hub.members.authenticate(number, current)
-        hub.members.set_password(member_actor(number), number, new)
+        hub.members.authenticate(number, current, client_ip(request))
+        hub.members.set_password(member_actor(number), number, new)  # ends every session
     except DomainError as err:
         flash_error(request, err)
         return render(request, "portal_password.html", status=422)
+    start_session(request, sessions.MEMBER, number)  # this browser stays signed in
     flash(request, "ok", "portal.password_changed")
     return redirect("/my")
 

@@ -1,4 +1,8 @@
-"""Web security: signed-cookie sessions, CSRF tokens, login rate limits, headers.
+"""Web security: signed session cookies, CSRF tokens, login rate limits, headers.
+
+The cookie is signed (itsdangerous) and carries the CSRF token, flash messages and, once
+signed in, a random session token; whether that token still names a live session is
+decided server-side on every request (services/sessions.py, web/common.signed_in).
 
 The web UI shares one process (and one FastAPI app) with the REST API, so nothing here
 is installed globally: the middleware below only wraps the web sub-application that
@@ -19,8 +23,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
+from ..services.sessions import MAX_AGE
+
 COOKIE = "ck_session"
-SESSION_MAX_AGE = 12 * 3600  # a desk shift
+SESSION_MAX_AGE = int(MAX_AGE.total_seconds())  # the server-side limit holds as well
 SALT = "chaekieum.web.session.v1"
 
 # script-src 'self' only: every script is a file under /static (no inline code), the
@@ -118,6 +124,9 @@ class RateLimiter:
 
 
 def client_ip(request: Request) -> str:
+    """The peer address; the address a proxy reported only when that proxy is listed in
+    --forwarded-allow-ips (server.create_app installs the proxy-header middleware with
+    exactly that list, so request.client is already the right one here)."""
     return request.client.host if request.client else "unknown"
 
 

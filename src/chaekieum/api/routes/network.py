@@ -144,6 +144,14 @@ def create_terminal(code: str, body: TerminalIn, request: Request, actor: ActorD
         body.error_detection, conn=conn), status=201)
 
 
+@router.post("/libraries/{code}/terminals/{login}/unlock", tags=["credentials"],
+             summary="Lift a kiosk account's lock after repeated failed logins")
+def unlock_terminal(code: str, login: str, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None, lambda conn: hub.credentials.unlock_terminal(
+        actor, code, login, conn=conn))
+
+
 @router.delete("/terminals/{login}", tags=["credentials"])
 def revoke_terminal(login: str, request: Request, actor: ActorDep):
     hub = hub_of(request)

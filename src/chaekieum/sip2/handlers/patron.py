@@ -26,16 +26,16 @@ log = logging.getLogger("chaekieum.sip2")
 
 
 def _password_ok(ctx: Context, number: str, req: Request) -> tuple[bool, list[Reason]]:
-    """CQ: Y only for a non-empty AD that is the member's portal password (trap 8)."""
+    """CQ: Y only for a non-empty AD that is the member's portal password (trap 8).
+    Failures are throttled per kiosk and never count against the member's portal
+    sign-in; a kiosk over its budget gets CQ N and the reason on the screen."""
     password = req.get("AD") or ""
     if not password:
         return False, []
     try:
-        ctx.hub.members.authenticate(number, password)
+        return ctx.hub.members.check_password_at_kiosk(number, password, ctx.login), []
     except DomainError as exc:
-        locked = [r for r in exc.reasons if r.code == Code.ACCOUNT_LOCKED]
-        return False, locked
-    return True, []
+        return False, [r for r in exc.reasons if r.code == Code.RATE_LIMITED]
 
 
 def _unknown(ctx: Context, req: Request, code: str, reasons) -> Reply:  # noqa: ANN001

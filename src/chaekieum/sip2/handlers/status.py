@@ -19,7 +19,8 @@ NO_FEES = "책이음은 연체료 대신 대출정지를 적용합니다. 납부
 def login(ctx: Context, req: Request) -> Reply:
     user = field_value(req, "CN")
     password = req.get("CO") or ""
-    terminal = ctx.session.shared.verify_terminal(user, password) if user and password else None
+    terminal = ctx.session.shared.verify_terminal(
+        user, password, ctx.session.peer) if user and password else None
     if terminal is None:
         log.warning("sip2 %s: login failed for %r", ctx.session.peer, user[:60])
         return Reply("94", {"ok": "0"}, delay=FAILED_LOGIN_DELAY)
