@@ -46,22 +46,29 @@ def upgrade() -> None:
     op.create_index("ix_login_failures_account", "login_failures", ["kind", "account", "at"])
     op.create_index("ix_login_failures_source", "login_failures", ["kind", "source", "at"])
     op.create_index("ix_login_failures_at", "login_failures", ["at"])
-    with op.batch_alter_table("sip2_terminals") as batch:
-        batch.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
+    op.add_column("sip2_terminals", sa.Column("locked_until", sa.DateTime(), nullable=True))
     for table in ("members", "staff_accounts"):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("locked_until")
-            batch.drop_column("failed_logins")
+        for column in ("locked_until", "failed_logins"):
+            _drop_column(table, column)
+
+
+def _drop_column(table: str, column: str) -> None:
+    """In place on both databases. On SQLite (3.35+) a batch copy of `members` would
+    have to drop the table, which the loans/memberships foreign keys refuse once there
+    are members; a plain ALTER TABLE ... DROP COLUMN needs no copy (neither column is
+    indexed or constrained)."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    else:
+        op.drop_column(table, column)
 
 
 def downgrade() -> None:
     for table in ("members", "staff_accounts"):
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("failed_logins", sa.Integer(), server_default="0",
+        op.add_column(table, sa.Column("failed_logins", sa.Integer(), server_default="0",
                                        nullable=False))
-            batch.add_column(sa.Column("locked_until", sa.DateTime(), nullable=True))
-    with op.batch_alter_table("sip2_terminals") as batch:
-        batch.drop_column("locked_until")
+        op.add_column(table, sa.Column("locked_until", sa.DateTime(), nullable=True))
+    _drop_column("sip2_terminals", "locked_until")
     op.drop_index("ix_login_failures_at", table_name="login_failures")
     op.drop_index("ix_login_failures_source", table_name="login_failures")
     op.drop_index("ix_login_failures_account", table_name="login_failures")
