@@ -313,18 +313,22 @@ class Credentials:
             actor.require_role(Role.NATIONAL_ADMIN)
         return row
 
-    @transactional
-    def change_staff_password(self, conn: Connection, actor: Actor, current: str,
-                              new: str) -> None:
-        """A signed-in staff member changes their own password; every session of the
+    def change_staff_password(self, actor: Actor, current: str, new: str,
+                              source: str) -> None:
+        """A signed-in staff member changes their own password. The current password is
+        checked like a sign-in (throttled per account and source); every session of the
         account ends (the caller starts a new one for the browser that asked)."""
-        username = actor.ident.removeprefix("staff:")
-        row = conn.execute(select(staff_accounts).where(
-            staff_accounts.c.username == username).with_for_update()).first()
-        if row is None or row.disabled or not verify_secret(row.password_hash, current):
-            raise DomainError(Code.AUTH_INVALID)
         if len(new) < 8:
             raise DomainError(Code.VALIDATION_ERROR, field="password", problem="min 8 characters")
+        username = actor.ident.removeprefix("staff:")
+        self.staff_login(username, current, source)
+        self._set_staff_password(actor, username, new)
+
+    @transactional
+    def _set_staff_password(self, conn: Connection, actor: Actor, username: str,
+                            new: str) -> None:
+        row = conn.execute(select(staff_accounts).where(
+            staff_accounts.c.username == username).with_for_update()).first()
         at = self.clock.now()
         conn.execute(update(staff_accounts).where(staff_accounts.c.id == row.id)
                      .values(password_hash=hash_secret(new)))

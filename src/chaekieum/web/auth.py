@@ -105,7 +105,7 @@ def staff_change_password(request: Request, actor: Actor = Depends(staff),
         return render(request, "staff_password.html", status=422)
     try:
         hub_of(request).credentials.change_staff_password(
-            actor, str(form.get("current", ""))[:200], new)
+            actor, str(form.get("current", ""))[:200], new, client_ip(request))
     except DomainError as err:
         flash_error(request, err)
         return render(request, "staff_password.html", status=422)
