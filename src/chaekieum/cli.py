@@ -118,10 +118,11 @@ def sip2(
     """Run the SIP2 server on its own."""
     import logging
 
+    from .sip2.hub_backend import HubBackend
     from .sip2.server import serve_forever
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve_forever(_hub(database_url), host, port))
+    asyncio.run(serve_forever(HubBackend(_hub(database_url)), host, port))
 
 
 @db_app.command("upgrade")

@@ -45,9 +45,10 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         sip2_server = None
         if sip2_port:
+            from .sip2.hub_backend import HubBackend
             from .sip2.server import Sip2Server
 
-            sip2_server = Sip2Server(hub, sip2_host, sip2_port)
+            sip2_server = Sip2Server(HubBackend(hub), sip2_host, sip2_port)
             await sip2_server.start()
             log.info("SIP2 listening on %s:%s", sip2_host, sip2_port)
         try:

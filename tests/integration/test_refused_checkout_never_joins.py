@@ -20,6 +20,7 @@ from chaekieum.services.hub import Hub
 from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.codec import decode_response
+from chaekieum.sip2.hub_backend import HubBackend
 from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store import tables
 
@@ -116,7 +117,7 @@ def test_rest_refused_checkout_never_joins(any_hub, refused) -> None:  # noqa: A
 
 @pytest.fixture
 def kiosk(hub: Hub) -> Iterator[Callable[[str], object]]:
-    with BackgroundServer(hub) as server, Sip2Client(port=server.port, timeout=10) as c:
+    with BackgroundServer(HubBackend(hub)) as server, Sip2Client(port=server.port, timeout=10) as c:
         c.send_raw(sip(f"9300CNkiosk-{OTHER}|COkiosk-pass-{OTHER}|CPentrance|"))
         assert decode_response(c.read_line(), "utf-8").fixed["ok"] == "1"
 

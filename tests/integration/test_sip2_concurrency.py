@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select
 from chaekieum.services import demo
 from chaekieum.services.hub import Hub
 from chaekieum.sip2.client import AsyncSip2Client
+from chaekieum.sip2.hub_backend import HubBackend
 from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store.tables import copies, loans, sip2_terminals
 
@@ -80,7 +81,7 @@ async def storm(port: int, plan: list[tuple[str, str]], member: str) -> tuple[in
 def run_storm(hub: Hub) -> None:
     plan = prepare(hub)
     member = demo.info(hub)["members"][1]["number"]  # 이바다
-    with BackgroundServer(hub) as server:
+    with BackgroundServer(HubBackend(hub)) as server:
         lent_first, lent_again = asyncio.run(storm(server.port, plan, member))
     assert lent_first == 20
     with hub.db.read() as conn:

@@ -14,6 +14,7 @@ from chaekieum.services.context import SYSTEM
 from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.codec import checksum, decode_response, verify_checksum
+from chaekieum.sip2.hub_backend import HubBackend
 from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store.tables import audit_log, circulation_exceptions, loans, transits
 
@@ -23,7 +24,7 @@ NOW = "20260304    100000"  # the fixed clock (T0) in Seoul
 
 @pytest.fixture
 def server(hub) -> Iterator[BackgroundServer]:  # noqa: ANN001
-    with BackgroundServer(hub) as s:
+    with BackgroundServer(HubBackend(hub)) as s:
         yield s
 
 
@@ -138,7 +139,7 @@ def test_requests_before_login_are_refused_then_dropped(server, member):  # noqa
             c.send_raw(sip(f"17{NOW}AB$111001EM0000000001|"))
         lines = [c.read_line() for _ in range(4)]
         assert lines[-1] == b""  # closed after repeated refused requests
-    assert active_loans(server.server.hub) == 0
+    assert active_loans(server.server.backend.hub) == 0
 
 
 def test_standard_but_unsupported_messages_get_their_response(kiosk):  # noqa: ANN001

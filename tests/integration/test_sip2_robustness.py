@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.client import raw_frame as sip
+from chaekieum.sip2.hub_backend import HubBackend
 from chaekieum.sip2.server import BackgroundServer
 
 TLS_HELLO = bytes.fromhex("16030100a5010000a10303") + bytes(range(32)) + b"\x00\x00\x02\x13\x01"
@@ -21,7 +22,7 @@ TLS_HELLO = bytes.fromhex("16030100a5010000a10303") + bytes(range(32)) + b"\x00\
 
 @pytest.fixture
 def server(hub) -> Iterator[BackgroundServer]:  # noqa: ANN001
-    with BackgroundServer(hub) as s:
+    with BackgroundServer(HubBackend(hub)) as s:
         yield s
 
 

@@ -7,7 +7,7 @@ partial unique index on active loans is the last line against a double loan of a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from ..domain import suspension as suspension_rules
 from ..domain.errors import Code, Decision, DomainError, Reason
 from ..domain.numbering import mask_member_number
 from ..domain.onboarding import can_circulate
+from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome  # noqa: F401
 from ..domain.transit import TransitState
 from ..store.db import Database
 from ..store.tables import (
@@ -48,27 +49,6 @@ FUTURE_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class CheckoutRequest:
-    member: str
-    item: str
-    owner_hint: str | None = None  # from a 기관바코드 scan
-    copy: dict[str, Any] | None = None  # title / loanable, as the ILS knows them
-    client_txn_id: str | None = None
-    occurred_at: datetime | None = None
-    offline: bool = False  # a replay of a loan made while the hub was unreachable
-    due_on: date | None = None  # offline replays may carry the due date they printed
-
-
-@dataclass(frozen=True)
-class CheckinRequest:
-    item: str
-    owner_hint: str | None = None
-    client_txn_id: str | None = None
-    occurred_at: datetime | None = None
-    offline: bool = False
-
-
-@dataclass(frozen=True)
 class CheckoutCheck:
     """`check_checkout`'s answer: what a checkout would do, and whether it would be
     allowed (`decision`) and would auto-join the member at the acting library (`joins`)."""
@@ -76,24 +56,6 @@ class CheckoutCheck:
     action: str  # "checkout", or "renew" when the member already holds the copy
     decision: Decision
     joins: bool
-
-
-@dataclass
-class Outcome:
-    """What a circulation call did, for every adapter to render."""
-
-    action: str
-    loan: dict[str, Any] | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    exceptions: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-    replayed: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {"action": self.action, "loan": self.loan, "warnings": self.warnings,
-               "exceptions": self.exceptions, "replayed": self.replayed}
-        out.update(self.extra)
-        return out
 
 
 def loan_view(conn: Connection, loan_id: int) -> dict[str, Any]:

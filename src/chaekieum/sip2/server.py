@@ -1,9 +1,10 @@
 """The SIP2 TCP server: sockets, framing and one session per connection.
 
 Runs in any asyncio loop (uvicorn's, next to the REST API, or its own for
-``chaekieum sip2``).  The hub services are synchronous, so every frame is processed in a
-bounded thread pool and the event loop only moves bytes: hundreds of kiosks stay
-responsive while some wait on the database.  One connection handles its requests in
+``chaekieum sip2``, or a library connector's).  The backend (``hub_backend.HubBackend``
+at the hub, ``chaekieum.connector.sip2.ConnectorBackend`` at a library) is synchronous,
+so every frame is processed in a bounded thread pool and the event loop only moves
+bytes: hundreds of kiosks stay responsive while some wait on the database.  One connection handles its requests in
 order, one at a time (SIP2 is strictly request/response); different connections never
 wait for each other except on the pool and the database.
 """
@@ -22,7 +23,7 @@ from .framing import FrameBuffer, Oversized, sniff_garbage
 from .session import Session, Shared
 
 if TYPE_CHECKING:
-    from ..services.hub import Hub
+    from .backend import Backend
 
 log = logging.getLogger("chaekieum.sip2")
 
@@ -33,32 +34,18 @@ HTTP_REPLY = (b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=ut
               b"Connection: close\r\n\r\nThis port speaks SIP2 (3M SIP 2.00), not HTTP.\r\n")
 
 
-def default_workers(hub: Hub) -> int:
-    """Half as many threads as the database pool holds (pool + overflow).
-
-    A use case can hold two pooled connections at once: its write transaction, and a
-    short read when the registry's policy/library cache is cold.  With as many threads
-    as connections, every thread can hold one connection while waiting for a second:
-    the pool deadlocks until its timeout.  Half keeps that impossible; more threads
-    would only queue inside SQLAlchemy anyway."""
-    pool = hub.db.engine.pool
-    size = getattr(pool, "size", lambda: 5)()
-    overflow = max(getattr(pool, "_max_overflow", 0), 0)
-    return max(2, min(64, (size + overflow) // 2))
-
-
 class Sip2Server:
-    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                  workers: int | None = None, max_frame_bytes: int = MAX_FRAME_BYTES,
                  idle_timeout: float | None = None, max_connections: int = 2000):
-        self.hub = hub
+        self.backend = backend
         self.host = host
         self.port = port
-        self.workers = workers or default_workers(hub)
+        self.workers = workers or backend.max_workers()
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
         self.max_connections = max_connections
-        self.shared = Shared(hub)
+        self.shared = Shared(backend)
         self._server: asyncio.base_events.Server | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._connections: dict[asyncio.Task, asyncio.StreamWriter] = {}
@@ -168,10 +155,10 @@ class Sip2Server:
         return True
 
 
-async def serve_forever(hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+async def serve_forever(backend: Backend, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                         **options: object) -> None:
     """``chaekieum sip2``: the SIP2 server alone, until cancelled or SIGINT/SIGTERM."""
-    server = Sip2Server(hub, host, port, **options)  # type: ignore[arg-type]
+    server = Sip2Server(backend, host, port, **options)  # type: ignore[arg-type]
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -187,16 +174,18 @@ async def serve_forever(hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_P
         await server.stop()
 
 
-def run(hub: Hub, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: object) -> None:
+def run(backend: Backend, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+        **options: object) -> None:
     """Blocking entry point for the CLI."""
-    asyncio.run(serve_forever(hub, host, port, **options))
+    asyncio.run(serve_forever(backend, host, port, **options))
 
 
 class BackgroundServer:
     """A Sip2Server on its own event loop in a daemon thread (tests, embedding)."""
 
-    def __init__(self, hub: Hub, host: str = "127.0.0.1", port: int = 0, **options: object):
-        self.server = Sip2Server(hub, host, port, **options)  # type: ignore[arg-type]
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0,
+                 **options: object):
+        self.server = Sip2Server(backend, host, port, **options)  # type: ignore[arg-type]
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="sip2-loop",
                                         daemon=True)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..services.context import Actor, Role
+from ..domain.actors import Actor, Role
 from .codec import (
     EncodeError,
     FixedPartTooShort,
@@ -31,7 +31,7 @@ from .handlers.common import mask
 from .messages import UNSUPPORTED_REPLY_FOR
 
 if TYPE_CHECKING:
-    from ..services.hub import Hub
+    from .backend import Backend
 
 log = logging.getLogger("chaekieum.sip2")
 
@@ -58,11 +58,11 @@ class Terminal:
 
 
 class Shared:
-    """State all connections share: the hub, a short login cache and, per terminal,
+    """State all connections share: the backend, a short login cache and, per terminal,
     the last state-changing request and its response (a replay after a reconnect)."""
 
-    def __init__(self, hub: Hub, login_cache_seconds: float = LOGIN_CACHE_SECONDS):
-        self.hub = hub
+    def __init__(self, backend: Backend, login_cache_seconds: float = LOGIN_CACHE_SECONDS):
+        self.backend = backend
         self.login_cache_seconds = login_cache_seconds
         self._lock = threading.Lock()
         self._logins: dict[str, tuple[float, Terminal]] = {}
@@ -73,9 +73,9 @@ class Shared:
         """Argon2 costs tens of milliseconds: a kiosk fleet reconnecting at opening time
         would queue on it, so a successful check is remembered briefly (by a SHA-256 of
         login and password, in memory only). The account's state (locked after failed
-        logins from any connection, revoked) is read from the database every time."""
+        logins from any connection, revoked) is asked of the backend every time."""
         digest = hashlib.sha256(f"{login}\x00{password}".encode()).hexdigest()
-        credentials = self.hub.credentials
+        credentials = self.backend
         hit = self._logins.get(digest)
         if hit and hit[0] > time.monotonic():
             return hit[1] if credentials.verify_terminal(login, password, peer, cached=True) \
@@ -185,7 +185,7 @@ class Session:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("sip2 %s: %s -> %s AA=%s AB=%s", self.peer, self.label, req.code,
                       mask(req.get("AA")), (req.get("AB") or "-")[:40])
-        reply = handle(Context(self.shared.hub, self), req)
+        reply = handle(Context(self.shared.backend, self), req)
         data = self._encode(reply, req)
         if data is None:
             return Action(close=True)
@@ -233,7 +233,7 @@ class Session:
             self.bad_frames = 0
             log.info("sip2 %s: %s sent %s, which this server does not support (BX says N)",
                      self.peer, self.label, code)
-            reply = unsupported(Context(self.shared.hub, self), UNSUPPORTED_REPLY_FOR[code])
+            reply = unsupported(Context(self.shared.backend, self), UNSUPPORTED_REPLY_FOR[code])
             data = self._encode(reply, None)
             return Action(data, close=data is None)
         self.bad_frames += 1

@@ -43,7 +43,7 @@ MUTATING = frozenset({"11", "09", "29", "65", "01", "37"})
 
 def handle(ctx: Context, req: Request) -> Reply:
     terminal = ctx.session.terminal
-    if terminal is not None and ctx.hub.credentials.terminal_revoked(terminal.login):
+    if terminal is not None and ctx.backend.terminal_revoked(terminal.login):
         log.warning("sip2 %s: terminal %s was revoked; session ended", ctx.session.peer,
                     terminal.login)
         ctx.session.terminal = None

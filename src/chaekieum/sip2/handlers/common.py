@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from ...domain.actors import SEOUL, Actor
 from ...domain.errors import Code, DomainError, Reason
 from ...domain.numbering import mask_member_number
-from ...services.context import SEOUL, Actor
 from ..codec import Request, patron_status_flags, sip_datetime
 from ..messages import LANGUAGE_UNKNOWN, MessageSpec
 
 if TYPE_CHECKING:
-    from ...services.hub import Hub
+    from ..backend import Backend
     from ..session import Session
 
 LOGIN_REQUIRED = "단말기 로그인(93)이 먼저 필요합니다. (login required)"
@@ -43,7 +43,7 @@ class Reply:
 
 @dataclass
 class Context:
-    hub: Hub
+    backend: Backend
     session: Session
 
     @property
@@ -61,17 +61,15 @@ class Context:
         return terminal.login if terminal else "-"
 
     def now(self) -> str:
-        """The transaction date of a response, in Seoul local time (hub clock)."""
-        return sip_datetime(self.hub.clock.now().replace(tzinfo=UTC), SEOUL)
+        """The transaction date of a response, in Seoul local time (backend clock)."""
+        return sip_datetime(self.backend.now().replace(tzinfo=UTC), SEOUL)
 
     def today(self) -> date:
-        return self.hub.clock.today()
+        return self.backend.today()
 
     def library_name(self, code: str) -> str:
-        try:
-            return self.hub.registry.library(code).name
-        except DomainError:
-            return ""
+        info = self.backend.library(code)
+        return info.name if info else ""
 
 
 # --- screen messages (AF) ----------------------------------------------------------------

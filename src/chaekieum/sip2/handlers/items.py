@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from ...domain.actors import SEOUL
 from ...domain.errors import Code, DomainError, Reason
-from ...services.circulation import CheckinRequest, CheckoutRequest, Outcome
-from ...services.context import SEOUL
+from ...domain.transactions import CheckinRequest, CheckoutRequest, Outcome
 from ..codec import Request, count, parse_sip_datetime, yn
 from . import facts
 from .common import (
@@ -83,7 +83,7 @@ def checkout(ctx: Context, req: Request) -> Reply:
         offline=offline, due_on=due.date() if due else None,
     )
     try:
-        outcome = ctx.hub.circulation.checkout(ctx.actor, request)
+        outcome = ctx.backend.checkout(ctx.actor, request)
     except DomainError as exc:
         reasons = reasons_of(exc)
         log.info("sip2 %s: checkout refused %s %s by %s: %s", ctx.session.peer, mask(patron),
@@ -114,7 +114,7 @@ def checkin(ctx: Context, req: Request) -> Reply:
     request = CheckinRequest(item=item, client_txn_id=client_txn_id(ctx.login, req, item),
                              occurred_at=occurred, offline=offline)
     try:
-        outcome = ctx.hub.circulation.checkin(ctx.actor, request)
+        outcome = ctx.backend.checkin(ctx.actor, request)
     except DomainError as exc:
         reasons = reasons_of(exc)
         log.info("sip2 %s: checkin refused %s by %s: %s", ctx.session.peer, item[:40],
@@ -165,7 +165,7 @@ def renew(ctx: Context, req: Request) -> Reply:
     offline = _offline(req)
     due = _sip_time(req.fixed.get("nb_due_date")) if offline else None
     try:
-        outcome = ctx.hub.circulation.renew(ctx.actor, item, patron or None, offline=offline,
+        outcome = ctx.backend.renew(ctx.actor, item, patron or None, offline=offline,
                                             due_on=due.date() if due else None)
     except DomainError as exc:
         reasons = reasons_of(exc)
@@ -181,13 +181,13 @@ def renew_all(ctx: Context, req: Request) -> Reply:
     if not patron:
         return refusal(ctx, req, [reason_text(MISSING_PATRON)])
     try:
-        loans = ctx.hub.members.loans(ctx.actor, patron)
+        loans = ctx.backend.member_loans(ctx.actor, patron)
     except DomainError as exc:
         return refusal(ctx, req, [reason_text(r) for r in reasons_of(exc)])
     renewed, unrenewed, texts = [], [], []
     for loan in loans:
         try:
-            ctx.hub.circulation.renew(ctx.actor, loan["item"], patron)
+            ctx.backend.renew(ctx.actor, loan["item"], patron)
             renewed.append(loan["item"])
         except DomainError as exc:
             unrenewed.append(loan["item"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from ...domain.errors import Code, DomainError, Reason
-from ...services import audit
 from ..codec import Request, count, summary_field, yn
 from ..messages import SUMMARY_FIELDS
 from . import facts
@@ -33,7 +32,7 @@ def _password_ok(ctx: Context, number: str, req: Request) -> tuple[bool, list[Re
     if not password:
         return False, []
     try:
-        return ctx.hub.members.check_password_at_kiosk(number, password, ctx.login), []
+        return ctx.backend.check_member_password(number, password, ctx.login), []
     except DomainError as exc:
         return False, [r for r in exc.reasons if r.code == Code.RATE_LIMITED]
 
@@ -121,18 +120,10 @@ def block_patron(ctx: Context, req: Request) -> Reply:
     ref = field_value(req, "AA")
     if not ref:
         return _unknown(ctx, req, "24", (MISSING_PATRON,))
-    actor = ctx.actor
-
-    def work(conn):  # noqa: ANN001, ANN202
-        view = ctx.hub.members.report_card_lost(actor, ref, conn=conn)
-        audit.record(conn, actor, "sip2.block_patron", "member", view["number"],
-                     ctx.hub.clock.now(),
-                     {"card_retained": req.fixed.get("card_retained") == "Y",
-                      "message": (req.get("AL") or "")[:255], "terminal": ctx.login})
-        return view
-
     try:
-        ctx.hub.db.run_write(work)
+        ctx.backend.block_patron(ctx.actor, ref,
+                                 card_retained=req.fixed.get("card_retained") == "Y",
+                                 message=(req.get("AL") or "")[:255], terminal=ctx.login)
     except DomainError as exc:
         return _unknown(ctx, req, "24", reasons_of(exc))
     log.warning("sip2 %s: %s blocked patron %s (card marked lost)", ctx.session.peer,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from ...domain.errors import DomainError
-from ...domain.onboarding import can_circulate
 from ..codec import Request, supported_messages, yn
 from .common import LOGIN_REQUIRED, Context, Reply, field_value
 
@@ -35,11 +33,9 @@ def acs_status(ctx: Context, *, online: bool = True, extra: list | None = None) 
     circulating = False
     name = ""
     if online and ctx.library_code:
-        try:
-            lib = ctx.hub.registry.library(ctx.library_code)
-            circulating, name = can_circulate(lib.status), lib.name
-        except DomainError:
-            circulating = False
+        info = ctx.backend.library(ctx.library_code)
+        if info is not None:
+            circulating, name = info.circulating, info.name
     fields: list[tuple[str, str | None]] = [
         ("AO", ctx.library_code), ("AM", name or None),
         ("BX", supported_messages(SUPPORTED)), ("AN", ctx.session.location or None),
