@@ -26,6 +26,7 @@ from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.codec import decode_response
 from chaekieum.sip2.handlers import status as sip2_status
+from chaekieum.sip2.hub_backend import HubBackend
 from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store.tables import login_failures
 
@@ -289,7 +290,7 @@ def test_the_per_account_budget_spans_sources(hub, monkeypatch) -> None:  # noqa
 # -- kiosks ---------------------------------------------------------------------------------
 @pytest.fixture
 def sip2(hub) -> Iterator[BackgroundServer]:  # noqa: ANN001
-    with BackgroundServer(hub) as server:
+    with BackgroundServer(HubBackend(hub)) as server:
         yield server
 
 

@@ -1,6 +1,6 @@
 """What every SIP2 handler shares: the request context, the reply value, screen messages.
 
-Handlers are synchronous (they call the synchronous hub services) and run in the
+Handlers are synchronous (they call the synchronous backend) and run in the
 server's worker threads, one request at a time per connection.
 """
 
