@@ -45,6 +45,28 @@ class LocalWrites(Protocol):
                     ) -> tuple[int, bytes | dict[str, Any]]: ...
 
 
+class Devices(Protocol):
+    """The connector's device tokens (config ``[tokens]`` and ``connector token``)."""
+
+    def check(self, name: str, token: str) -> bool: ...
+
+    def known(self, name: str) -> bool: ...
+
+
+class StaticDevices:
+    """Devices from a name -> token table."""
+
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self.tokens = tokens
+
+    def check(self, name: str, token: str) -> bool:
+        known = self.tokens.get(name)
+        return known is not None and hmac.compare_digest(known.encode(), token.encode())
+
+    def known(self, name: str) -> bool:
+        return name in self.tokens
+
+
 class HubReads(Protocol):
     """A read from the hub's /api/v1 (``GET path``): ``(status, json)``, or None when
     the hub does not answer."""
@@ -93,14 +115,14 @@ class ConnectorBackend:
     worker threads; every call to the connector runs as a coroutine on ``loop``."""
 
     def __init__(self, writes: LocalWrites, reads: HubReads, library_code: str,
-                 terminals: Mapping[str, str], loop: asyncio.AbstractEventLoop | None, *,
+                 devices: Devices, loop: asyncio.AbstractEventLoop | None, *,
                  library_name: str = "", encoding: str = "utf-8", workers: int = 8,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.writes = writes
         self.reads = reads
         self.library_code = library_code
         self.library_name = library_name
-        self.terminals = terminals  # device name -> local token (the connector's [tokens])
+        self.devices = devices
         self.loop = loop  # the connector's event loop (set before the server starts)
         self.encoding = encoding
         self.workers = workers
@@ -125,14 +147,13 @@ class ConnectorBackend:
     # -- terminals ---------------------------------------------------------------------
     def verify_terminal(self, login: str, password: str, source: str,
                         cached: bool = False) -> dict[str, Any] | None:
-        token = self.terminals.get(login)
-        if token is None or not hmac.compare_digest(token.encode(), password.encode()):
+        if not self.devices.check(login, password):
             return None
         return {"login": login, "library_code": self.library_code, "encoding": self.encoding,
                 "terminator": "CR", "error_detection": True}
 
     def terminal_revoked(self, login: str) -> bool:
-        return login not in self.terminals
+        return not self.devices.known(login)
 
     def library(self, code: str) -> LibraryInfo | None:
         if code != self.library_code:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chaekieum.connector.sip2 import ConnectorBackend
+from chaekieum.connector.sip2 import ConnectorBackend, StaticDevices
 from chaekieum.services import demo
 from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.codec import verify_checksum
@@ -59,7 +59,7 @@ class HubOverHttp:
 @pytest.fixture
 def kiosk_port(live_server):  # noqa: ANN001, ANN201
     hub = HubOverHttp(live_server.url, "111001")
-    backend = ConnectorBackend(hub, hub, "111001", {"kiosk-1": TOKEN}, None,
+    backend = ConnectorBackend(hub, hub, "111001", StaticDevices({"kiosk-1": TOKEN}), None,
                                library_name="서울도서관",
                                clock=lambda: T0.replace(tzinfo=UTC))
     server = BackgroundServer(backend)
