@@ -110,6 +110,11 @@ def outcome(body: dict[str, Any], *, offline: bool) -> Outcome:
                    replayed=bool(body.get("replayed")))
 
 
+async def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` on the connector's loop (its store is not shared across threads)."""
+    return fn(*args)
+
+
 class ConnectorBackend:
     """``sip2.backend.Backend`` on the connector. Handlers run in the SIP2 server's
     worker threads; every call to the connector runs as a coroutine on ``loop``."""
@@ -147,13 +152,13 @@ class ConnectorBackend:
     # -- terminals ---------------------------------------------------------------------
     def verify_terminal(self, login: str, password: str, source: str,
                         cached: bool = False) -> dict[str, Any] | None:
-        if not self.devices.check(login, password):
+        if not self._run(_call(self.devices.check, login, password)):
             return None
         return {"login": login, "library_code": self.library_code, "encoding": self.encoding,
                 "terminator": "CR", "error_detection": True}
 
     def terminal_revoked(self, login: str) -> bool:
-        return not self.devices.known(login)
+        return not self._run(_call(self.devices.known, login))
 
     def library(self, code: str) -> LibraryInfo | None:
         if code != self.library_code:
