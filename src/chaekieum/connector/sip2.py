@@ -37,12 +37,12 @@ CALL_TIMEOUT = 30.0  # seconds a kiosk request may wait on the connector's loop
 
 class LocalWrites(Protocol):
     """The connector's write path (``Connector.write``): online, forward; offline, queue.
-    Returns the HTTP status and body the local API would answer: 200 the hub's answer,
-    202 accepted offline, 4xx/5xx a refusal in the hub's error shape."""
+    Returns the HTTP status and body the local API would answer (and possibly its
+    headers): 200 the hub's answer, 202 accepted offline, 4xx/5xx a refusal in the hub's
+    error shape."""
 
     async def write(self, kind: str, body: dict[str, Any], *, origin: str, key: str,
-                    lang: str = "ko", channel: str | None = None,
-                    ) -> tuple[int, bytes | dict[str, Any]]: ...
+                    lang: str = "ko", channel: str | None = None) -> tuple[Any, ...]: ...
 
 
 class Devices(Protocol):
@@ -169,8 +169,8 @@ class ConnectorBackend:
     def _write(self, kind: str, actor: Actor, body: dict[str, Any], txn: str | None) -> Outcome:
         origin = actor.ident  # "sip2:<terminal>"
         key = f"{origin}:{txn or uuid.uuid4().hex}"
-        status, raw = self._run(self.writes.write(kind, body, origin=origin, key=key,
-                                                  channel="sip2"))
+        status, raw, *_headers = self._run(self.writes.write(
+            kind, body, origin=origin, key=key, channel="sip2"))
         answer = _json(raw)
         if status in (200, 201):
             return outcome(answer, offline=False)
