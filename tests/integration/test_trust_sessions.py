@@ -86,15 +86,22 @@ def test_a_cookie_replayed_after_logout_is_refused(app, browser, people, kind) -
     assert signed_in(web, home)
     stolen = web.c.cookies.get("ck_session")
     assert signed_in(replay(app, stolen), home)  # a copy works while the session lives
+    token = web.csrf(home)  # the thief knows the form token too
     assert web.post("/logout", page=home).status_code == 303
     assert not signed_in(web, home)
     thief = replay(app, stolen)
     r = thief.c.get(home)
     assert r.status_code == 303 and "/login" in r.headers["location"]
     # a state-changing request with the old cookie and its CSRF token is refused too
+    thief = replay(app, stolen)  # (the GET above replaced the thief's cookie)
     r = thief.c.post("/my/password" if kind == "member" else "/password",
-                     data={"current": "x", "new": "y" * 8, "repeat": "y" * 8})
-    assert r.status_code in (303, 403)
+                     data={"current": "member-pass-1" if kind == "member" else "chaekieum-admin",
+                           "new": "stolen-pass-1", "repeat": "stolen-pass-1", "csrf": token})
+    assert r.status_code == 303 and "/login" in r.headers["location"]
+    if kind == "member":
+        web.member(people["김하늘"]["number"], "member-pass-1")  # unchanged
+    else:
+        web.staff("admin")
 
 
 def test_member_password_change_ends_every_other_session(app, browser, hub, people) -> None:  # noqa: ANN001
@@ -390,6 +397,15 @@ def test_x_forwarded_for_from_a_configured_proxy_is_honoured(hub) -> None:  # no
         codes = _spray(Web(c), 12)
     assert 429 not in codes
     assert _failure_sources(hub) == {f"192.0.2.{i}" for i in range(12)}
+
+
+@pytest.mark.parametrize(("peer", "secure"), [("10.0.0.1", True), ("203.0.113.9", False)])
+def test_x_forwarded_proto_only_from_a_configured_proxy(hub, peer, secure) -> None:  # noqa: ANN001
+    """A TLS-terminating proxy says https: the session cookie is then marked Secure."""
+    app = create_app(hub, forwarded_allow="10.0.0.1")
+    with TestClient(app, follow_redirects=False, client=(peer, 1)) as c:
+        r = c.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert ("secure" in r.headers["set-cookie"].lower()) is secure
 
 
 def test_serve_turns_uvicorns_own_proxy_trust_off(monkeypatch, tmp_path) -> None:  # noqa: ANN001
