@@ -86,7 +86,3 @@ class WebSessions:
             with self.db.write() as conn:
                 conn.execute(delete(web_sessions).where(
                     web_sessions.c.token_hash == _digest(token)))
-
-    @transactional
-    def end_account(self, conn: Connection, kind: str, account: str) -> int:
-        return end_all(conn, kind, account)
