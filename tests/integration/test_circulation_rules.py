@@ -118,28 +118,6 @@ def test_overdue_item_blocks_checkout_and_renewal(any_hub, clock, numbers):
     assert "MEMBER_HAS_OVERDUE" in [r.code for r in refused.value.reasons]
 
 
-def test_reserved_copy_goes_only_to_its_member(any_hub, numbers):
-    from sqlalchemy import update
-
-    from chaekieum.store.tables import copies, members
-
-    lib = desk("111001")
-    with any_hub.db.write() as conn:
-        member_id = conn.scalar(members.select().with_only_columns(members.c.id).where(
-            members.c.number == numbers[1]))
-        conn.execute(update(copies).where(copies.c.reg_no == "EM0000000001",
-                                          copies.c.library_code == "111001")
-                     .values(reserved_for=member_id))
-    with pytest.raises(DomainError) as refused:
-        any_hub.circulation.checkout(lib, CheckoutRequest(numbers[0], "$111001EM0000000001"))
-    assert refused.value.code == "COPY_RESERVED"
-    with pytest.raises(DomainError) as refused:
-        any_hub.members.withdraw(SYSTEM, numbers[1])
-    assert refused.value.code == "WITHDRAW_HAS_RESERVATIONS"
-    out = any_hub.circulation.checkout(lib, CheckoutRequest(numbers[1], "$111001EM0000000001"))
-    assert out.loan["state"] == "active"
-
-
 def test_transit_copy_arrives_home_by_a_checkin_scan_at_the_owner(any_hub, numbers):
     owner, other = desk("111001"), desk("111002")
     any_hub.circulation.checkout(owner, CheckoutRequest(numbers[0], "$111001EM0000000001"))

@@ -23,8 +23,9 @@ from chaekieum.domain.policy import (
 INT_KEYS = [
     "shared_loan_limit", "library_loan_limit", "class_loan_limit", "loan_period_days",
     "renewals_allowed", "renewal_days", "suspension_add1", "suspension_add2",
-    "suspension_cap_days",
+    "suspension_cap_days", "reservation_limit",
 ]
+POSITIVE_INT_KEYS = ["reservation_pickup_days"]  # at least 1
 BOOL_KEYS = [
     "renew_on_loan_day", "refuse_when_overdue", "suspension_counts_closed_days",
     "cross_return_allowed", "courier_fee", "can_borrow",
@@ -36,7 +37,7 @@ FLOAT_KEYS = ["suspension_weight"]
 def test_every_field_is_classified_by_these_tests():
     assert {f.name for f in fields(Policy)} == set(INT_KEYS) | set(BOOL_KEYS) | set(
         ENUM_KEYS
-    ) | set(FLOAT_KEYS)
+    ) | set(FLOAT_KEYS) | set(POSITIVE_INT_KEYS)
 
 
 def test_national_defaults_match_the_spec():
@@ -95,7 +96,7 @@ def test_unknown_key_is_refused(key):
     assert err.details["problem"] == "unknown setting"
 
 
-@pytest.mark.parametrize("key", INT_KEYS)
+@pytest.mark.parametrize("key", [*INT_KEYS, *POSITIVE_INT_KEYS])
 @pytest.mark.parametrize("value", ["3", 3.0, 2.5, None, True, False, [3]])
 def test_integer_settings_refuse_other_types(key, value):
     err = _invalid({key: value})
@@ -128,6 +129,19 @@ def test_enum_settings_refuse_unknown_values(key, enum, value):
 def test_negative_values_are_refused(key, value):
     err = _invalid({key: value})
     assert err.details == {"key": key, "expected": ">= 0"}
+
+
+@pytest.mark.parametrize("key", POSITIVE_INT_KEYS)
+@pytest.mark.parametrize("value", [0, -1])
+def test_positive_settings_refuse_zero_and_below(key, value):
+    err = _invalid({key: value})
+    assert err.details["key"] == key
+    assert validate_overrides({key: 1}) == {key: 1}
+
+
+def test_reservation_defaults():
+    p = Policy()
+    assert (p.reservation_limit, p.reservation_pickup_days) == (5, 3)
 
 
 def test_negative_fractional_weight_is_refused():
@@ -231,6 +245,7 @@ def test_class_defaults_are_valid_overrides():
 
 _value_for = {
     **{k: st.integers(0, 1000) for k in INT_KEYS},
+    **{k: st.integers(1, 1000) for k in POSITIVE_INT_KEYS},
     **{k: st.booleans() for k in BOOL_KEYS},
     "suspension_weight": st.floats(0, 10, allow_nan=False),
     "suspension_mode": st.sampled_from([str(m) for m in SuspensionMode]),

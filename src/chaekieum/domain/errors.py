@@ -43,6 +43,15 @@ class Code(StrEnum):
     RENEW_SAME_DAY = "RENEW_SAME_DAY"
     RENEW_MEMBER_NOT_ACTIVE = "RENEW_MEMBER_NOT_ACTIVE"
     RENEW_RESERVED = "RENEW_RESERVED"
+    # reservations (예약)
+    RESERVATION_DUPLICATE = "RESERVATION_DUPLICATE"
+    RESERVATION_OWN_LOAN = "RESERVATION_OWN_LOAN"
+    RESERVATION_COPY_AVAILABLE = "RESERVATION_COPY_AVAILABLE"
+    RESERVATION_LIMIT_REACHED = "RESERVATION_LIMIT_REACHED"
+    RESERVATION_NOT_JOINED = "RESERVATION_NOT_JOINED"
+    RESERVATION_OTHER_LIBRARY = "RESERVATION_OTHER_LIBRARY"
+    RESERVATION_UNKNOWN = "RESERVATION_UNKNOWN"
+    RESERVATION_BAD_STATE = "RESERVATION_BAD_STATE"
     # returns and corrections
     NOT_ON_LOAN = "NOT_ON_LOAN"
     RETURN_NOT_ALLOWED_HERE = "RETURN_NOT_ALLOWED_HERE"
@@ -142,6 +151,25 @@ MESSAGES: dict[Code, tuple[str, str]] = {
         "다른 회원의 예약이 있어 반납연기할 수 없습니다.",
         "Another member has reserved this item.",
     ),
+    Code.RESERVATION_DUPLICATE: (
+        "이미 예약한 자료입니다.", "The member has already reserved this item."),
+    Code.RESERVATION_OWN_LOAN: (
+        "본인이 대출 중인 자료는 예약할 수 없습니다.",
+        "The member cannot reserve an item they have on loan."),
+    Code.RESERVATION_COPY_AVAILABLE: (
+        "대출 가능한 자료는 예약할 수 없습니다. 서가에서 바로 대출하세요.",
+        "The item is on the shelf: borrow it instead of reserving it."),
+    Code.RESERVATION_LIMIT_REACHED: (
+        "예약 가능 권수를 초과합니다.", "The member's reservation limit would be exceeded."),
+    Code.RESERVATION_NOT_JOINED: (
+        "이 도서관에 가입한 회원만 예약할 수 있습니다.",
+        "Only members registered at this library can reserve here."),
+    Code.RESERVATION_OTHER_LIBRARY: (
+        "소장 도서관에서만 예약을 처리할 수 있습니다.",
+        "Only the owning library can handle reservations of this item."),
+    Code.RESERVATION_UNKNOWN: ("예약 내역을 찾을 수 없습니다.", "No such reservation."),
+    Code.RESERVATION_BAD_STATE: (
+        "예약 상태를 변경할 수 없습니다.", "The reservation cannot move to that state."),
     Code.NOT_ON_LOAN: ("대출 중인 자료가 아닙니다.", "The item is not on loan."),
     Code.RETURN_NOT_ALLOWED_HERE: (
         "이 도서관에서는 반납할 수 없는 자료입니다(타관반납 불가).",

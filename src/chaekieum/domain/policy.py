@@ -54,6 +54,8 @@ class Policy:
     cross_return_allowed: bool = True  # 타관반납 within the region
     courier_fee: bool = False
     can_borrow: bool = True  # False for 비회원
+    reservation_limit: int = 5  # active reservations per member at a library (0 = none)
+    reservation_pickup_days: int = 3  # days a set-aside copy waits on the holds shelf
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, StrEnum) else v) for k, v in asdict(self).items()}
@@ -67,8 +69,10 @@ _ENUMS: dict[str, type[StrEnum]] = {
 _NON_NEGATIVE = {
     "shared_loan_limit", "library_loan_limit", "class_loan_limit", "loan_period_days",
     "renewals_allowed", "renewal_days", "suspension_add1", "suspension_add2",
-    "suspension_cap_days", "suspension_weight",
+    "suspension_cap_days", "suspension_weight", "reservation_limit",
 }
+# Values that must be at least 1 (a pickup window of 0 days would expire at once).
+_POSITIVE = {"reservation_pickup_days"}
 
 # The national defaults for member classes that differ from the base policy.
 CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -103,6 +107,8 @@ def validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
                 raise DomainError(Code.POLICY_INVALID, key=key, expected="integer")
         if key in _NON_NEGATIVE and value < 0:
             raise DomainError(Code.POLICY_INVALID, key=key, expected=">= 0")
+        if key in _POSITIVE and value < 1:
+            raise DomainError(Code.POLICY_INVALID, key=key, expected=">= 1")
         clean[key] = value
     return clean
 

@@ -32,6 +32,7 @@ from ..store.tables import (
     transits,
 )
 from . import audit, daily, ledger
+from . import reservations as holds
 from .context import Actor, Clock, local_date, to_utc_naive
 from .events import Kind, emit, emit_many
 from .events import row as events_row
@@ -116,6 +117,7 @@ _CHECKOUT_FACTS = select(
     _scalar(select(func.count()).select_from(memberships).where(
         memberships.c.member_id == bindparam("member_id"),
         memberships.c.library_code == bindparam("library"))).label("joined"),
+    holds.head_reserver_query(bindparam("copy_id")).label("head_reserver"),
 )
 _LOAN_BY_CLIENT_TXN = select(loans.c.id).where(
     loans.c.library_code == bindparam("library"), loans.c.client_txn_id == bindparam("txn"))
@@ -234,7 +236,9 @@ class Circulation:
             loanable=copy.loanable,
             on_loan=active is not None,
             in_transit=bool(facts.open_transits) and owner != library_code,
-            reserved_for_other=copy.reserved_for is not None and copy.reserved_for != member.id,
+            # a copy not on loan goes only to the head of its reservation queue
+            reserved_for_other=(active is None and facts.head_reserver is not None
+                                and facts.head_reserver != member.id),
         )
         decision = rules.decide_checkout(
             self._member_facts(conn, member, library_code, today), copy_facts, counts, policy,
@@ -311,8 +315,9 @@ class Circulation:
                        "offline": req.offline, "exceptions": flagged}),
             join,
         )
-        if copy.reserved_for == member.id:
-            conn.execute(update(copies).where(copies.c.id == copy.id).values(reserved_for=None))
+        reservation = None
+        if facts.head_reserver is not None:
+            reservation = holds.on_checkout(conn, actor, copy.id, member.id, loan_id, at)
         if open_transit:
             # lent at the library that received it: the transit ends there
             conn.execute(update(transits).where(
@@ -332,7 +337,7 @@ class Circulation:
             "checkout", view,
             warnings=[w.as_dict() for w in decision.warnings],
             exceptions=exceptions,
-            extra={"auto_joined": join is not None},
+            extra={"auto_joined": join is not None, "reservation": reservation},
         )
 
     # -- renew -------------------------------------------------------------------
@@ -383,7 +388,7 @@ class Circulation:
         facts = rules.LoanFacts(loan.owner_library, loan.loaned_on, loan.due_on, loan.renewals)
         return rules.decide_renewal(
             self._member_facts(conn, member, lib.code, today), facts, lib.code, counts.overdue,
-            copy.reserved_for is not None and copy.reserved_for != member.id, policy, today,
+            holds.others_waiting(conn, copy.id, member.id), policy, today,
         )
 
     def _active_loan(self, conn: Connection, owner: str, reg_no: str):  # noqa: ANN202
@@ -445,6 +450,10 @@ class Circulation:
             audit.row(actor, "loan.checkin", "loan", loan.id, at,
                       {"item": f"${owner}{reg_no}", "route": str(route),
                        "late_days": suspension["days_late"] if suspension else 0}))
+        # back on its own library's shelf: set aside for the next reserver, if any (a
+        # copy going home in transit is set aside when it arrives)
+        held = (holds.set_aside_next(conn, actor, self.registry, loan.copy_id, at)
+                if route is rules.ReturnRoute.HOME else None)
         view = _loan_dict(loan.id, member.number, owner, reg_no, loan.title, loan.library_code,
                           "returned", loan.loaned_at, loan.due_on, loan.renewals, loan.channel,
                           loan.offline, at, lib.code)
@@ -452,7 +461,7 @@ class Circulation:
             "checkin", view, exceptions=exceptions,
             extra={"route": str(route), "transit_id": transit_id,
                    "home_library": owner, "home_library_name": owner_info.name,
-                   "suspension": suspension},
+                   "suspension": suspension, "reservation": held},
         )
 
     def _checkin_not_on_loan(self, conn, actor, lib, owner, reg_no, at) -> Outcome:  # noqa: ANN001
@@ -467,7 +476,7 @@ class Circulation:
             if transit is not None:
                 from .transits import arrive  # one transition function for every channel
 
-                view = arrive(conn, actor, transit, at)
+                view = arrive(conn, actor, transit, at, self.registry)
                 return Outcome("transit_arrived", None, extra={"transit": view})
         raise DomainError(Code.NOT_ON_LOAN, item=f"${owner}{reg_no}")
 

@@ -12,6 +12,7 @@ from ..store.tables import circulation_exceptions, copies, loans
 from . import audit
 from .context import Actor, Clock
 from .lookup import clean_reg_no, find_copy, item_key
+from .reservations import queue as reservation_queue
 from .tx import transactional
 
 MAX_BULK = 10_000
@@ -67,11 +68,13 @@ class Copies:
                 raise DomainError(Code.COPY_UNKNOWN, item=f"${owner}{reg}")
             loan = conn.execute(select(loans.c.id, loans.c.due_on, loans.c.library_code).where(
                 loans.c.copy_id == row.id, loans.c.state == "active")).first()
+            line = reservation_queue(conn, row.id)
         return {"item": f"${owner}{reg}", "library_code": owner, "registration_number": reg,
                 "title": row.title, "loanable": row.loanable,
                 "on_loan": loan is not None,
                 "due_on": loan.due_on.isoformat() if loan else None,
-                "reserved": row.reserved_for is not None}
+                "reserved": any(e.state == "ready" for e in line),  # set aside
+                "reservation_queue": len(line)}
 
     def exceptions(self, library_code: str, include_resolved: bool = False
                    ) -> list[dict[str, Any]]:

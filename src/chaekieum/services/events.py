@@ -30,6 +30,12 @@ class Kind:
     TRANSIT_ARRIVED = "transit.arrived"
     LOAN_ELSEWHERE = "loan.elsewhere"  # a copy of yours was lent by another library
     RETURN_ELSEWHERE = "return.elsewhere"
+    # 예약, to the owning (pickup) library
+    RESERVATION_PLACED = "reservation.placed"
+    RESERVATION_READY = "reservation.ready"  # set aside on the holds shelf
+    RESERVATION_FULFILLED = "reservation.fulfilled"
+    RESERVATION_EXPIRED = "reservation.expired"
+    RESERVATION_CANCELLED = "reservation.cancelled"
 
 
 _INSERT = insert(events)

@@ -16,6 +16,7 @@ from .idempotency import IdempotencyStore
 from .members import Members
 from .network import Network
 from .registry import Registry
+from .reservations import Reservations
 from .sessions import DEFAULT_IDLE, WebSessions
 from .transits import Transits
 
@@ -31,7 +32,8 @@ class Hub:
         self.circulation = Circulation(self.db, self.registry, self.clock)
         self.network = Network(self.db, self.registry, self.clock)
         self.credentials = Credentials(self.db, self.clock)
-        self.transits = Transits(self.db, self.clock)
+        self.transits = Transits(self.db, self.registry, self.clock)
+        self.reservations = Reservations(self.db, self.registry, self.clock)
         self.copies = Copies(self.db, self.clock)
         self.feed = ChangeFeed(self.db)
         self.idempotency = IdempotencyStore(self.db, self.clock)

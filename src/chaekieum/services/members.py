@@ -16,7 +16,6 @@ from ..domain.numbering import make_member_number, mask_member_number, member_nu
 from ..domain.policy import MEMBER_CLASSES, MemberClass
 from ..store.db import Database
 from ..store.tables import (
-    copies,
     libraries,
     loans,
     member_number_counters,
@@ -31,6 +30,7 @@ from .credentials import dummy_hash, hash_secret, verify_secret
 from .events import Kind, emit, emit_many
 from .lookup import require_member
 from .registry import Registry
+from .reservations import active_count as active_reservations
 from .tx import transactional
 
 UPDATABLE = {"name", "phone", "email", "guardian_name", "guardian_phone", "member_class",
@@ -322,8 +322,7 @@ class Members:
         today, at = self.clock.today(), self.clock.now()
         active = conn.scalar(select(func.count()).select_from(loans).where(
             loans.c.member_id == member.id, loans.c.state == "active"))
-        reserved = conn.scalar(select(func.count()).select_from(copies).where(
-            copies.c.reserved_for == member.id))
+        reserved = active_reservations(conn, member.id)
         blockers = rules.withdrawal_blockers(active, reserved, member.suspended_until, today)
         if blockers:
             raise DomainError(blockers)

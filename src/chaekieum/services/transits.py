@@ -13,6 +13,8 @@ from ..store.tables import copies, transits
 from . import audit
 from .context import Actor, Clock, Role
 from .events import Kind, emit
+from .registry import Registry
+from .reservations import set_aside_next
 from .tx import transactional
 
 
@@ -49,18 +51,23 @@ def send(conn: Connection, actor: Actor, row, at) -> dict[str, Any]:  # noqa: AN
     return transit_view(_load(conn, row.id))
 
 
-def arrive(conn: Connection, actor: Actor, row, at) -> dict[str, Any]:  # noqa: ANN001
+def arrive(conn: Connection, actor: Actor, row, at, registry: Registry  # noqa: ANN001
+           ) -> dict[str, Any]:
+    """Home again: a copy someone reserved is set aside for them on arrival."""
     state = next_state(row.state, "arrive")
     conn.execute(update(transits).where(transits.c.id == row.id).values(
         state=state, arrived_at=at))
     emit(conn, row.from_library, Kind.TRANSIT_ARRIVED, {"transit_id": row.id}, at)
     audit.record(conn, actor, "transit.arrive", "transit", row.id, at, {})
-    return transit_view(_load(conn, row.id))
+    out = transit_view(_load(conn, row.id))
+    out["reservation"] = set_aside_next(conn, actor, registry, row.copy_id, at)
+    return out
 
 
 class Transits:
-    def __init__(self, db: Database, clock: Clock):
+    def __init__(self, db: Database, registry: Registry, clock: Clock):
         self.db = db
+        self.registry = registry
         self.clock = clock
 
     def queue(self, library_code: str, direction: str, include_done: bool = False,
@@ -87,5 +94,5 @@ class Transits:
         if action == "send":
             return send(conn, actor, row, self.clock.now())
         if action == "arrive":
-            return arrive(conn, actor, row, self.clock.now())
+            return arrive(conn, actor, row, self.clock.now(), self.registry)
         raise DomainError(Code.TRANSIT_BAD_STATE, action=action)

@@ -36,11 +36,13 @@ class PatronFacts:
 
     view: dict[str, Any]
     loans: list[dict[str, Any]]
-    holds: list[str]
+    holds: list[str]  # reservations set aside for the patron (ready for pickup)
     reasons: tuple[Reason, ...]  # why a checkout here would be refused now
     renew_reasons: list[Reason] = field(default_factory=list)
     flags: str = ""
     limit: int = 20
+    waiting: list[str] = field(default_factory=list)  # reserved, not yet available
+    hold_limit: int = 0  # policy reservation_limit
 
     @property
     def number(self) -> str:
@@ -57,7 +59,7 @@ class PatronFacts:
 
 def build_patron_facts(view: dict[str, Any], active: list[dict[str, Any]], holds: list[str],
                        policy: Policy, today: date, library_code: str,
-                       suspended_here: bool) -> PatronFacts:
+                       suspended_here: bool, waiting: list[str] | None = None) -> PatronFacts:
     """The flags and reasons of 24/64 from a member view (as GET /members/{ref} returns
     it) and the member's active loans, by the same domain rules the checkout applies."""
     suspended_until = (date.fromisoformat(view["suspended_until"])
@@ -95,7 +97,7 @@ def build_patron_facts(view: dict[str, Any], active: list[dict[str, Any]], holds
             and policy.suspension_sharing is SharingMode.WARN):
         reasons = decision.warnings  # shown, though this library lends anyway
     return PatronFacts(view, active, holds, reasons, renew_reasons, flags,
-                       policy.shared_loan_limit)
+                       policy.shared_loan_limit, list(waiting or []), policy.reservation_limit)
 
 
 @dataclass
@@ -105,7 +107,8 @@ class ItemFacts:
     reg_no: str
     title: str
     loanable: bool
-    reserved: bool
+    reserved: bool  # set aside on the holds shelf
+    queue_length: int = 0  # active reservations of the copy
     due_on: date | None = None
     loan_library: str | None = None
     member_number: str | None = None

@@ -14,11 +14,13 @@ from sqlalchemy import func, select
 from ..domain.actors import Actor
 from ..domain.errors import DomainError
 from ..domain.onboarding import can_circulate
+from ..domain.reservations import ACTIVE_STATES
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome
 from ..domain.transit import TransitState
 from ..services import audit
 from ..services.lookup import find_copy, item_key
-from ..store.tables import copies, loans, members, suspensions, transits
+from ..services.reservations import queue as reservation_queue
+from ..store.tables import copies, loans, members, reservations, suspensions, transits
 from .backend import ItemFacts, LibraryInfo, PatronFacts, build_patron_facts
 
 if TYPE_CHECKING:
@@ -107,14 +109,20 @@ class HubBackend:
         with hub.db.read() as conn:
             member_id = conn.scalar(select(members.c.id)
                                     .where(members.c.number == view["number"]))
-            holds = [f"${r.library_code}{r.reg_no}" for r in conn.execute(
-                select(copies.c.library_code, copies.c.reg_no)
-                .where(copies.c.reserved_for == member_id).order_by(copies.c.id))]
+            held = conn.execute(
+                select(copies.c.library_code, copies.c.reg_no, reservations.c.state)
+                .join(copies, copies.c.id == reservations.c.copy_id)
+                .where(reservations.c.member_id == member_id,
+                       reservations.c.state.in_(ACTIVE_STATES))
+                .order_by(reservations.c.id)).all()
+            holds = [f"${r.library_code}{r.reg_no}" for r in held if r.state == "ready"]
+            waiting = [f"${r.library_code}{r.reg_no}" for r in held if r.state == "waiting"]
             suspended_here = bool(suspended_until) and conn.scalar(
                 select(func.count()).select_from(suspensions).where(
                     suspensions.c.member_id == member_id, suspensions.c.library_code == lib,
                     suspensions.c.ends_on >= today, suspensions.c.lifted_at.is_(None))) > 0
-        return build_patron_facts(view, active, holds, policy, today, lib, suspended_here)
+        return build_patron_facts(view, active, holds, policy, today, lib, suspended_here,
+                                  waiting)
 
     def item_facts(self, library_code: str, scanned: str) -> ItemFacts | None:
         try:
@@ -125,8 +133,9 @@ class HubBackend:
             copy = find_copy(conn, owner, reg_no)
             if copy is None:
                 return None
+            line = reservation_queue(conn, copy.id)
             facts = ItemFacts(f"${owner}{reg_no}", owner, reg_no, copy.title, copy.loanable,
-                              copy.reserved_for is not None)
+                              any(e.state == "ready" for e in line), len(line))
             loan = conn.execute(
                 select(loans.c.due_on, loans.c.library_code, members.c.number)
                 .join(members, members.c.id == loans.c.member_id)

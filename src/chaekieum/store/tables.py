@@ -158,7 +158,6 @@ copies = Table(
     Column("reg_no", String(12), nullable=False),
     Column("title", String(300), nullable=False, server_default=""),
     Column("loanable", Boolean, nullable=False, server_default=text("true")),
-    Column("reserved_for", Id, ForeignKey("members.id")),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("library_code", "reg_no", name="uq_copies_library_reg_no"),
 )
@@ -211,6 +210,38 @@ transits = Table(
     Index(
         "uq_transits_open_copy", "copy_id", unique=True,
         postgresql_where=text("state <> 'home'"), sqlite_where=text("state <> 'home'"),
+    ),
+)
+
+# 예약: a queue per copy (domain/reservations.py). The copy's owning library is the
+# pickup library. At most one active reservation per member and copy, and at most one
+# copy set aside (ready) per copy: the database refuses a second either way.
+reservations = Table(
+    "reservations", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("copy_id", Id, ForeignKey("copies.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("state", String(10), nullable=False),  # waiting|ready|fulfilled|expired|cancelled
+    Column("channel", String(12), nullable=False),
+    Column("placed_at", DateTime, nullable=False),
+    Column("placed_by", String(80), nullable=False),
+    Column("ready_at", DateTime),
+    Column("pickup_by", Date),  # last day on the holds shelf (a Seoul date)
+    Column("closed_at", DateTime),
+    Column("closed_by", String(80)),
+    Column("loan_id", Id, ForeignKey("loans.id")),  # the loan that fulfilled it
+    Index("ix_reservations_copy_state", "copy_id", "state"),
+    Index("ix_reservations_member_state", "member_id", "state"),
+    Index("ix_reservations_library_state", "library_code", "state"),
+    Index(
+        "uq_reservations_active_member_copy", "copy_id", "member_id", unique=True,
+        postgresql_where=text("state IN ('waiting', 'ready')"),
+        sqlite_where=text("state IN ('waiting', 'ready')"),
+    ),
+    Index(
+        "uq_reservations_ready_copy", "copy_id", unique=True,
+        postgresql_where=text("state = 'ready'"), sqlite_where=text("state = 'ready'"),
     ),
 )
 

@@ -152,7 +152,7 @@ def seed(hub: Hub, n_libraries: int, n_members: int, log: Callable[[str], None] 
     put(t.copies, ({
         "id": c + 1, "library_code": library_code(c // COPIES_PER_LIBRARY),
         "reg_no": f"EM{c % COPIES_PER_LIBRARY + 1:010d}", "title": f"벤치 자료 {c % 997}",
-        "loanable": True, "reserved_for": None, "updated_at": at}
+        "loanable": True, "updated_at": at}
         for c in range(n_copies)))
     put(t.loans, _loans(n_libraries, n_members, n_copies))
     put(t.transits, _transits(n_libraries, n_members, n_copies))
