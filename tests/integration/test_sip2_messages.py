@@ -103,7 +103,7 @@ def test_sc_status_after_login(kiosk):  # noqa: ANN001
     assert r.get("AO") == "111001" and r.get("AM") == "서울도서관"
     bx = r.get("BX")
     assert len(bx) == 16 and bx.startswith("YYYYYYYYYYY")  # 23 11 09 01 99 97 93 63 35 37 17
-    assert bx[11:14] == "NNN" and bx[14:] == "YY"  # no 19/25/15; 29/65 yes
+    assert bx[11:14] == "NNY" and bx[14:] == "YY"  # no 19/25; 15 hold, 29, 65 yes
 
 
 def test_checksum_example_from_the_notes(server):  # noqa: ANN001
@@ -143,9 +143,9 @@ def test_requests_before_login_are_refused_then_dropped(server, member):  # noqa
 
 
 def test_standard_but_unsupported_messages_get_their_response(kiosk):  # noqa: ANN001
-    kiosk.send_raw(sip(f"15+{NOW}AO111001|AA1|AB2|"))
+    kiosk.send_raw(sip(f"19{NOW}AB2|"))
     line = kiosk.read_line()
-    assert line.startswith(b"160N") and verify_checksum(line)
+    assert line.startswith(b"200") and verify_checksum(line)
     assert "지원하지 않습니다".encode() in line
 
 

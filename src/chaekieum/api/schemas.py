@@ -146,3 +146,45 @@ class TerminalIn(Body):
 
 class HistoryHideIn(Body):
     loan_ids: list[int] | None = None
+
+
+class ReservationIn(Body):
+    member: str = Field(..., min_length=1, max_length=64,
+                        description="14-digit member number or linked card UID; the member "
+                                    "must be registered at this library")
+    item: str = Field(..., min_length=1, max_length=40,
+                      description="통합바코드 or this library's 등록번호 of a copy on loan "
+                                  "or in transit home")
+    owner_library: str | None = Field(None, pattern=r"^\d{6}$")
+
+
+class ReservationOut(BaseModel):
+    """One reservation (예약), as every reservation endpoint returns it."""
+
+    id: int
+    item: str = Field(..., description="통합바코드 of the reserved copy")
+    registration_number: str
+    title: str
+    library_code: str = Field(..., description="owning library = pickup library")
+    library_name: str
+    member_number: str
+    member_number_masked: str
+    state: str = Field(..., description="waiting | ready | fulfilled | expired | cancelled")
+    state_label: str
+    position: int | None = Field(None, description="1 = head of the copy's queue (active only)")
+    channel: str
+    placed_at: str
+    ready_at: str | None = None
+    pickup_by: str | None = Field(None, description="last pickup day (ready only)")
+    closed_at: str | None = None
+    loan_id: int | None = Field(None, description="the loan that fulfilled it")
+
+
+class ReservationCancelOut(ReservationOut):
+    next: ReservationOut | None = Field(
+        None, description="the reservation the copy was set aside for instead")
+    copy_to_shelf: bool = Field(False, description="a set-aside copy goes back to the shelf")
+
+
+class ReservationListOut(BaseModel):
+    items: list[ReservationOut]

@@ -53,6 +53,8 @@ _REQUEST_ROWS = [
     ("37", "fee_paid", f"{_DATE} fee_type:2 payment_type:2 currency_type:3",
      "BV AO AA AC AD CG BK"),
     ("01", "block_patron", f"card_retained:1 {_DATE}", "AO AL AA AC"),
+    # hold mode: + place, - cancel, * change (not served: no pickup elsewhere)
+    ("15", "hold", f"hold_mode:1 {_DATE}", "BW BS BY AO AA AD AB AJ AC BO"),
     ("97", "request_acs_resend", "", ""),
     # 96 normally flows ACS -> SC; a kiosk that sends it gets our last response again.
     ("96", "request_sc_resend", "", ""),
@@ -88,6 +90,7 @@ _RESPONSE_ROWS = [
      f"CF AH CJ CM AB AJ BG BH BV CK AQ AP CH CS CT {_MSG}"),
     ("36", "end_session_response", f"end_session:1 {_DATE}", f"AO AA {_MSG}"),
     ("38", "fee_paid_response", f"payment_accepted:1 {_DATE}", f"AO AA BK {_MSG}"),
+    ("16", "hold_response", f"ok:1 available:1 {_DATE}", f"BW BR BS AO AA AB AJ {_MSG}"),
     ("96", "request_sc_resend", "", ""),
 ]
 
@@ -96,9 +99,8 @@ REQUESTS: dict[str, MessageSpec] = _table(_REQUEST_ROWS)
 # Standard 2.00 requests this ACS does not serve (BX says N).  They are not decoded
 # (the codec raises UnknownCommand for them), but the server still answers each with its
 # proper response type, "not ok", and a screen message, so the kiosk is told clearly.
-UNSUPPORTED_REPLY_FOR: dict[str, str] = {"15": "16", "19": "20", "25": "26"}
+UNSUPPORTED_REPLY_FOR: dict[str, str] = {"19": "20", "25": "26"}
 UNSUPPORTED_RESPONSES: dict[str, MessageSpec] = _table([
-    ("16", "hold_response", f"ok:1 available:1 {_DATE}", "BW BR BS AO AA AB AJ AF AG"),
     ("20", "item_status_update_response", f"item_properties_ok:1 {_DATE}", "AB AJ CH AF AG"),
     ("26", "patron_enable_response", f"patron_status:14 language:3 {_DATE}",
      "AO AA AE BL CQ AF AG"),
@@ -108,7 +110,8 @@ RESPONSES: dict[str, MessageSpec] = _table(_RESPONSE_ROWS)
 # Which response answers which request (97/96: the previous response, not a new one).
 RESPONSE_FOR: dict[str, str | None] = {
     "93": "94", "99": "98", "23": "24", "63": "64", "11": "12", "09": "10", "29": "30",
-    "65": "66", "17": "18", "35": "36", "37": "38", "01": "24", "97": None, "96": None,
+    "65": "66", "17": "18", "35": "36", "37": "38", "01": "24", "15": "16", "97": None,
+    "96": None,
 }
 
 # Variable field ids of SIP2 2.00 plus the common 3M extensions (CR..DA).

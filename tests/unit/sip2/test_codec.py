@@ -59,12 +59,12 @@ def with_checksum(body: str, encoding: str = "utf-8") -> bytes:
 def test_table_lengths_match_the_3m_guide():
     assert {c: s.fixed_length for c, s in REQUESTS.items()} == {
         "93": 2, "99": 8, "23": 21, "63": 31, "11": 38, "09": 37, "29": 38, "65": 18,
-        "17": 18, "35": 18, "37": 25, "01": 19, "97": 0, "96": 0,
+        "17": 18, "35": 18, "37": 25, "01": 19, "15": 19, "97": 0, "96": 0,
     }
     # 98 is 34 (6x1 + 3 + 3 + 18 + 4) in the 3M guide, not 36 as sip2.md says.
     assert {c: s.fixed_length for c, s in RESPONSES.items()} == {
         "94": 1, "98": 34, "24": 35, "64": 59, "12": 22, "30": 22, "10": 22, "66": 27,
-        "18": 24, "36": 19, "38": 19, "96": 0,
+        "18": 24, "36": 19, "38": 19, "16": 20, "96": 0,
     }
 
 
@@ -168,6 +168,8 @@ REQUEST_CASES = [
      {"BV": ["1500.00"], "CG": ["F-77"], "BK": ["TX-1"]}),
     (f"01Y{DATE}AO111001|AL카드 회수됨|AA11100100001234|AC|AY1AZ", "block_patron",
      {"card_retained": "Y"}, {"AL": ["카드 회수됨"]}),
+    (f"15+{DATE}AO111001|AA11100100001234|AB$111001EM0000123|AC|AY2AZ", "hold",
+     {"hold_mode": "+"}, {"AB": ["$111001EM0000123"]}),
     ("97AZ", "request_acs_resend", {}, {}),
     ("96AZ", "request_sc_resend", {}, {}),
 ]
@@ -270,8 +272,8 @@ def test_frame_errors(frame, error):
 
 def test_unknown_command_carries_its_code():
     with pytest.raises(UnknownCommand) as info:
-        decode_request(b"15N20240301    103000")  # hold: not served
-    assert info.value.code == "15"
+        decode_request(b"1920240301    103000")  # item status update: not served
+    assert info.value.code == "19"
     with pytest.raises(FixedPartTooShort) as info:
         decode_request(b"63000")
     assert info.value.code == "63"
@@ -322,6 +324,9 @@ RESPONSE_CASES = {
            [("AB", "$111001EM0000123"), ("AJ", ""), ("AH", ""), ("AQ", "111001")]),
     "36": ("Y" + DATE, [("AO", "111001"), ("AA", "11100100001234")]),
     "38": (["Y", DATE], [("AO", "111001"), ("AA", "11100100001234"), ("BK", "TX-1")]),
+    "16": (["1", "N", DATE],
+           [("BR", "2"), ("BS", "111001"), ("AO", "111001"), ("AA", "11100100001234"),
+            ("AB", "$111001EM0000123"), ("AJ", "채식주의자"), ("AF", "예약되었습니다")]),
     "96": ([], []),
 }
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ...domain.errors import Code, DomainError, message
 from ..codec import Request
-from . import items, patron, status
+from . import holds, items, patron, status
 from .common import LOGIN_REQUIRED, Context, Reply, institution_mismatch, reason_text
 from .refusal import refusal, unsupported
 
@@ -32,13 +32,14 @@ DISPATCH: dict[str, Handler] = {
     "17": items.item_information,
     "35": status.end_patron_session,
     "37": status.fee_paid,
+    "15": holds.hold,
 }
 
 # Requests answered before a terminal has logged in (93, and 99 which some kiosks poll
 # first); 97/96 are resends and never reach the handlers.
 BEFORE_LOGIN = frozenset({"93", "99"})
 # Requests that change state: their stored response is replayed for a duplicate AY+AZ.
-MUTATING = frozenset({"11", "09", "29", "65", "01", "37"})
+MUTATING = frozenset({"11", "09", "29", "65", "01", "37", "15"})
 
 
 def handle(ctx: Context, req: Request) -> Reply:

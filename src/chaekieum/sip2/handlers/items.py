@@ -31,6 +31,16 @@ log = logging.getLogger("chaekieum.sip2")
 AUTO_JOINED = "책이음 회원으로 이 도서관에 자동 가입되었습니다."
 OFFLINE_EXCEPTION = "오프라인 처리 내역이 기록되었으며 규칙 위반으로 확인이 필요합니다: "
 MISSING_ITEM = Reason(Code.INVALID_BARCODE, {"problem": "AB missing"})
+HOLD_SHELF = "예약 도서: 예약자 보관 서가로 ({pickup_by}까지 보관)"
+
+
+def _hold_fields(held: dict | None) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """A copy set aside for a reserver: alert the sorter/librarian (3M alert type 02,
+    hold for this library) and name the holds shelf; the patron is masked."""
+    if not held:
+        return [], []
+    return ([("CV", "02"), ("CY", held["member_number_masked"])],
+            [HOLD_SHELF.format(pickup_by=held["pickup_by"])])
 
 
 def _sip_time(value: str | None) -> datetime | None:
@@ -124,10 +134,13 @@ def checkin(ctx: Context, req: Request) -> Reply:
     lib = ctx.library_code
     if outcome.action == "transit_arrived":
         transit = outcome.extra.get("transit") or {}
-        return Reply("10", {"ok": "1", "resensitize": "Y", "magnetic_media": "N", "alert": "N",
-                            "transaction_date": ctx.now()},
+        hold_fields, hold_texts = _hold_fields(transit.get("reservation"))
+        return Reply("10", {"ok": "1", "resensitize": "Y", "magnetic_media": "N",
+                            "alert": yn(bool(hold_fields)), "transaction_date": ctx.now()},
                      [("AO", lib), ("AB", item), ("AQ", lib), ("AJ", transit.get("title") or ""),
-                      ("AF", "타관반납 자료가 소장 도서관에 도착(복귀) 처리되었습니다.")])
+                      *hold_fields,
+                      *screen_texts(["타관반납 자료가 소장 도서관에 도착(복귀) 처리되었습니다.",
+                                     *hold_texts])])
     loan = outcome.loan or {}
     home = outcome.extra.get("home_library") or loan.get("owner_library") or lib
     texts = _outcome_texts(outcome)
@@ -140,13 +153,17 @@ def checkin(ctx: Context, req: Request) -> Reply:
         name = outcome.extra.get("home_library_name") or home
         fields += [("CT", home), ("CV", "04")]  # 3M alert type 04: send to other library
         texts.insert(0, f"타관반납: 소장 도서관 {name}({home})(으)로 보낼 자료입니다.")
+    hold_fields, hold_texts = _hold_fields(outcome.extra.get("reservation"))
+    fields += hold_fields
+    texts[:0] = hold_texts
     suspension = outcome.extra.get("suspension")
     if suspension:
         texts.append(f"연체 반납({suspension['days_late']}일)으로 "
                      f"{suspension['until']}까지 대출이 정지됩니다.")
     fields += screen_texts(texts)
     return Reply("10", {"ok": "1", "resensitize": "Y", "magnetic_media": "N",
-                        "alert": yn(transit), "transaction_date": ctx.now()}, fields)
+                        "alert": yn(transit or bool(hold_fields)),
+                        "transaction_date": ctx.now()}, fields)
 
 
 def _checkin_refused(ctx: Context, req: Request, item: facts.ItemFacts | None,
@@ -216,6 +233,7 @@ def item_information(ctx: Context, req: Request) -> Reply:
         ("AB", scanned), ("AJ", info.title), ("AQ", info.owner),
         ("AH", due_text(info.due_on) if info.due_on else None),
         ("AP", info.transit_from or info.loan_library or info.owner),
+        ("CF", str(info.queue_length) if info.queue_length else None),
     ]
     if info.transit_state is not None:
         fields.append(("CT", info.transit_to))

@@ -94,7 +94,7 @@ def patron_information(ctx: Context, req: Request) -> Reply:
         "AS": pf.holds,
         "AT": [loan["item"] for loan in pf.overdue],
         "AU": [loan["item"] for loan in pf.loans],
-        "AV": [], "BU": [], "CD": [],
+        "AV": [], "BU": [], "CD": pf.waiting,
     }
     fixed = {
         "patron_status": pf.flags, "language": language(req), "transaction_date": ctx.now(),
@@ -102,10 +102,11 @@ def patron_information(ctx: Context, req: Request) -> Reply:
         "overdue_items_count": count(len(pf.overdue)),
         "charged_items_count": count(len(pf.loans)),
         "fine_items_count": count(0), "recall_items_count": count(0),
-        "unavailable_holds_count": count(0),
+        "unavailable_holds_count": count(len(pf.waiting)),
     }
     fields = _common_fields(ctx, pf, req, cq, extra)
     fields.insert(3, ("CB", count(pf.limit)))  # the shared 책이음 loan limit
+    fields.insert(3, ("BZ", count(pf.hold_limit)))  # reservations allowed at this library
     wanted = summary_field(req.fixed.get("summary", ""))
     if wanted in SUMMARY_FIELDS:
         items = lists[wanted]

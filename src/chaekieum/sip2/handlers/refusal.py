@@ -80,9 +80,15 @@ def _38(ctx: Context, req: Request, af: list) -> Reply:
                  [("AO", ctx.library_code), ("AA", field_value(req, "AA")), *af])
 
 
+def _16(ctx: Context, req: Request, af: list) -> Reply:
+    return Reply("16", {"ok": "0", "available": "N", "transaction_date": ctx.now()},
+                 [("AO", ctx.library_code), ("AA", field_value(req, "AA")),
+                  ("AB", field_value(req, "AB")), *af])
+
+
 _BUILDERS: dict[str, Callable[[Context, Request, list], Reply]] = {
     "94": _94, "98": _98, "24": _24, "64": _64, "12": _item("12"), "30": _item("30"),
-    "10": _10, "66": _66, "18": _18, "36": _36, "38": _38,
+    "10": _10, "66": _66, "18": _18, "36": _36, "38": _38, "16": _16,
 }
 
 
@@ -92,13 +98,10 @@ def refusal(ctx: Context, req: Request, texts: Iterable[str]) -> Reply:
 
 
 def unsupported(ctx: Context, reply_code: str) -> Reply:
-    """Answer a standard request we do not serve (15 hold, 19 item status update,
-    25 patron enable) with its own response type."""
+    """Answer a standard request we do not serve (19 item status update, 25 patron
+    enable) with its own response type."""
     date = ctx.now()
-    if reply_code == "16":
-        fixed = {"ok": "0", "available": "N", "transaction_date": date}
-        fields = [("AO", ctx.library_code), ("AA", ""), ("AF", NOT_SUPPORTED)]
-    elif reply_code == "20":
+    if reply_code == "20":
         fixed = {"item_properties_ok": "0", "transaction_date": date}
         fields = [("AB", ""), ("AF", NOT_SUPPORTED)]
     else:

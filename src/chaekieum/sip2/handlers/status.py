@@ -9,7 +9,8 @@ from .common import LOGIN_REQUIRED, Context, Reply, field_value
 
 log = logging.getLogger("chaekieum.sip2")
 
-SUPPORTED = ("93", "99", "23", "63", "11", "09", "29", "65", "17", "35", "37", "01", "97")
+SUPPORTED = ("93", "99", "23", "63", "11", "09", "29", "65", "17", "35", "37", "01", "97",
+             "15")
 FAILED_LOGIN_DELAY = 1.0  # seconds; slows down password guessing, never blocks others
 NO_FEES = "책이음은 연체료 대신 대출정지를 적용합니다. 납부할 요금이 없습니다."
 
