@@ -19,11 +19,13 @@ app = typer.Typer(help="책이음 (Chaekieum) hub: integrated library-card netwo
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo network.", no_args_is_help=True)
 cred_app = typer.Typer(help="API keys and SIP2 kiosk accounts.", no_args_is_help=True)
+res_app = typer.Typer(help="Reservations (예약).", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks (print figures; last line RESULT ...).",
                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cred_app, name="credentials")
+app.add_typer(res_app, name="reservations")
 app.add_typer(bench_app, name="bench")
 console = Console()
 
@@ -177,6 +179,17 @@ def demo_info(database_url: str | None = DbOption,
     for m in info["members"]:
         members.add_row(m["number"], m["name"], m["password"], m["home_library"])
     console.print(members)
+
+
+@res_app.command("expire")
+def reservations_expire(database_url: str | None = DbOption) -> None:
+    """Expire set-aside reservations past their pickup deadline; set each copy aside for
+    the next in line (run daily from cron; `serve` also sweeps every 10 minutes)."""
+    from .services.context import Actor, Role
+
+    out = _hub(database_url).reservations.expire_due(
+        Actor(Role.SYSTEM, "system:cli", "cli"))
+    console.print_json(json.dumps(out))
 
 
 @cred_app.command("api-key")

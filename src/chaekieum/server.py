@@ -5,6 +5,7 @@ Adapters never import each other; this module wires them to one Hub.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -22,6 +23,22 @@ from .services.hub import Hub
 log = logging.getLogger("chaekieum")
 SQLITE_THREADS = 4
 POSTGRES_THREADS = 8
+# How often a server expires uncollected reservations (seconds; 0 = never, e.g. when a
+# cron job runs `chaekieum reservations expire`). Safe in every worker: each expiry is
+# its own transaction that rechecks the state.
+RESERVATION_SWEEP_SECONDS = 600
+
+
+async def _reservation_sweeper(hub: Hub, every: float) -> None:
+    from .services.context import Actor, Role
+
+    actor = Actor(Role.SYSTEM, "system:reservation-sweep", "system")
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await anyio.to_thread.run_sync(hub.reservations.expire_due, actor)
+        except Exception:  # the database is away: try again next time
+            log.exception("reservation sweep failed")
 
 
 # uvicorn's own proxy-header handling is always off: by default it believes
@@ -51,9 +68,16 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
             sip2_server = Sip2Server(HubBackend(hub), sip2_host, sip2_port)
             await sip2_server.start()
             log.info("SIP2 listening on %s:%s", sip2_host, sip2_port)
+        every = float(os.environ.get("CHAEKIEUM_RESERVATION_SWEEP",
+                                     RESERVATION_SWEEP_SECONDS))
+        sweeper = asyncio.create_task(_reservation_sweeper(hub, every)) if every > 0 else None
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if sip2_server is not None:
                 await sip2_server.stop()
 

@@ -293,3 +293,24 @@ def test_migration_turns_the_old_column_into_waiting_reservations(tmp_path):
                                    reservations.c.state)).all() == [(3, 7, "waiting")]
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     engine.dispose()
+
+
+def test_cli_expire_sweeps_past_deadlines(hub, monkeypatch, tmp_path):
+    """`chaekieum reservations expire` (wall clock: long after the fixed test clock)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from chaekieum.cli import app
+
+    numbers = [m["number"] for m in demo.info(hub)["members"]]
+    lib = desk("111001")
+    hub.circulation.checkout(lib, CheckoutRequest(numbers[0], ITEM))
+    placed = hub.reservations.place(lib, numbers[1], ITEM)
+    hub.circulation.checkin(lib, CheckinRequest(ITEM))
+    monkeypatch.setenv("CHAEKIEUM_SECRET_KEY", "test-secret")
+    result = CliRunner().invoke(app, ["reservations", "expire", "--database-url",
+                                      str(hub.db.url)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"expired": 1, "set_aside": 0}
+    assert hub.reservations.get(lib, placed["id"])["state"] == "expired"
