@@ -137,11 +137,12 @@ def _now(request: Request) -> str:
 def desk_page(request: Request, actor: Actor = Depends(librarian)) -> Response:
     hub = hub_of(request)
     desk = _desk(request)
-    view = loans = None
+    view = loans = held = None
     if desk.get("member"):
         try:
             view = hub.members.get(actor, desk["member"])
             loans = hub.members.loans(actor, desk["member"])
+            held = hub.reservations.for_member(actor, desk["member"])  # at this library
         except DomainError as err:
             flash_error(request, err)
             _close_member(request, desk)
@@ -149,7 +150,7 @@ def desk_page(request: Request, actor: Actor = Depends(librarian)) -> Response:
     hint = desk.get("hint")
     names = stats_of(request).library_names([actor.library_code, *([hint] if hint else [])])
     return render(request, "desk.html", {
-        "desk": desk, "member": view, "loans": loans or [],
+        "desk": desk, "member": view, "loans": loans or [], "reservations": held or [],
         "today": hub.clock.today().isoformat(), "hint_name": names.get(hint),
         "library_name": names.get(actor.library_code, actor.library_code),
     })
@@ -280,6 +281,7 @@ def _checkin(request: Request, actor: Actor, desk: dict[str, Any], item: str) ->
         transit = outcome.extra.get("transit", {})
         flash(request, "ok", "desk.transit_arrived", f"{transit.get('title') or ''} "
               f"{transit.get('item') or ''}")
+        _hold_shelf(request, transit.get("reservation"))
         return
     loan = outcome.loan or {}
     _record(desk, "checkin", loan, _now(request))
@@ -291,6 +293,15 @@ def _checkin(request: Request, actor: Actor, desk: dict[str, Any], item: str) ->
     if suspension:
         flash(request, "warn", "desk.suspension", f"{suspension['until']} "
               f"({suspension['days_late']}→{suspension['days']})")
+    _hold_shelf(request, outcome.extra.get("reservation"))
+
+
+def _hold_shelf(request: Request, held: dict[str, Any] | None) -> None:
+    """The return set the copy aside for a reserver: tell the librarian where it goes."""
+    if held:
+        flash(request, "warn", "desk.hold_shelf",
+              f"{held['title']} · {held['member_number_masked']} · "
+              f"{_t(request, 'res.pickup_by')} {held['pickup_by']}")
 
 
 @router.post("/join")
@@ -445,3 +456,51 @@ def clear_receipt(request: Request, actor: Actor = Depends(librarian)) -> Respon
     desk.pop("tx_member", None)
     _save(request, desk)
     return redirect("/desk")
+
+
+# -- reservations (예약) ------------------------------------------------------------------
+@router.post("/reserve")
+def reserve(request: Request, actor: Actor = Depends(librarian),
+            form: Any = Depends(form_data)) -> Response:
+    """예약 for the open member (the card was shown): a copy of this library on loan."""
+    desk = _desk(request)
+    item = str(form.get("item", "")).strip()[:40]
+    if not desk.get("member") or not item:
+        flash_error(request, DomainError(Code.VALIDATION_ERROR, field="item"))
+        return redirect("/desk")
+    with flash_refusal(request):
+        placed = hub_of(request).reservations.place(actor, desk["member"], item,
+                                                    desk.get("hint"))
+        flash(request, "ok", "res.placed", f"{placed['title']} · {placed['item']} · "
+              f"{_t(request, 'res.position')} {placed['position']}")
+    return redirect("/desk")
+
+
+@router.post("/reservations/cancel")
+def cancel_reservation(request: Request, actor: Actor = Depends(librarian),
+                       form: Any = Depends(form_data)) -> Response:
+    back = "/desk/holds" if form.get("back") == "holds" else "/desk"
+    try:
+        reservation_id = int(str(form.get("reservation_id", "")))
+    except ValueError:
+        flash_error(request, DomainError(Code.VALIDATION_ERROR, field="reservation_id"))
+        return redirect(back)
+    with flash_refusal(request):
+        done = hub_of(request).reservations.cancel(actor, reservation_id)
+        flash(request, "ok", "res.cancelled", f"{done['title']} · {done['item']}")
+        _hold_shelf(request, done.get("next"))
+        if done.get("copy_to_shelf"):
+            flash(request, "warn", "res.to_shelf", done["item"])
+    return redirect(back)
+
+
+@router.get("/holds")
+def holds_shelf(request: Request, actor: Actor = Depends(librarian)) -> Response:
+    """예약 보관 서가: copies set aside here (soonest deadline first), and who waits."""
+    hub = hub_of(request)
+    names = stats_of(request).library_names([actor.library_code])
+    return render(request, "desk_holds.html", {
+        "ready": hub.reservations.for_library(actor, state="ready"),
+        "waiting": hub.reservations.for_library(actor, state="waiting"),
+        "today": hub.clock.today().isoformat(),
+        "library_name": names.get(actor.library_code, actor.library_code)})

@@ -35,13 +35,66 @@ def home(request: Request, number: str = Depends(member)) -> Response:
     hub = hub_of(request)
     actor = member_actor(number)
     view = hub.members.get(actor, number)
+    reservations = hub.reservations.for_member(actor, number)
+    lookup = _lookup(request, view)
     loans = hub.members.loans(actor, number)
     history = [h for h in hub.members.loans(actor, number, include_returned=True)
                if h["state"] == "returned"]
     suspensions = hub.members.suspension_history(actor, number)
     return render(request, "portal.html", {
         "member": view, "loans": loans, "history": history[:100],
-        "suspensions": suspensions})
+        "suspensions": suspensions, "reservations": reservations, "lookup": lookup})
+
+
+def _lookup(request: Request, view: dict[str, Any]) -> dict[str, Any] | None:
+    """A copy the member looked up (?item=&library=) at a library they joined: what the
+    reserve button needs (on loan? how many wait?)."""
+    item = request.query_params.get("item", "").strip()[:40]
+    library = request.query_params.get("library", "").strip()[:6]
+    if not item:
+        return None
+    if library not in {j["library_code"] for j in view["libraries"]}:
+        return {"item": item, "library": library,
+                "error": [{"code": str(Code.RESERVATION_NOT_JOINED), "details": {}}]}
+    try:
+        found = hub_of(request).copies.get(member_actor(view["number"], library), item, library)
+    except DomainError as err:
+        return {"item": item, "library": library,
+                "error": [{"code": str(r.code), "details": {}} for r in err.reasons]}
+    return {"item": item, "library": library, "copy": found}
+
+
+@router.post("/reserve")
+def reserve(request: Request, number: str = Depends(member),
+            form: Any = Depends(form_data)) -> Response:
+    """예약 at a library the member joined (its copy, on loan or on its way home)."""
+    item = str(form.get("item", "")).strip()[:40]
+    library = str(form.get("library", "")).strip()[:6] or None
+    try:
+        placed = hub_of(request).reservations.place(member_actor(number), number, item,
+                                                    library)
+    except DomainError as err:
+        flash(request, "error", "res.refused", item,
+              [{"code": str(r.code), "details": {}} for r in err.reasons])
+    else:
+        flash(request, "ok", "res.placed", f"{placed['title']} · {placed['library_name']}")
+    return redirect("/my#reservations")
+
+
+@router.post("/reservations/cancel")
+def cancel_reservation(request: Request, number: str = Depends(member),
+                       form: Any = Depends(form_data)) -> Response:
+    try:
+        reservation_id = int(str(form.get("reservation_id", "")))
+    except ValueError:
+        reservation_id = 0
+    try:
+        done = hub_of(request).reservations.cancel(member_actor(number), reservation_id)
+    except DomainError as err:
+        flash_error(request, err)
+    else:
+        flash(request, "ok", "res.cancelled", done["title"])
+    return redirect("/my#reservations")
 
 
 @router.post("/renew")
