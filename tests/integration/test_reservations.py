@@ -314,3 +314,27 @@ def test_cli_expire_sweeps_past_deadlines(hub, monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"expired": 1, "set_aside": 0}
     assert hub.reservations.get(lib, placed["id"])["state"] == "expired"
+
+
+def test_undo_keeps_the_queue_right(any_hub, numbers):
+    """Undoing the return that set a copy aside puts the reservation back in line (the
+    copy is on loan again); undoing the loan that fulfilled one sets the copy aside for
+    the reserver again."""
+    hub, lib = any_hub, desk("111001")
+    hub.circulation.checkout(lib, CheckoutRequest(numbers[0], ITEM))
+    placed = hub.reservations.place(lib, numbers[1], ITEM)
+    back = hub.circulation.checkin(lib, CheckinRequest(ITEM))
+    hub.circulation.undo_checkin(lib, back.loan["id"])
+    again = hub.reservations.get(lib, placed["id"])
+    assert (again["state"], again["pickup_by"]) == ("waiting", None)
+    back = hub.circulation.checkin(lib, CheckinRequest(ITEM))
+    assert back.extra["reservation"]["id"] == placed["id"]
+    out = hub.circulation.checkout(lib, CheckoutRequest(numbers[1], ITEM))
+    assert out.extra["reservation"]["state"] == "fulfilled"
+    undone = hub.circulation.undo_checkout(lib, out.loan["id"])
+    assert undone.extra["reservation"]["id"] == placed["id"]
+    assert hub.reservations.get(lib, placed["id"])["state"] == "ready"
+    with pytest.raises(DomainError) as refused:
+        hub.circulation.checkout(lib, CheckoutRequest(numbers[0], ITEM))
+    assert codes(refused) == ["COPY_RESERVED"]
+    assert hub.circulation.checkout(lib, CheckoutRequest(numbers[1], ITEM)).loan

@@ -10,7 +10,8 @@ borrows it), expired (not collected in time) or cancelled (by the member or staf
        |  ^                  |
        |  +---requeue--------+   (the set-aside copy was lent offline to someone else,
        |                     |    or a set-aside return was undone)
-       +--fulfil--> fulfilled|
+       +--fulfil--> fulfilled|    (fulfilled --reopen--> waiting: the loan was undone;
+       |                     |     the copy is then set aside for the reserver again)
        +--cancel--> cancelled<--cancel
                              +--expire--> expired
 """
@@ -51,7 +52,7 @@ TRANSITIONS: dict[ReservationState, dict[str, ReservationState]] = {
         "cancel": ReservationState.CANCELLED,
         "requeue": ReservationState.WAITING,
     },
-    ReservationState.FULFILLED: {},
+    ReservationState.FULFILLED: {"reopen": ReservationState.WAITING},  # loan undone
     ReservationState.EXPIRED: {},
     ReservationState.CANCELLED: {},
 }

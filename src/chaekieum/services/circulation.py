@@ -520,7 +520,8 @@ class Circulation:
         daily.bump(conn, loan.library_code, loan.loaned_on, loans=-1,
                    elsewhere=-int(issuing != loan.library_code))
         audit.record(conn, actor, "loan.undo_checkout", "loan", loan.id, at, {})
-        return Outcome("undo_checkout", loan_view(conn, loan.id))
+        held = holds.on_undo_checkout(conn, actor, self.registry, loan.copy_id, loan.id, at)
+        return Outcome("undo_checkout", loan_view(conn, loan.id), extra={"reservation": held})
 
     @transactional
     def undo_checkin(self, conn: Connection, actor: Actor, loan_id: int) -> Outcome:
@@ -545,6 +546,7 @@ class Circulation:
         except IntegrityError:
             raise DomainError(Code.UNDO_NOT_POSSIBLE, problem="copy lent again") from None
         audit.record(conn, actor, "loan.undo_checkin", "loan", loan.id, at, {})
+        holds.on_undo_checkin(conn, actor, loan.copy_id, at)
         return Outcome("undo_checkin", loan_view(conn, loan.id))
 
     def _loan_for_undo(self, conn, loan_id: int, library_code: str, side: str):  # noqa: ANN001

@@ -156,7 +156,8 @@ def set_aside_next(conn: Connection, actor: Actor, registry: Registry, copy_id: 
     aside). The caller holds the loan or transit; the copy row is locked here."""
     conn.execute(select(copies.c.id).where(copies.c.id == copy_id).with_for_update())
     line = queue(conn, copy_id)
-    if not line or line[0].state != S.WAITING:
+    if not line or line[0].state != S.WAITING or conn.scalar(
+            select(loans.c.id).where(loans.c.copy_id == copy_id, loans.c.state == "active")):
         return None
     row = conn.execute(_ROW.where(reservations.c.id == line[0].id)
                        .with_for_update(of=reservations)).one()
@@ -185,6 +186,28 @@ def on_checkout(conn: Connection, actor: Actor, copy_id: int, member_id: int, lo
         elif entry.state == S.READY:
             _move(conn, actor, row, "requeue", at, None, ready_at=None, pickup_by=None)
     return fulfilled
+
+
+def on_undo_checkout(conn: Connection, actor: Actor, registry: Registry, copy_id: int,
+                     loan_id: int, at: datetime) -> dict[str, Any] | None:
+    """A loan that fulfilled a reservation was undone: the copy is back at the desk, so the
+    reservation reopens and the copy is set aside for the reserver again."""
+    row = conn.execute(_ROW.where(reservations.c.loan_id == loan_id,
+                                  reservations.c.state == S.FULFILLED)).first()
+    if row is None:
+        return None
+    _move(conn, actor, row, "reopen", at, None, loan_id=None, closed_at=None, closed_by=None,
+          ready_at=None, pickup_by=None)
+    return set_aside_next(conn, actor, registry, copy_id, at)
+
+
+def on_undo_checkin(conn: Connection, actor: Actor, copy_id: int, at: datetime) -> None:
+    """A return that set the copy aside was undone: the copy is on loan again, so the
+    reservation goes back to the head of the queue (set aside at the next return)."""
+    line = queue(conn, copy_id)
+    if line and line[0].state == S.READY:
+        row = conn.execute(_ROW.where(reservations.c.id == line[0].id)).one()
+        _move(conn, actor, row, "requeue", at, None, ready_at=None, pickup_by=None)
 
 
 class Reservations:
