@@ -68,11 +68,11 @@ def test_queue_order_puts_the_set_aside_one_first_then_placement_order():
 
 
 def test_a_copy_off_loan_goes_only_to_the_head():
-    entries = [QueueEntry(1, 10, "waiting"), QueueEntry(2, 20, "waiting")]
-    assert reserved_for_other(entries, 20, on_loan=False)
-    assert not reserved_for_other(entries, 10, on_loan=False)
-    assert not reserved_for_other(entries, 20, on_loan=True)  # COPY_ON_LOAN says it
-    assert not reserved_for_other([], 20, on_loan=False)
+    first = head([QueueEntry(2, 20, "waiting"), QueueEntry(1, 10, "waiting")]).member_id
+    assert reserved_for_other(first, 20, on_loan=False)
+    assert not reserved_for_other(first, 10, on_loan=False)
+    assert not reserved_for_other(first, 20, on_loan=True)  # COPY_ON_LOAN says it
+    assert not reserved_for_other(None, 20, on_loan=False)
 
 
 def test_renewal_is_blocked_by_anyone_else_waiting():

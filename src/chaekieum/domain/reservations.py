@@ -59,8 +59,6 @@ TRANSITIONS: dict[ReservationState, dict[str, ReservationState]] = {
 
 LABELS = {"waiting": "예약 대기", "ready": "예약 도서 보관 중", "fulfilled": "대출 완료",
           "expired": "예약 기한 경과", "cancelled": "예약 취소"}
-LABELS_EN = {"waiting": "waiting", "ready": "ready for pickup", "fulfilled": "fulfilled",
-             "expired": "expired", "cancelled": "cancelled"}
 
 
 def next_state(current: str, action: str) -> ReservationState:
@@ -92,15 +90,15 @@ def head(entries: Sequence[QueueEntry]) -> QueueEntry | None:
     return ordered[0] if ordered else None
 
 
-def reserved_for_other(entries: Sequence[QueueEntry], member_id: int, on_loan: bool) -> bool:
-    """Checkout: a copy that is not on loan goes only to the head of its queue.
+def reserved_for_other(head_member_id: int | None, member_id: int, on_loan: bool) -> bool:
+    """Checkout: a copy that is not on loan goes only to the head of its queue
+    (`head_member_id`, from `head`).
 
     Our choice (domain.md 5, "reserved for someone else"): not only a set-aside copy but
     any copy with a queue is refused to everyone but the head. A copy reaches the shelf
     with a queue only briefly (a transit arriving home, an undone return), and a waiting
     reserver must not lose it to whoever picks it up first."""
-    first = head(entries)
-    return not on_loan and first is not None and first.member_id != member_id
+    return not on_loan and head_member_id is not None and head_member_id != member_id
 
 
 def renewal_blocked(entries: Sequence[QueueEntry], member_id: int) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, 
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
+from ..domain import reservations as reservation_rules
 from ..domain import suspension as suspension_rules
 from ..domain.errors import Code, Decision, DomainError, Reason
 from ..domain.numbering import mask_member_number
@@ -236,9 +237,8 @@ class Circulation:
             loanable=copy.loanable,
             on_loan=active is not None,
             in_transit=bool(facts.open_transits) and owner != library_code,
-            # a copy not on loan goes only to the head of its reservation queue
-            reserved_for_other=(active is None and facts.head_reserver is not None
-                                and facts.head_reserver != member.id),
+            reserved_for_other=reservation_rules.reserved_for_other(
+                facts.head_reserver, member.id, on_loan=active is not None),
         )
         decision = rules.decide_checkout(
             self._member_facts(conn, member, library_code, today), copy_facts, counts, policy,
