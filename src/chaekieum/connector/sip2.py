@@ -238,6 +238,14 @@ class ConnectorBackend:
         raise DomainError(Code.SERVICE_UNAVAILABLE,
                           problem="report a lost card at the desk (hub)")
 
+    def place_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
+        raise DomainError(Code.SERVICE_UNAVAILABLE,
+                          problem="reserve at the desk or in the portal (hub)")
+
+    def cancel_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
+        raise DomainError(Code.SERVICE_UNAVAILABLE,
+                          problem="cancel at the desk or in the portal (hub)")
+
     def _policy_for(self) -> Policy:
         if self._policy is None:
             try:

@@ -174,5 +174,13 @@ class Backend(Protocol):
 
     def patron_facts(self, actor: Actor, library_code: str, ref: str) -> PatronFacts: ...
 
+    # -- reservations (15 hold) --------------------------------------------------------
+    def place_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
+        """예약 of the kiosk library's copy for the patron, as the reservation view; a
+        hold the patron already has is returned as it is (a resend applies once)."""
+
+    def cancel_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
+        """Cancel the patron's active reservation of the copy (RESERVATION_UNKNOWN)."""
+
     def item_facts(self, library_code: str, scanned: str) -> ItemFacts | None:
         """None when the barcode is unreadable or the copy unknown."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ..domain.actors import Actor
-from ..domain.errors import DomainError
+from ..domain.errors import Code, DomainError
 from ..domain.onboarding import can_circulate
 from ..domain.reservations import ACTIVE_STATES
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome
@@ -96,6 +96,20 @@ class HubBackend:
             return view
 
         hub.db.run_write(work)
+
+    def place_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
+        reservations = self.hub.reservations
+        try:
+            return reservations.place(actor, patron, item)
+        except DomainError as exc:
+            if exc.code != Code.RESERVATION_DUPLICATE:
+                raise
+        owner, reg_no = item_key(item, actor.library_code or "")
+        return next(v for v in reservations.for_member(actor, patron)
+                    if v["item"] == f"${owner}{reg_no}")
+
+    def cancel_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
+        return self.hub.reservations.cancel_for_item(actor, patron, item)
 
     def patron_facts(self, actor: Actor, library_code: str, ref: str) -> PatronFacts:
         """Raises DomainError (MEMBER_UNKNOWN, INVALID_MEMBER_NUMBER) like the services."""

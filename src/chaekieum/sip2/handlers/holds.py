@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 from ...domain.errors import Code, DomainError, Reason
-from ...services.lookup import item_key
 from ..codec import Request
 from .common import (
     MISSING_PATRON,
@@ -43,8 +42,8 @@ def _password_refused(ctx: Context, patron: str, req: Request) -> list[Reason]:
     if not password:
         return []
     try:  # throttled per kiosk, never against the member's portal sign-in (as for 63)
-        number = ctx.hub.members.get(ctx.actor, patron)["number"]
-        ok = ctx.hub.members.check_password_at_kiosk(number, password, ctx.login)
+        number = ctx.backend.patron_facts(ctx.actor, ctx.library_code, patron).number
+        ok = ctx.backend.check_member_password(number, password, ctx.login)
     except DomainError as exc:
         return list(exc.reasons)
     return [] if ok else [Reason(Code.AUTH_INVALID)]
@@ -73,22 +72,13 @@ def hold(ctx: Context, req: Request) -> Reply:
     refused = _password_refused(ctx, patron, req)
     if refused:
         return _failed(ctx, req, refused)
-    reservations = ctx.hub.reservations
     try:
         if mode == "-":
-            view = reservations.cancel_for_item(ctx.actor, patron, item)
+            view = ctx.backend.cancel_hold(ctx.actor, patron, item)
             log.info("sip2 %s: hold cancelled %s %s by %s", ctx.session.peer, mask(patron),
                      item[:40], ctx.login)
             return _reply(ctx, req, view, CANCELLED)
-        try:
-            view = reservations.place(ctx.actor, patron, item)
-        except DomainError as exc:
-            if exc.code != Code.RESERVATION_DUPLICATE:
-                raise
-            # a resend of a hold already placed (a reconnect, a renumbered frame): the
-            # state the kiosk asked for holds, so say so
-            view = next(v for v in reservations.for_member(ctx.actor, patron)
-                        if v["item"] == _canonical(ctx, item))
+        view = ctx.backend.place_hold(ctx.actor, patron, item)
     except DomainError as exc:
         reasons = reasons_of(exc)
         log.info("sip2 %s: hold %s refused %s %s by %s: %s", ctx.session.peer, mode,
@@ -99,8 +89,3 @@ def hold(ctx: Context, req: Request) -> Reply:
     text = (READY.format(pickup_by=view["pickup_by"]) if view["state"] == "ready"
             else PLACED.format(position=view["position"]))
     return _reply(ctx, req, view, text)
-
-
-def _canonical(ctx: Context, item: str) -> str:
-    owner, reg_no = item_key(item, ctx.library_code)
-    return f"${owner}{reg_no}"
