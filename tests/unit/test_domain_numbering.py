@@ -261,6 +261,9 @@ def test_nonzero_check_digit_detects_every_single_digit_change(code, year, seria
 def test_nonzero_check_digit_detects_adjacent_transpositions(code, year, serial, pos):
     number = make_member_number(code, year, serial)
     assume(number[13] != "0")
+    # a swap of the last two digits that moves a 0 into the check position lands on the
+    # ambiguous check digit (x = 0 and x = 10 both give 0): 07456719148109 -> ...190
+    assume(pos != 12 or number[12] != "0")
     assume(number[pos] != number[pos + 1])
     swapped = number[:pos] + number[pos + 1] + number[pos] + number[pos + 2:]
     assert not is_valid_member_number(swapped)
