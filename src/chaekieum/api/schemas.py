@@ -43,6 +43,8 @@ class RenewIn(Body):
     item: str = Field(..., min_length=1, max_length=40)
     member: str | None = Field(None, max_length=64)
     owner_library: str | None = Field(None, pattern=r"^\d{6}$")
+    offline: bool = False  # a replay of a renewal made while the hub was unreachable
+    due_on: date | None = None  # the due date the offline desk gave
 
 
 class UndoIn(Body):

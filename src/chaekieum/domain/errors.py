@@ -85,6 +85,9 @@ class Code(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # library connector (offline operation)
+    HUB_UNREACHABLE = "HUB_UNREACHABLE"
+    OFFLINE_MEMBER_UNVERIFIED = "OFFLINE_MEMBER_UNVERIFIED"
 
 
 MESSAGES: dict[Code, tuple[str, str]] = {
@@ -216,6 +219,14 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.RATE_LIMITED: ("요청이 너무 많습니다. 잠시 후 다시 시도하세요.", "Too many requests."),
     Code.SERVICE_UNAVAILABLE: ("일시적으로 처리할 수 없습니다.", "Temporarily unavailable."),
     Code.INTERNAL_ERROR: ("서버 내부 오류가 발생했습니다.", "Internal server error."),
+    Code.HUB_UNREACHABLE: (
+        "책이음 센터에 연결할 수 없어 지금은 처리할 수 없습니다. 연결이 복구된 뒤 다시 시도하세요.",
+        "The hub cannot be reached; try again once the connection is back.",
+    ),
+    Code.OFFLINE_MEMBER_UNVERIFIED: (
+        "센터 연결이 끊긴 동안에는 확인되지 않은 회원에게 대출할 수 없습니다.",
+        "While the hub is unreachable, loans to an unverified member are not allowed.",
+    ),
 }
 
 

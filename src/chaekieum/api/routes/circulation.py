@@ -43,7 +43,8 @@ def checkin(body: CheckinIn, request: Request, actor: ActorDep):
 def renew(body: RenewIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.circulation.renew(
-        actor, body.item, body.member, body.owner_library, conn=conn).as_dict())
+        actor, body.item, body.member, body.owner_library, offline=body.offline,
+        due_on=body.due_on, conn=conn).as_dict())
 
 
 @router.post("/circulation/undo-checkout", summary="대출 취소 (same day)")

@@ -1,0 +1,202 @@
+"""The client SDK (`chaekieum.client`) against a live hub on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from chaekieum.api.errors import status_for
+from chaekieum.client import (
+    AsyncHubClient,
+    ConnectionFailed,
+    HubClient,
+    HubError,
+    HubTimeout,
+    RetryPolicy,
+    errors,
+)
+from chaekieum.domain.errors import MESSAGES
+from chaekieum.services import demo
+from chaekieum.services.context import SYSTEM
+
+from ..conftest import free_port
+from .apiclient import library_key
+from .netproxy import FaultProxy
+
+FAST = RetryPolicy(attempts=3, backoff=0.01)
+
+
+def test_error_table_is_the_hubs() -> None:
+    """One exception class per hub code, with the hub's status and Korean message."""
+    assert {c: m for c, (m, _) in errors.MESSAGES.items()} == {
+        str(c): ko for c, (ko, _) in MESSAGES.items()}
+    for code in MESSAGES:
+        cls = errors.ERRORS[str(code)]
+        assert issubclass(cls, HubError) and cls.code == str(code)
+        assert cls.status == status_for(code), code
+    assert errors.ERRORS["SHARED_LIMIT_REACHED"].__name__ == "SharedLimitReached"
+
+
+@pytest.fixture
+def members(live_server) -> list[str]:  # noqa: ANN001
+    return [m["number"] for m in demo.info(live_server.hub)["members"]]
+
+
+def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None:  # noqa: ANN001
+    """A scenario through the SDK touches every operation of the OpenAPI document."""
+    seen: set[tuple[str, str]] = set()
+
+    def record(request: httpx.Request) -> None:
+        seen.add((request.method, request.url.path))
+
+    hub = live_server.hub
+    admin_key = hub.credentials.create_api_key(SYSTEM, "national", "", "sdk test")["api_key"]
+    lib = HubClient(live_server.url, library_key("111001"), retry=FAST)
+    adm = HubClient(live_server.url, admin_key, retry=FAST)
+    for c in (lib, adm):
+        c._http.event_hooks["request"] = [record]
+    number = members[0]
+    item = "$111001EM0000000001"
+
+    def attempt(fn, *args, **kwargs):  # noqa: ANN001, ANN202 - errors still count as a call
+        try:
+            return fn(*args, **kwargs)
+        except HubError as exc:
+            return exc
+
+    assert lib.health()["status"] == "ok"
+    out = lib.checkout(number, item)
+    assert out["action"] == "checkout" and out["loan"]["item"] == item
+    attempt(lib.renew, item)
+    back = lib.checkin(item)
+    attempt(lib.undo_checkin, back["loan"]["id"])
+    again = attempt(lib.checkout, number, "$111001EM0000000002")
+    attempt(lib.undo_checkout, again["loan"]["id"])
+    attempt(lib.exceptions)
+    attempt(lib.resolve_exception, 999999)
+    lib.upsert_copies([{"registration_number": "EM0000099999", "title": "SDK"}])
+    assert lib.copy("$111001EM0000099999")["title"] == "SDK"
+    attempt(lib.transits, "incoming")
+    attempt(lib.move_transit, 999999, "send")
+    new = lib.register_member("김에스", 1991, phone="010-1234-5678")
+    attempt(lib.search_members, "김에")
+    assert lib.member(new["number"])["number"] == new["number"]
+    attempt(lib.update_member, new["number"], email="a@b.kr")
+    attempt(HubClient(live_server.url, library_key("111002"), retry=FAST).join_member,
+            new["number"])
+    lib._http.event_hooks["request"] = [record]
+    attempt(lib.join_member, new["number"])
+    attempt(lib.link_card, new["number"], "04AABBCCDD")
+    attempt(lib.report_card_lost, new["number"])
+    attempt(lib.member_loans, number, history=True)
+    attempt(lib.hide_history, number)
+    attempt(lib.member_suspensions, number)
+    attempt(lib.withdraw_member, new["number"])
+    attempt(lib.events, after=0)
+    attempt(lib.connector_snapshot)
+    attempt(adm.regions)
+    attempt(adm.regional_centers, "seoul")
+    attempt(adm.libraries, region="seoul")
+    attempt(adm.library, "111001")
+    attempt(adm.register_library, "111077", "SDK 도서관", "seoul", center_id=1)
+    attempt(adm.update_library, "111077", name="SDK 작은도서관")
+    attempt(adm.set_closed_dates, "111077", [{"day": "2026-05-06", "reason": "점검"}])
+    attempt(adm.advance_stage, "111077", "agreement")
+    attempt(adm.policy, "national")
+    attempt(adm.effective_policy, "111001")
+    attempt(adm.set_policy, "library", {"loan_period_days": 14}, scope="111077")
+    attempt(adm.api_keys, "111077")
+    key = attempt(adm.create_api_key, "111077", "sdk")
+    attempt(adm.create_admin_key, "region", "seoul", "sdk")
+    attempt(adm.revoke_api_key, key["key_id"] if isinstance(key, dict) else "x")
+    attempt(adm.terminals, "111077")
+    attempt(adm.create_terminal, "111077", "kiosk-sdk", "kiosk-password-1")
+    attempt(adm.revoke_terminal, "kiosk-sdk")
+    attempt(adm.audit, entity="loan", limit=5)
+
+    spec = httpx.get(f"{live_server.url}/api/v1/openapi.json").json()
+    missing = []
+    for template, ops in spec["paths"].items():
+        if not template.startswith("/api/v1/") or template.endswith("openapi.json"):
+            continue
+        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+        for method in ops:
+            if not any(m == method.upper() and pattern.match(p) for m, p in seen):
+                missing.append(f"{method.upper()} {template}")
+    assert not missing, missing
+    lib.close()
+    adm.close()
+
+
+def test_refusal_is_a_typed_exception_with_reasons(live_server, members) -> None:  # noqa: ANN001
+    with HubClient(live_server.url, library_key("111001"), retry=FAST) as hub:
+        hub.checkout(members[0], "$111001EM0000000003")
+        with pytest.raises(errors.ERRORS["COPY_ON_LOAN"]) as caught:
+            hub.checkout(members[1], "$111001EM0000000003")
+    exc = caught.value
+    assert exc.code == "COPY_ON_LOAN" and exc.status == 409
+    assert exc.message == "이미 대출 중인 자료입니다."
+    assert exc.reasons[0]["code"] == "COPY_ON_LOAN" and "COPY_ON_LOAN" in exc.codes
+    with HubClient(live_server.url, "ck_nope_nope", lang="en") as bad:
+        with pytest.raises(errors.ERRORS["AUTH_INVALID"]) as denied:
+            bad.regions()
+    assert denied.value.message == "Invalid credentials."
+
+
+def test_lost_reply_is_retried_with_the_same_key_and_applied_once(live_server, members) -> None:  # noqa: ANN001
+    proxy = FaultProxy(live_server.port).start()
+    try:
+        with HubClient(proxy.url, library_key("111001"), retry=FAST) as hub:
+            proxy.cut_next_responses(1)
+            out = hub.checkout(members[0], "$111001EM0000000004", client_txn_id="sdk-lost-1")
+            assert proxy.cut_done == 1
+            assert out["action"] == "checkout"
+            loans = hub.member_loans(members[0])["items"]
+        assert [x["item"] for x in loans].count("$111001EM0000000004") == 1
+        # without retries the caller sees the transport error, not a false refusal
+        with HubClient(proxy.url, library_key("111001"),
+                       retry=RetryPolicy(attempts=1)) as hub:
+            proxy.cut_next_responses(1)
+            with pytest.raises(errors.TransportError):
+                hub.checkin("$111001EM0000000004", client_txn_id="sdk-lost-2")
+            # resending with the same client_txn_id is recognised as the same return
+            out = hub.checkin("$111001EM0000000004", client_txn_id="sdk-lost-2")
+            assert out["replayed"] is True
+    finally:
+        proxy.stop()
+
+
+def test_transport_errors_are_distinct(live_server) -> None:  # noqa: ANN001
+    with HubClient(f"http://127.0.0.1:{free_port()}", "k", retry=FAST) as hub:
+        with pytest.raises(ConnectionFailed):
+            hub.regions()
+    proxy = FaultProxy(live_server.port).start()
+    try:
+        proxy.set_mode(FaultProxy.BLACKHOLE)
+        with HubClient(proxy.url, "k", timeout=0.3, retry=RetryPolicy(attempts=1)) as hub:
+            with pytest.raises(HubTimeout):
+                hub.regions()
+    finally:
+        proxy.stop()
+
+
+def test_async_client(live_server, members) -> None:  # noqa: ANN001
+    async def main() -> None:
+        async with AsyncHubClient(live_server.url, library_key("111001"), retry=FAST) as hub:
+            when = datetime(2026, 3, 4, 0, 30, tzinfo=UTC)
+            out = await hub.checkout(members[1], "$111001EM0000000005", occurred_at=when,
+                                     offline=True, client_txn_id="sdk-async-1")
+            assert out["loan"]["offline"] is True
+            again = await hub.checkout(members[1], "$111001EM0000000005", occurred_at=when,
+                                       offline=True, client_txn_id="sdk-async-1")
+            assert again["replayed"] is True
+            with pytest.raises(errors.ERRORS["NOT_ON_LOAN"]):
+                await hub.checkin("$111001EM0000000006")
+            page = await hub.events(after=0)
+            assert set(page) == {"events", "next_after", "has_more"}
+
+    asyncio.run(main())
