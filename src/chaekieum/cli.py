@@ -27,6 +27,12 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(cred_app, name="credentials")
 app.add_typer(res_app, name="reservations")
 app.add_typer(bench_app, name="bench")
+connector_app = typer.Typer(help="The library connector (책이음 미들웨어), see docs/connector.md.",
+                            no_args_is_help=True)
+token_app = typer.Typer(help="Local device tokens of the connector.", no_args_is_help=True)
+connector_app.add_typer(token_app, name="token")
+app.add_typer(connector_app, name="connector")
+ConfigOption = typer.Option("connector.toml", "--config", "-c", help="connector.toml")
 console = Console()
 
 DbOption = typer.Option(None, "--database-url", help="SQLAlchemy URL; default: SQLite under ./var")
@@ -295,6 +301,111 @@ def bench_web(database_url: str | None = DbOption, libraries: int = LibrariesOpt
     from .web.bench import run
 
     run(database_url or default_database_url(), libraries, members)
+
+
+# -- library connector ------------------------------------------------------------------
+def _connector_config(path: str, build_adapters: bool = True):  # noqa: ANN202
+    from .connector.config import ConfigProblems, load
+
+    try:
+        return load(path, build_adapters=build_adapters)
+    except ConfigProblems as exc:
+        for problem in exc.problems:
+            typer.echo(f"config error: {problem}", err=True)
+        raise typer.Exit(2) from None
+
+
+@connector_app.command("run")
+def connector_run(config: str = ConfigOption) -> None:
+    """Run the connector daemon (local API, queue, replay, adapters, snapshot)."""
+    from .connector.run import run
+
+    run(_connector_config(config))
+
+
+@connector_app.command("status")
+def connector_status(config: str = ConfigOption,
+                     as_json: bool = typer.Option(False, "--json")) -> None:
+    """Queue depth, oldest unsent write, last hub contact, snapshot age, open exceptions."""
+    import json
+
+    from .connector.daemon import status_of
+    from .connector.store import Store
+
+    cfg = _connector_config(config, build_adapters=False)
+    store = Store(cfg.db_path)
+    try:
+        status = status_of(store)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(status, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"library            {cfg.library}  (hub {cfg.hub_url})")
+    typer.echo(f"queue depth        {status['queue_depth']}")
+    typer.echo(f"oldest unsent      {status['oldest_unsent'] or '-'}")
+    typer.echo(f"last hub contact   {status['last_hub_contact'] or 'never'}")
+    typer.echo(f"snapshot refreshed {status['snapshot_at'] or 'never'}"
+               f"  ({status['snapshot_members']} members)")
+    typer.echo(f"open exceptions    {len(status['open_exceptions'])}")
+    for e in status["open_exceptions"]:
+        result = e["result"] or {}
+        codes = [x.get("code") for x in result.get("exceptions", [])] or [result.get("code")]
+        typer.echo(f"  #{e['seq']} {e['kind']} {e['item'] or ''} {e['state']}: "
+                   f"{', '.join(str(c) for c in codes)}")
+
+
+@connector_app.command("resolve")
+def connector_resolve(seq: int = typer.Argument(..., help="queue number shown by status"),
+                      config: str = ConfigOption) -> None:
+    """Mark an exception followed up (it leaves the status list; it stays in the log)."""
+    from .connector.store import Store
+
+    store = Store(_connector_config(config, build_adapters=False).db_path)
+    try:
+        if not store.resolve(seq):
+            typer.echo(f"no open exception #{seq}", err=True)
+            raise typer.Exit(1)
+    finally:
+        store.close()
+    typer.echo(f"#{seq} resolved")
+
+
+@token_app.command("add")
+def connector_token_add(name: str = typer.Argument(..., help="device name, e.g. desk-1"),
+                        config: str = ConfigOption) -> None:
+    """Issue a local token for a workstation or device (printed once; stored hashed)."""
+    import re
+    import secrets
+
+    from .connector.store import Store
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}", name):
+        typer.echo("names are letters, digits, - _ . (max 40)", err=True)
+        raise typer.Exit(2)
+    token = "lt_" + secrets.token_urlsafe(24)
+    store = Store(_connector_config(config, build_adapters=False).db_path)
+    try:
+        store.add_token(name, token)
+    finally:
+        store.close()
+    typer.echo(token)
+
+
+@token_app.command("remove")
+def connector_token_remove(name: str = typer.Argument(...), config: str = ConfigOption) -> None:
+    """Revoke a device's local token."""
+    from .connector.store import Store
+
+    store = Store(_connector_config(config, build_adapters=False).db_path)
+    try:
+        removed = store.remove_token(name)
+    finally:
+        store.close()
+    if not removed:
+        typer.echo(f"no token named {name}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"token {name} removed")
 
 
 if __name__ == "__main__":

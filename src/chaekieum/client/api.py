@@ -99,6 +99,7 @@ class Call:
     params: Mapping[str, Any] | None = None
     json: Any = None
     idempotency_key: str | None = None  # set on every write
+    headers: Mapping[str, str] | None = None  # extra headers for this call (X-Channel ...)
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,7 @@ class _Base:
 
     def _request_args(self, call: Call) -> dict[str, Any]:
         headers = dict(self.headers)
+        headers.update(call.headers or {})
         if call.idempotency_key:
             headers["Idempotency-Key"] = call.idempotency_key
         args: dict[str, Any] = {"method": call.method, "url": "/api/v1" + call.path,

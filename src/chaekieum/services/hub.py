@@ -18,6 +18,7 @@ from .network import Network
 from .registry import Registry
 from .reservations import Reservations
 from .sessions import DEFAULT_IDLE, WebSessions
+from .snapshot import ConnectorSnapshot
 from .transits import Transits
 
 
@@ -36,6 +37,7 @@ class Hub:
         self.reservations = Reservations(self.db, self.registry, self.clock)
         self.copies = Copies(self.db, self.clock)
         self.feed = ChangeFeed(self.db)
+        self.snapshot = ConnectorSnapshot(self.db, self.registry, self.clock)
         self.idempotency = IdempotencyStore(self.db, self.clock)
         self.audit = AuditLog(self.db)
         # web sessions age in wall-clock time, not in the business clock (which tests and

@@ -117,6 +117,7 @@ members = Table(
     Column("withdrawn_at", DateTime),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_members_name", "name"),
+    Index("ix_members_updated_at", "updated_at"),
 )
 
 member_number_counters = Table(

@@ -1,0 +1,115 @@
+"""Hub and connector as separate OS processes on free ports (connector fault tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chaekieum.services import demo
+from chaekieum.services.hub import Hub
+
+from ..conftest import SECRET
+from .apiclient import library_key
+from .servers import ServerProcess
+
+DESK_TOKEN = "desk-token-0123456789"
+LIBRARY = "111001"
+
+
+def demo_hub_db(hub: Hub) -> tuple[str, list[str]]:
+    """The `hub` fixture's SQLite database (demo network, copied from a template); returns
+    (url, member numbers). The hub process runs on the real clock."""
+    numbers = [m["number"] for m in demo.info(hub)["members"]]
+    url = hub.db.url
+    hub.close()
+    return url, numbers
+
+
+def start_hub(url: str, port: int | None = None) -> ServerProcess:
+    return ServerProcess(url, port=port).start()
+
+
+def write_config(path: Path, hub_url: str, data_dir: Path, port: int,
+                 **extra: Any) -> Path:
+    lines = [f'hub_url = "{hub_url}"', f'library = "{LIBRARY}"',
+             f'api_key = "{library_key(LIBRARY)}"', f'listen = "127.0.0.1:{port}"',
+             f'data_dir = "{data_dir}"']
+    for key, value in extra.items():
+        lines.append(f"{key} = {value!r}" if not isinstance(value, str) else
+                     f'{key} = "{value}"')
+    lines += ["[tokens]", f'desk-1 = "{DESK_TOKEN}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class ConnectorProcess:
+    def __init__(self, config: Path, port: int) -> None:
+        self.config = config
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = config.with_suffix(".log")
+
+    def start(self) -> ConnectorProcess:
+        env = {**os.environ, "CHAEKIEUM_SECRET_KEY": SECRET.decode()}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chaekieum.cli", "connector", "run", "--config",
+             str(self.config)], env=env, stdout=subprocess.DEVNULL,
+            stderr=self.log.open("ab"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text()[-3000:])
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("connector did not start: " + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, timeout: float = 15) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=timeout,
+                            headers={"Authorization": f"Bearer {DESK_TOKEN}"})
+
+    def status(self) -> dict:
+        with self.client() as c:
+            return c.get("/connector/status").json()
+
+    def wait_snapshot(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status()
+            if status["snapshot_at"]:
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"no snapshot: {self.status()}")
+
+    def wait_drained(self, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status()
+            if status["queue_depth"] == 0:
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"queue not drained: {self.status()}")
