@@ -15,7 +15,7 @@ import httpx
 from chaekieum.services import demo
 from chaekieum.services.hub import Hub
 
-from ..conftest import SECRET
+from ..conftest import SECRET, free_port
 from .apiclient import library_key
 from .servers import ServerProcess
 
@@ -37,9 +37,9 @@ def start_hub(url: str, port: int | None = None) -> ServerProcess:
 
 
 def write_config(path: Path, hub_url: str, data_dir: Path, port: int,
-                 **extra: Any) -> Path:
-    lines = [f'hub_url = "{hub_url}"', f'library = "{LIBRARY}"',
-             f'api_key = "{library_key(LIBRARY)}"', f'listen = "127.0.0.1:{port}"',
+                 library: str = LIBRARY, **extra: Any) -> Path:
+    lines = [f'hub_url = "{hub_url}"', f'library = "{library}"',
+             f'api_key = "{library_key(library)}"', f'listen = "127.0.0.1:{port}"',
              f'data_dir = "{data_dir}"']
     for key, value in extra.items():
         lines.append(f"{key} = {value!r}" if not isinstance(value, str) else
@@ -113,3 +113,25 @@ class ConnectorProcess:
                 return status
             time.sleep(0.2)
         raise AssertionError(f"queue not drained: {self.status()}")
+
+
+def hub_rows(url: str, sql: str, **params: Any) -> list[tuple]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params).all()]
+    finally:
+        engine.dispose()
+
+
+def start_connector(tmp_path: Path, hub_url: str, name: str = "connector",
+                    library: str = LIBRARY, **extra: Any) -> ConnectorProcess:
+    port = free_port()
+    settings = {"forward_timeout": 1.0, "snapshot_interval": 1, "poll_interval": 0.2} | extra
+    config = write_config(tmp_path / f"{name}.toml", hub_url, tmp_path / f"{name}-data", port,
+                          library, **settings)
+    connector = ConnectorProcess(config, port).start()
+    connector.wait_snapshot()
+    return connector

@@ -17,7 +17,7 @@ class FaultProxy:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.mode = self.FORWARD
-        self.cut_responses = 0  # the next N responses are dropped (connection closed)
+        self.cut_responses = 0  # the next N responses to POSTs are dropped (connection closed)
         self.cut_done = 0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.base_events.Server | None = None
@@ -87,9 +87,14 @@ class FaultProxy:
             self._conns.discard(writer)
             return
 
+        last_method = [b""]
+
         async def pump_up() -> None:
             try:
                 while data := await reader.read(65536):
+                    if data[:8].split(b" ", 1)[0] in (b"GET", b"POST", b"PUT", b"PATCH",
+                                                      b"DELETE"):
+                        last_method[0] = data.split(b" ", 1)[0]
                     up_writer.write(data)
                     await up_writer.drain()
             except (OSError, ConnectionError):
@@ -98,7 +103,7 @@ class FaultProxy:
         async def pump_down() -> None:
             try:
                 while data := await up_reader.read(65536):
-                    if self.cut_responses > 0:
+                    if self.cut_responses > 0 and last_method[0] == b"POST":
                         self.cut_responses -= 1
                         self.cut_done += 1
                         writer.transport.abort()  # the reply is lost on the way back

@@ -10,6 +10,7 @@ once: every write keeps the Idempotency-Key and client_txn_id it was first sent 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -122,17 +123,20 @@ class Connector:
     # -- the write path (desks and adapters) ------------------------------------------------
     async def write(self, kind: str, body: dict[str, Any], *, origin: str, key: str,
                     lang: str = "ko", gate: bool = True,
-                    channel: str | None = None) -> tuple[int, bytes | dict[str, Any]]:
-        """One write, online or queued. Returns (status, body); bytes are the hub's own."""
+                    channel: str | None = None) -> tuple[int, bytes | dict[str, Any], dict]:
+        """One write, online or queued. Returns (status, body, headers); a body in bytes is
+        the hub's own answer."""
         stored = self.store.by_key(key)
         if stored is not None:  # a resend of a write already queued here
-            return 202, json.loads(stored["answer"])
+            return 202, json.loads(stored["answer"]), {"Idempotent-Replayed": "true"}
         if kind in ("checkout", "checkin"):
-            body.setdefault("client_txn_id", uuid.uuid4().hex)
-            body.setdefault("occurred_at", self.clock().isoformat())
+            # the same for every resend of this write: the hub recognises it by this id
+            body.setdefault("client_txn_id", "k" + hashlib.sha256(key.encode()).hexdigest()[:40])
+        occurred = body.get("occurred_at") or self.clock().isoformat()
         path = WRITE_PATHS[kind]
         if self.pending:  # order: nothing overtakes a queued write
-            return await self._offline(kind, path, body, origin, key, False, lang, gate)
+            return *await self._offline(kind, path, body, occurred, origin, key, False, lang,
+                                        gate), {}
         started = time.perf_counter()
         headers = {"X-Channel": channel} if channel else None
         outcome = await self._send(Call("POST", path, json=body, idempotency_key=key,
@@ -140,11 +144,14 @@ class Connector:
         self.metrics.forward_seconds.observe(time.perf_counter() - started)
         if isinstance(outcome, TransportError) or outcome.status >= 500:
             attempted = not isinstance(outcome, ConnectionFailed)
-            return await self._offline(kind, path, body, origin, key, attempted, lang, gate)
+            return *await self._offline(kind, path, body, occurred, origin, key, attempted,
+                                        lang, gate), {}
         self.metrics.writes.labels(kind, "online").inc()
         if outcome.status == 200 and kind in ("checkout", "checkin"):
             self._count(kind, outcome)
-        return outcome.status, outcome.content
+        replayed = outcome.headers.get("idempotent-replayed")
+        return outcome.status, outcome.content, (
+            {"Idempotent-Replayed": replayed} if replayed else {})
 
     def _count(self, kind: str, raw: Raw) -> None:
         try:
@@ -154,8 +161,9 @@ class Connector:
         if loan.get("member_number") and not (raw.json() or {}).get("replayed"):
             self.snapshot.adjust_loans(loan["member_number"], 1 if kind == "checkout" else -1)
 
-    async def _offline(self, kind: str, path: str, body: dict[str, Any], origin: str, key: str,
-                       attempted: bool, lang: str, gate: bool) -> tuple[int, dict[str, Any]]:
+    async def _offline(self, kind: str, path: str, body: dict[str, Any], occurred: str,
+                       origin: str, key: str, attempted: bool, lang: str,
+                       gate: bool) -> tuple[int, dict[str, Any]]:
         item = _item_key(body.get("item"), body.get("owner_library"), self.config.library)
         member = body.get("member")
         answer: dict[str, Any] = {"action": kind, "accepted_offline": True, "warnings": [],
@@ -163,8 +171,8 @@ class Connector:
         if kind == "renew" and gate:
             # a renewal needs the loan's facts (renewals left, reservations): the hub's
             if attempted:  # the hub may have it: find out on replay, never force it
-                self._enqueue(kind, path, body, origin, key, True, member, item, answer,
-                              verify_only=True)
+                self._enqueue(kind, path, body, occurred, origin, key, True, member, item,
+                              answer, verify_only=True)
             self.metrics.writes.labels(kind, "refused").inc()
             return 503, error_body(Code.HUB_UNREACHABLE, lang, problem="renewal needs the hub")
         if kind == "member_register" and gate:
@@ -176,8 +184,8 @@ class Connector:
                                                    seoul_today(self.clock()))
             if gate and not decision.allowed:
                 if attempted:
-                    self._enqueue(kind, path, body, origin, key, True, member, item, answer,
-                                  verify_only=True)
+                    self._enqueue(kind, path, body, occurred, origin, key, True, member, item,
+                                  answer, verify_only=True)
                 self.metrics.writes.labels(kind, "refused").inc()
                 reasons = [{"code": str(r.code), "message": message(r.code, lang),
                             "details": r.details} for r in decision.reasons]
@@ -190,21 +198,23 @@ class Connector:
             due = decision.due_on.isoformat() if decision.due_on else None
             answer["loan"] = {"member_number": member, "item": item, "due_on": due,
                               "state": "active", "offline": True,
-                              "loaned_at": body.get("occurred_at")}
+                              "loaned_at": occurred}
             answer["member_known"] = decision.known
         elif kind == "checkin":
             answer["loan"] = {"item": item, "state": "returned", "offline": True,
-                              "returned_at": body.get("occurred_at")}
-        seq = self._enqueue(kind, path, body, origin, key, attempted, member, item, answer)
+                              "returned_at": occurred}
+        seq = self._enqueue(kind, path, body, occurred, origin, key, attempted, member, item,
+                            answer)
         answer["queued"] = seq
         self.metrics.writes.labels(kind, "queued").inc()
         return 202, answer
 
-    def _enqueue(self, kind: str, path: str, body: dict[str, Any], origin: str, key: str,
-                 attempted: bool, member: str | None, item: str | None,
+    def _enqueue(self, kind: str, path: str, body: dict[str, Any], occurred: str, origin: str,
+                 key: str, attempted: bool, member: str | None, item: str | None,
                  answer: dict[str, Any], verify_only: bool = False) -> int:
         seq, new = self.store.enqueue(kind=kind, path=path, body=body, idem_key=key,
-                                      origin=origin, attempted=attempted, member=member,
+                                      origin=origin, occurred_at=occurred,
+                                      attempted=attempted, member=member,
                                       item=item, answer=answer,
                                       verify_only=verify_only)
         if new:
@@ -236,8 +246,10 @@ class Connector:
 
     async def replay_one(self, entry: Entry) -> bool:
         """Send one queued write; False when the hub gave no usable answer (retry later)."""
-        if entry.attempted or entry.verify_only or entry.kind == "member_register":
+        if entry.verify_only or entry.kind == "member_register" or (
+                entry.attempted and entry.kind == "renew"):
             # first the exact request sent before: if the hub applied it, it says so
+            # (checkouts and checkins need not: their client_txn_id is recognised)
             raw = await self._send(Call("POST", entry.path, json=entry.body,
                                         idempotency_key=entry.idem_key))
             if self._transient(raw):
@@ -254,6 +266,8 @@ class Connector:
             if entry.kind == "member_register":
                 return self._finish(entry, "failed", raw.status, result)
         body = dict(entry.body, offline=True)
+        if entry.kind in ("checkout", "checkin"):
+            body.setdefault("occurred_at", entry.occurred_at)
         due = (entry.answer.get("loan") or {}).get("due_on")
         if entry.kind == "checkout" and due and "due_on" not in body:
             body["due_on"] = due
@@ -298,14 +312,14 @@ class Connector:
                 log.exception("adapter %s: fetch_changes failed", name)
                 changes = []
             for change in changes:
-                status, body = await self.submit_change(name, change)
+                status, body, _ = await self.submit_change(name, change)
                 result = {"status": status,
                           "body": json.loads(body) if isinstance(body, bytes) else body}
                 await adapter.acknowledge(change, result)
             if len(changes) < 100:
                 await asyncio.sleep(self.config.poll_interval)
 
-    async def submit_change(self, name: str, change: Change) -> tuple[int, Any]:
+    async def submit_change(self, name: str, change: Change) -> tuple[int, Any, dict]:
         body = dict(change.payload)
         if change.kind in ("checkout", "checkin"):
             body.setdefault("client_txn_id", f"{name}:{change.source_id}"[:64])
@@ -464,11 +478,13 @@ class Connector:
             return _json(error_body(Code.VALIDATION_ERROR, lang, field="Idempotency-Key",
                                     problem="1-150 chars"), 422)
         key = f"{device}:{desk_key or uuid.uuid4().hex}"
-        status, out = await self.write(kind, body, origin=device, key=key, lang=lang,
-                                       channel=request.headers.get("x-channel"))
+        status, out, headers = await self.write(kind, body, origin=device, key=key, lang=lang,
+                                                channel=request.headers.get("x-channel"))
         if isinstance(out, bytes):
-            return Response(out, status, media_type="application/json")
-        return _json(out, status)
+            return Response(out, status, headers, media_type="application/json")
+        response = _json(out, status)
+        response.headers.update(headers)
+        return response
 
     async def _pass_through(self, request: Request, path: str, device: str,
                             lang: str) -> Response:

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS queue (
     kind TEXT NOT NULL,              -- checkout | checkin | renew | member_register
     path TEXT NOT NULL,              -- the hub path (/circulation/checkout ...)
     body TEXT NOT NULL,              -- JSON body as first sent (online form)
+    occurred_at TEXT,                -- when the desk did it (sent on the offline replay)
     idem_key TEXT NOT NULL UNIQUE,   -- Idempotency-Key of the online attempt
     origin TEXT NOT NULL,            -- device token name or adapter:<name>
     attempted INTEGER NOT NULL,      -- 1: sent online once without a usable answer
@@ -77,6 +78,7 @@ class Entry:
     body: dict[str, Any]
     idem_key: str
     origin: str
+    occurred_at: str | None
     attempted: bool
     verify_only: bool
     member: str | None
@@ -121,7 +123,7 @@ class Store:
 
     # -- queue ---------------------------------------------------------------------
     def enqueue(self, *, kind: str, path: str, body: dict[str, Any], idem_key: str,
-                origin: str, attempted: bool, member: str | None, item: str | None,
+                origin: str, occurred_at: str | None, attempted: bool, member: str | None, item: str | None,
                 answer: dict[str, Any], verify_only: bool = False) -> tuple[int, bool]:
         """Store a write durably. Returns (seq, new); an idem_key seen before is not stored
         twice (a desk resending, an adapter change fetched again after a crash)."""
@@ -130,9 +132,10 @@ class Store:
             if row is not None:
                 return row["seq"], False
             cur = db.execute(
-                "INSERT INTO queue (kind, path, body, idem_key, origin, attempted, verify_only,"
-                " member, item, answer, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (kind, path, json.dumps(body, ensure_ascii=False), idem_key, origin,
+                "INSERT INTO queue (kind, path, body, idem_key, origin, occurred_at, attempted,"
+                " verify_only, member, item, answer, created_at) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?)",
+                (kind, path, json.dumps(body, ensure_ascii=False), idem_key, origin, occurred_at,
                  int(attempted), int(verify_only), member, item,
                  "{}", now_iso()))
             seq = int(cur.lastrowid)
@@ -150,7 +153,7 @@ class Store:
             return None
         r = rows[0]
         return Entry(r["seq"], r["kind"], r["path"], json.loads(r["body"]), r["idem_key"],
-                     r["origin"], bool(r["attempted"]), bool(r["verify_only"]), r["member"],
+                     r["origin"], r["occurred_at"], bool(r["attempted"]), bool(r["verify_only"]), r["member"],
                      r["item"], json.loads(r["answer"]), r["created_at"], r["tries"])
 
     def finish(self, seq: int, state: str, status: int, result: Any) -> None:
