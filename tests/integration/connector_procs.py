@@ -37,14 +37,14 @@ def start_hub(url: str, port: int | None = None) -> ServerProcess:
 
 
 def write_config(path: Path, hub_url: str, data_dir: Path, port: int,
-                 library: str = LIBRARY, **extra: Any) -> Path:
+                 library: str = LIBRARY, tables: str = "", **extra: Any) -> Path:
     lines = [f'hub_url = "{hub_url}"', f'library = "{library}"',
              f'api_key = "{library_key(library)}"', f'listen = "127.0.0.1:{port}"',
              f'data_dir = "{data_dir}"']
     for key, value in extra.items():
         lines.append(f"{key} = {value!r}" if not isinstance(value, str) else
                      f'{key} = "{value}"')
-    lines += ["[tokens]", f'desk-1 = "{DESK_TOKEN}"']
+    lines += ["[tokens]", f'desk-1 = "{DESK_TOKEN}"', tables]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -127,11 +127,11 @@ def hub_rows(url: str, sql: str, **params: Any) -> list[tuple]:
 
 
 def start_connector(tmp_path: Path, hub_url: str, name: str = "connector",
-                    library: str = LIBRARY, **extra: Any) -> ConnectorProcess:
+                    library: str = LIBRARY, tables: str = "", **extra: Any) -> ConnectorProcess:
     port = free_port()
     settings = {"forward_timeout": 1.0, "snapshot_interval": 1, "poll_interval": 0.2} | extra
     config = write_config(tmp_path / f"{name}.toml", hub_url, tmp_path / f"{name}-data", port,
-                          library, **settings)
+                          library, tables, **settings)
     connector = ConnectorProcess(config, port).start()
     connector.wait_snapshot()
     return connector

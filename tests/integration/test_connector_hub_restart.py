@@ -3,8 +3,6 @@ connector: every write is applied exactly once, in order."""
 
 from __future__ import annotations
 
-import time
-
 from .connector_procs import LIBRARY, demo_hub_db, hub_rows, start_connector, start_hub
 
 PAIRS = 500  # a checkout and its checkin each: 1,000 writes
