@@ -294,6 +294,22 @@ def bench_sip2(database_url: str | None = typer.Option(
     run(url, terminals=terminals, duration=duration)
 
 
+@bench_app.command("connector")
+def bench_connector(
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="SQLite hub database; default ./var/bench/connector/hub.db"),
+    writes: int = typer.Option(2000, help="online writes each way (direct, via connector)"),
+    queued: int = typer.Option(10_000, help="writes queued during the outage, then replayed"),
+) -> None:
+    """Latency the library connector adds per write, and its replay rate after an outage."""
+    from .bench.connector import run
+    from .config import var_dir
+
+    path = var_dir() / "bench" / "connector" / "hub.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run(database_url or f"sqlite:///{path}", writes=writes, queued=queued)
+
+
 @bench_app.command("web")
 def bench_web(database_url: str | None = DbOption, libraries: int = LibrariesOption,
               members: int = MembersOption) -> None:

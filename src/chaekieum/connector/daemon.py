@@ -271,8 +271,11 @@ class Connector:
         due = (entry.answer.get("loan") or {}).get("due_on")
         if entry.kind == "checkout" and due and "due_on" not in body:
             body["due_on"] = due
-        raw = await self._send(Call("POST", entry.path, json=body,
-                                    idempotency_key=(entry.idem_key + "/offline")[-200:]))
+        # checkouts and checkins are recognised by their client_txn_id; a renewal (or a
+        # registration) has only its key
+        key = None if entry.kind in ("checkout", "checkin") else (
+            entry.idem_key + "/offline")[-200:]
+        raw = await self._send(Call("POST", entry.path, json=body, idempotency_key=key))
         if self._transient(raw):
             return False
         assert isinstance(raw, Raw)

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS queue (
     resolved_at TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_queue_state ON queue(state, seq);
+CREATE TABLE IF NOT EXISTS offline_loans (  -- queued checkouts not returned since
+    seq INTEGER PRIMARY KEY, member TEXT NOT NULL, item TEXT);
+CREATE INDEX IF NOT EXISTS ix_offline_loans_member ON offline_loans(member);
+CREATE INDEX IF NOT EXISTS ix_offline_loans_item ON offline_loans(item);
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshot_members (
@@ -139,6 +143,11 @@ class Store:
                  int(attempted), int(verify_only), member, item,
                  "{}", now_iso()))
             seq = int(cur.lastrowid)
+            if kind == "checkout" and member and not verify_only:
+                db.execute("INSERT INTO offline_loans (seq, member, item) VALUES (?, ?, ?)",
+                           (seq, member, item))
+            elif kind == "checkin" and item:
+                db.execute("DELETE FROM offline_loans WHERE item = ?", (item,))
             db.execute("UPDATE queue SET answer = ? WHERE seq = ?",
                        (json.dumps(answer | {"queued": seq}, ensure_ascii=False), seq))
             return seq, True
@@ -157,10 +166,21 @@ class Store:
                      r["item"], json.loads(r["answer"]), r["created_at"], r["tries"])
 
     def finish(self, seq: int, state: str, status: int, result: Any) -> None:
+        """Mark a write answered. Not fsync'd: if a power cut loses this mark, the write is
+        sent again and the hub recognises it (client_txn_id / Idempotency-Key)."""
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                self._finish(seq, state, status, result)
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+
+    def _finish(self, seq: int, state: str, status: int, result: Any) -> None:
         with self.tx() as db:
             db.execute("UPDATE queue SET state = ?, status = ?, result = ?, done_at = ?, "
                        "tries = tries + 1 WHERE seq = ?",
                        (state, status, json.dumps(result, ensure_ascii=False), now_iso(), seq))
+            db.execute("DELETE FROM offline_loans WHERE seq = ?", (seq,))
 
     def tried(self, seq: int) -> None:
         with self.tx() as db:
@@ -169,18 +189,9 @@ class Store:
     def depth(self) -> int:
         return self.query("SELECT count(*) FROM queue WHERE state = 'queued'")[0][0]
 
-    def queued_for_item(self, item: str) -> int:
-        return self.query("SELECT count(*) FROM queue WHERE state = 'queued' AND item = ?",
-                          (item,))[0][0]
-
     def queued_loans(self, member: str) -> int:
-        """Offline loans of the member still waiting for the hub (checkouts minus the
-        returns queued after them for the same items)."""
-        rows = self.query(
-            "SELECT count(*) FROM queue c WHERE c.state = 'queued' AND c.kind = 'checkout'"
-            " AND c.member = ? AND NOT EXISTS (SELECT 1 FROM queue r WHERE r.state = 'queued'"
-            " AND r.kind = 'checkin' AND r.item = c.item AND r.seq > c.seq)", (member,))
-        return rows[0][0]
+        """Offline loans of the member still waiting for the hub (not returned since)."""
+        return self.query("SELECT count(*) FROM offline_loans WHERE member = ?", (member,))[0][0]
 
     def oldest(self) -> str | None:
         rows = self.query("SELECT min(created_at) FROM queue WHERE state = 'queued'")
