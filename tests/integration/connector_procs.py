@@ -33,7 +33,7 @@ def demo_hub_db(hub: Hub) -> tuple[str, list[str]]:
 
 
 def start_hub(url: str, port: int | None = None) -> ServerProcess:
-    return ServerProcess(url, port=port).start()
+    return ServerProcess(url, port=port).start(timeout=120)  # a busy CI machine
 
 
 def write_config(path: Path, hub_url: str, data_dir: Path, port: int,
@@ -63,7 +63,7 @@ class ConnectorProcess:
             [sys.executable, "-m", "chaekieum.cli", "connector", "run", "--config",
              str(self.config)], env=env, stdout=subprocess.DEVNULL,
             stderr=self.log.open("ab"))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(self.log.read_text()[-3000:])

@@ -20,7 +20,7 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> ServerProcess:
+    def start(self, timeout: float = 30) -> ServerProcess:
         env = {**os.environ, "CHAEKIEUM_DATABASE_URL": self.database_url,
                "CHAEKIEUM_SECRET_KEY": SECRET.decode(), "CHAEKIEUM_SIP2_PORT": "0",
                "CHAEKIEUM_POOL_SIZE": "20", "CHAEKIEUM_WEB": "0"}  # API node
@@ -29,7 +29,7 @@ class ServerProcess:
              "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(self.proc.stderr.read().decode()[-2000:])

@@ -20,7 +20,8 @@ def test_bench_connector_smoke(tmp_path, hub, capsys) -> None:  # noqa: ANN001
     url = hub.db.url
     hub.close()
     console = Console(file=io.StringIO(), width=120)
-    line = bench.run(url, writes=20, queued=40, work_dir=tmp_path / "bench", console=console)
+    line = bench.run(url, writes=20, queued=40, replay_batch=4, work_dir=tmp_path / "bench",
+                     console=console)
     assert capsys.readouterr().out.strip().splitlines()[-1] == line
     m = RESULT.match(line)
     assert m, line

@@ -77,6 +77,11 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     again = attempt(lib.checkout, number, "$111001EM0000000002")
     attempt(lib.undo_checkout, again["loan"]["id"])
     attempt(lib.exceptions)
+    batch = lib.replay([{"kind": "checkin", "body": {"item": "$111001EM0000000020",
+                                                     "offline": True}},
+                        {"kind": "checkout", "body": {"member": number, "item": "bad item"}}])
+    assert [r["status"] for r in batch["results"]] == [409, 422]
+    assert batch["results"][0]["body"]["code"] == "NOT_ON_LOAN"
     attempt(lib.resolve_exception, 999999)
     lib.upsert_copies([{"registration_number": "EM0000099999", "title": "SDK"}])
     assert lib.copy("$111001EM0000099999")["title"] == "SDK"

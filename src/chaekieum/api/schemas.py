@@ -39,6 +39,15 @@ class CheckinIn(Body):
     offline: bool = False
 
 
+class ReplayWrite(Body):
+    kind: str = Field(..., pattern="^(checkout|checkin)$")
+    body: dict[str, Any]
+
+
+class ReplayIn(Body):
+    writes: list[ReplayWrite] = Field(..., min_length=1, max_length=500)
+
+
 class RenewIn(Body):
     item: str = Field(..., min_length=1, max_length=40)
     member: str | None = Field(None, max_length=64)

@@ -174,6 +174,14 @@ class _Endpoints(Generic[R]):
             item=item, member=member, owner_library=owner_library, offline=offline,
             due_on=due_on), idempotency_key))
 
+    def replay(self, writes: list[Mapping[str, Any]], *,
+               idempotency_key: str | None = None) -> R:
+        """Queued offline writes in order (connectors): [{"kind": "checkout"|"checkin",
+        "body": {... "offline": true, "occurred_at", "client_txn_id"}}], at most 500.
+        Returns {"results": [{"status", "body"}]}; `status` None = not attempted."""
+        return self._run(_write("POST", "/circulation/replay",
+                                {"writes": [dict(w) for w in writes]}, idempotency_key))
+
     def undo_checkout(self, loan_id: int, *, idempotency_key: str | None = None) -> R:
         return self._run(_write("POST", "/circulation/undo-checkout", {"loan_id": loan_id},
                                 idempotency_key))

@@ -31,7 +31,7 @@ from .adapters import ADAPTERS, Adapter, ConfigError
 
 KNOWN = {"hub_url", "library", "api_key", "listen", "data_dir", "offline_policy", "tokens",
          "adapters", "forward_timeout", "snapshot_interval", "snapshot_full_interval",
-         "poll_interval", "log_level"}
+         "poll_interval", "log_level", "replay_batch"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -68,6 +68,7 @@ class Config:
     snapshot_interval: float = 30.0  # seconds between snapshot deltas
     snapshot_full_interval: float = 900.0  # seconds between full snapshot passes
     poll_interval: float = 1.0  # seconds between adapter polls and feed reads
+    replay_batch: int = 200  # queued writes per replay request
     log_level: str = "INFO"
 
     @property
@@ -190,6 +191,10 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
                                           problems),
         "poll_interval": _number(raw, "poll_interval", 1.0, 0.05, 600, problems),
     }
+    batch = raw.get("replay_batch", 200)
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 500:
+        problems.append(f"replay_batch: a whole number from 1 to 500, got {batch!r}")
+        batch = 200
     level = raw.get("log_level", "INFO")
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"log_level: DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -197,7 +202,7 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
         raise ConfigProblems(problems)
     return Config(hub_url=hub_url.rstrip("/"), library=library, api_key=api_key, host=host,
                   port=port, data_dir=path, offline_policy=policy, tokens=tokens,
-                  adapters=adapters, log_level=level, **timeouts)
+                  adapters=adapters, log_level=level, replay_batch=batch, **timeouts)
 
 
 def load(path: str | Path, *, build_adapters: bool = True) -> Config:

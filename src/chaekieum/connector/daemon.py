@@ -93,6 +93,7 @@ class Connector:
         self._contact_saved = 0.0
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
+        self._batches = True  # the hub takes replay batches (POST /circulation/replay)
         self.metrics.queue_depth.set(self.pending)
 
     # -- hub contact ---------------------------------------------------------------------
@@ -159,7 +160,8 @@ class Connector:
         except ValueError:
             return
         if loan.get("member_number") and not (raw.json() or {}).get("replayed"):
-            self.snapshot.adjust_loans(loan["member_number"], 1 if kind == "checkout" else -1)
+            self.snapshot.adjust_loans([(loan["member_number"],
+                                         1 if kind == "checkout" else -1)])
 
     async def _offline(self, kind: str, path: str, body: dict[str, Any], occurred: str,
                        origin: str, key: str, attempted: bool, lang: str,
@@ -227,8 +229,8 @@ class Connector:
     async def replay_loop(self) -> None:
         backoff = 0.2
         while not self._stopping:
-            entry = self.store.head()
-            if entry is None:
+            entries = self.store.heads(self.config.replay_batch)
+            if not entries:
                 self.pending = 0
                 self.metrics.queue_depth.set(0)
                 self.wake.clear()
@@ -237,12 +239,54 @@ class Connector:
                 except TimeoutError:
                     pass
                 continue
-            if await self.replay_one(entry):
+            batch = []
+            for entry in entries:
+                if entry.kind not in ("checkout", "checkin") or entry.verify_only:
+                    break
+                batch.append(entry)
+            if len(batch) > 1 and self._batches:
+                sent = await self.replay_batch(batch)
+            else:
+                sent = await self.replay_one(entries[0])
+            if sent:
                 backoff = 0.2
                 continue
-            self.store.tried(entry.seq)
+            self.store.tried(entries[0].seq)
             await asyncio.sleep(backoff)
             backoff = min(MAX_BACKOFF, backoff * 2)
+
+    async def replay_batch(self, batch: list[Entry]) -> bool:
+        """Consecutive queued checkouts/checkins in one request: the hub applies them in
+        order, each in its own transaction, and answers each as its own POST would."""
+        raw = await self._send(Call("POST", "/circulation/replay", json={"writes": [
+            {"kind": e.kind, "body": self._offline_body(e)} for e in batch]}))
+        if isinstance(raw, TransportError) or raw.status >= 500 or raw.status == 429:
+            return False
+        if raw.status != 200:  # a hub without the batch endpoint: one by one
+            self._batches = False
+            log.info("hub answered %d to a replay batch: replaying one by one", raw.status)
+            return await self.replay_one(batch[0])
+        done = []
+        for entry, answer in zip(batch, raw.json()["results"], strict=False):
+            status, result = answer["status"], answer["body"]
+            if status is None or status in RETRY_STATUSES or status >= 500:
+                break
+            done.append((entry, "failed" if status >= 400 else _state(result), status, result))
+        if not done:
+            return False
+        self.store.finish([(e.seq, state, status, result) for e, state, status, result in done])
+        self.snapshot.adjust_loans([change for entry, state, _, result in done
+                                    if (change := self._finished(entry, state, result))])
+        return True
+
+    def _offline_body(self, entry: Entry) -> dict[str, Any]:
+        body = dict(entry.body, offline=True)
+        if entry.kind in ("checkout", "checkin"):
+            body.setdefault("occurred_at", entry.occurred_at)
+        due = (entry.answer.get("loan") or {}).get("due_on")
+        if entry.kind == "checkout" and due and "due_on" not in body:
+            body["due_on"] = due
+        return body
 
     async def replay_one(self, entry: Entry) -> bool:
         """Send one queued write; False when the hub gave no usable answer (retry later)."""
@@ -265,12 +309,7 @@ class Connector:
                 return self._finish(entry, "done", raw.status, result)
             if entry.kind == "member_register":
                 return self._finish(entry, "failed", raw.status, result)
-        body = dict(entry.body, offline=True)
-        if entry.kind in ("checkout", "checkin"):
-            body.setdefault("occurred_at", entry.occurred_at)
-        due = (entry.answer.get("loan") or {}).get("due_on")
-        if entry.kind == "checkout" and due and "due_on" not in body:
-            body["due_on"] = due
+        body = self._offline_body(entry)
         # checkouts and checkins are recognised by their client_txn_id; a renewal (or a
         # registration) has only its key
         key = None if entry.kind in ("checkout", "checkin") else (
@@ -290,7 +329,14 @@ class Connector:
                 or raw.status in RETRY_STATUSES)
 
     def _finish(self, entry: Entry, state: str, status: int, result: Any) -> bool:
-        self.store.finish(entry.seq, state, status, result)
+        self.store.finish([(entry.seq, state, status, result)])
+        change = self._finished(entry, state, result)
+        self.snapshot.adjust_loans([change] if change else [])
+        return True
+
+    def _finished(self, entry: Entry, state: str, result: Any) -> tuple[str, int] | None:
+        """Bookkeeping after the hub answered a queued write; returns the loan-count change
+        of the member, if any."""
         self.pending = max(0, self.pending - 1)
         self.metrics.queue_depth.set(self.pending)
         self.metrics.replayed.labels(state).inc()
@@ -303,8 +349,9 @@ class Connector:
         if state != "failed" and entry.kind in ("checkout", "checkin") and not (
                 result or {}).get("replayed"):
             number = ((result or {}).get("loan") or {}).get("member_number")
-            self.snapshot.adjust_loans(number, 1 if entry.kind == "checkout" else -1)
-        return True
+            if number:
+                return number, 1 if entry.kind == "checkout" else -1
+        return None
 
     # -- adapters ---------------------------------------------------------------------------
     async def uplink_loop(self, name: str, adapter: Adapter) -> None:

@@ -96,14 +96,17 @@ class Snapshot:
                 "until = coalesce(excluded.until, until)",
                 (number, blocked, payload.get("until")))
 
-    def adjust_loans(self, number: str | None, delta: int) -> None:
-        """An online checkout/checkin through this connector moves the member's count."""
-        if not number:
+    def adjust_loans(self, changes: list[tuple[str, int]]) -> None:
+        """Online checkouts/checkins through this connector, and replayed ones, move the
+        members' counts: (member number, +1 | -1). Not fsync'd: the snapshot is refreshed
+        from the hub anyway."""
+        changes = [(delta, delta, number) for number, delta in changes if number]
+        if not changes:
             return
-        with self.store.tx() as db:
-            db.execute("UPDATE snapshot_members SET on_loan = max(0, on_loan + ?), "
-                       "here = max(0, here + ?) WHERE number = ? AND on_loan IS NOT NULL",
-                       (delta, delta, number))
+        with self.store.relaxed() as db:
+            db.executemany("UPDATE snapshot_members SET on_loan = max(0, on_loan + ?), "
+                           "here = max(0, here + ?) WHERE number = ? AND on_loan IS NOT NULL",
+                           changes)
 
     # -- reading -------------------------------------------------------------------------
     @property

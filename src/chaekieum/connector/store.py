@@ -157,30 +157,42 @@ class Store:
         return rows[0] if rows else None
 
     def head(self) -> Entry | None:
-        rows = self.query("SELECT * FROM queue WHERE state = 'queued' ORDER BY seq LIMIT 1")
-        if not rows:
-            return None
-        r = rows[0]
-        return Entry(r["seq"], r["kind"], r["path"], json.loads(r["body"]), r["idem_key"],
+        entries = self.heads(1)
+        return entries[0] if entries else None
+
+    def heads(self, limit: int) -> list[Entry]:
+        """The oldest `limit` queued writes, in order."""
+        rows = self.query("SELECT * FROM queue WHERE state = 'queued' ORDER BY seq LIMIT ?",
+                          (limit,))
+        return [Entry(r["seq"], r["kind"], r["path"], json.loads(r["body"]), r["idem_key"],
                      r["origin"], r["occurred_at"], bool(r["attempted"]), bool(r["verify_only"]), r["member"],
                      r["item"], json.loads(r["answer"]), r["created_at"], r["tries"])
+                for r in rows]
 
-    def finish(self, seq: int, state: str, status: int, result: Any) -> None:
-        """Mark a write answered. Not fsync'd: if a power cut loses this mark, the write is
-        sent again and the hub recognises it (client_txn_id / Idempotency-Key)."""
+    @contextmanager
+    def relaxed(self) -> Iterator[sqlite3.Connection]:
+        """A transaction committed without waiting for fsync (WAL, synchronous=NORMAL):
+        for state that is safe to lose in a power cut."""
         with self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                self._finish(seq, state, status, result)
+                with self.tx() as db:
+                    yield db
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
 
-    def _finish(self, seq: int, state: str, status: int, result: Any) -> None:
-        with self.tx() as db:
-            db.execute("UPDATE queue SET state = ?, status = ?, result = ?, done_at = ?, "
-                       "tries = tries + 1 WHERE seq = ?",
-                       (state, status, json.dumps(result, ensure_ascii=False), now_iso(), seq))
-            db.execute("DELETE FROM offline_loans WHERE seq = ?", (seq,))
+    def finish(self, done: list[tuple[int, str, int, Any]]) -> None:
+        """Mark writes answered: (seq, state, status, result). Not fsync'd: if a power cut
+        loses this mark, the write is sent again and the hub recognises it (client_txn_id
+        / Idempotency-Key)."""
+        with self.relaxed() as db:
+            at = now_iso()
+            db.executemany(
+                "UPDATE queue SET state = ?, status = ?, result = ?, done_at = ?, "
+                "tries = tries + 1 WHERE seq = ?",
+                [(state, status, json.dumps(result, ensure_ascii=False), at, seq)
+                 for seq, state, status, result in done])
+            db.executemany("DELETE FROM offline_loans WHERE seq = ?", [(seq,) for seq, *_ in done])
 
     def tried(self, seq: int) -> None:
         with self.tx() as db:

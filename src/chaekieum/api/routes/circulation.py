@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
+from ...domain.errors import Code, DomainError
 from ...services.circulation import CheckinRequest, CheckoutRequest
 from ...services.context import Actor
 from ..auth import current_actor, hub_of
-from ..schemas import CheckinIn, CheckoutIn, CopiesIn, RenewIn, UndoIn
+from ..errors import refusal
+from ..schemas import CheckinIn, CheckoutIn, CopiesIn, RenewIn, ReplayIn, UndoIn
 from ..writes import perform
 
 router = APIRouter(tags=["circulation"])
@@ -37,6 +41,49 @@ def checkin(body: CheckinIn, request: Request, actor: ActorDep):
                          offline=body.offline)
     return perform(request, actor, body,
                    lambda conn: hub.circulation.checkin(actor, req, conn=conn).as_dict())
+
+
+@router.post("/circulation/replay", summary="Offline replays in order, one transaction each "
+             "(for library connectors)")
+def replay(body: ReplayIn, request: Request, actor: ActorDep):
+    """Up to 500 queued checkouts/checkins of a connector, applied in list order, each
+    exactly as its own POST would be (each carries offline, occurred_at, client_txn_id,
+    which make a resend recognised). One answer per write: {"status", "body"}. Stops at
+    the first write that may succeed on a retry (CONFLICT, RATE_LIMITED): the rest are
+    not attempted (`"status": null`), so nothing overtakes it."""
+    hub = hub_of(request)
+    results: list[dict] = []
+    for n, write in enumerate(body.writes):
+        if results and results[-1]["body"].get("code") in ("CONFLICT", "RATE_LIMITED"):
+            results.extend({"status": None, "body": {}} for _ in body.writes[n:])
+            break
+        try:
+            if write.kind == "checkout":
+                one = CheckoutIn.model_validate(write.body)
+                out = hub.circulation.checkout(actor, CheckoutRequest(
+                    member=one.member, item=one.item, owner_hint=one.owner_library,
+                    copy=one.copy_info.model_dump() if one.copy_info else None,
+                    client_txn_id=one.client_txn_id, occurred_at=one.occurred_at,
+                    offline=one.offline, due_on=one.due_on))
+            else:
+                one = CheckinIn.model_validate(write.body)
+                out = hub.circulation.checkin(actor, CheckinRequest(
+                    item=one.item, owner_hint=one.owner_library,
+                    client_txn_id=one.client_txn_id, occurred_at=one.occurred_at,
+                    offline=one.offline))
+            results.append({"status": 200, "body": out.as_dict()})
+        except DomainError as exc:
+            status, error = refusal(exc)
+            results.append({"status": status, "body": error})
+        except ValidationError as exc:
+            problems = [{"field": ".".join(str(p) for p in e.get("loc", ())),
+                         "problem": e.get("type")} for e in exc.errors()[:20]]
+            status, error = refusal(DomainError(Code.VALIDATION_ERROR, problems=problems))
+            results.append({"status": status, "body": error})
+        except IntegrityError:
+            status, error = refusal(DomainError(Code.CONFLICT))
+            results.append({"status": status, "body": error})
+    return {"results": results}
 
 
 @router.post("/circulation/renew", summary="반납연기 (renewal, owning library only)")
