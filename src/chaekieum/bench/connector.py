@@ -120,7 +120,7 @@ def _percentile(values: list[float], q: float) -> float:
 def run(url: str, *, writes: int = 2000, queued: int = 10_000, replay_batch: int = 200,
         work_dir: Path | None = None, console: Console | None = None) -> str:
     console = console or Console()
-    work = work_dir or Path("var/bench/connector")
+    work = (work_dir or Path("var/bench/connector")).resolve()
     shutil.rmtree(work / "connector-data", ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     prepare_hub(url, console)
