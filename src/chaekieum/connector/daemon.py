@@ -127,8 +127,10 @@ class Connector:
                     channel: str | None = None) -> tuple[int, bytes | dict[str, Any], dict]:
         """One write, online or queued. Returns (status, body, headers); a body in bytes is
         the hub's own answer."""
-        stored = self.store.by_key(key)
-        if stored is not None:  # a resend of a write already queued here
+        # a resend of a write still queued here (once replayed, a resend goes to the hub,
+        # which recognises it by its client_txn_id or key)
+        stored = self.store.by_key(key) if self.pending else None
+        if stored is not None:
             return 202, json.loads(stored["answer"]), {"Idempotent-Replayed": "true"}
         if kind in ("checkout", "checkin"):
             # the same for every resend of this write: the hub recognises it by this id
