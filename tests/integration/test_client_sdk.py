@@ -120,6 +120,7 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(adm.revoke_api_key, key["key_id"] if isinstance(key, dict) else "x")
     attempt(adm.terminals, "111077")
     attempt(adm.create_terminal, "111077", "kiosk-sdk", "kiosk-password-1")
+    attempt(adm.unlock_terminal, "111077", "kiosk-sdk")
     attempt(adm.revoke_terminal, "kiosk-sdk")
     attempt(adm.audit, entity="loan", limit=5)
 

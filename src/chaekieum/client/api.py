@@ -340,6 +340,12 @@ class _Endpoints(Generic[R]):
         return self._run(_write("POST", f"/libraries/{_seg(code)}/terminals", _body(
             login=login, password=password, **fields), idempotency_key))
 
+    def unlock_terminal(self, code: str, login: str, *,
+                        idempotency_key: str | None = None) -> R:
+        """Lift a kiosk account's lock after repeated failed logins."""
+        return self._run(_write("POST", f"/libraries/{_seg(code)}/terminals/{_seg(login)}"
+                                f"/unlock", key=idempotency_key))
+
     def revoke_terminal(self, login: str, *, idempotency_key: str | None = None) -> R:
         return self._run(_write("DELETE", f"/terminals/{_seg(login)}", key=idempotency_key))
 

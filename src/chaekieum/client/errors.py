@@ -107,8 +107,6 @@ CODES: tuple[tuple[str, int, str, str], ...] = (
      "Invalid credentials."),
     ("FORBIDDEN", 403, "권한이 없습니다.",
      "Not allowed."),
-    ("ACCOUNT_LOCKED", 423, "로그인 실패가 반복되어 잠시 잠겼습니다.",
-     "Too many failed logins; try again later."),
     ("NOT_FOUND", 404, "찾을 수 없습니다.",
      "Not found."),
     ("VALIDATION_ERROR", 422, "요청 값이 올바르지 않습니다.",
