@@ -77,6 +77,11 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     again = attempt(lib.checkout, number, "$111001EM0000000002")
     attempt(lib.undo_checkout, again["loan"]["id"])
     attempt(lib.exceptions)
+    attempt(lib.reserve, number, "$111001EM0000000001")
+    attempt(lib.reservations, "all")
+    attempt(lib.reservation, 999999)
+    attempt(lib.cancel_reservation, 999999)
+    attempt(lib.delete_reservation, 999999)
     batch = lib.replay([{"kind": "checkin", "body": {"item": "$111001EM0000000020",
                                                      "offline": True}},
                         {"kind": "checkout", "body": {"member": number, "item": "bad item"}}])

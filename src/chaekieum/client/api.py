@@ -198,6 +198,31 @@ class _Endpoints(Generic[R]):
         return self._run(_write("POST", f"/exceptions/{exception_id}/resolve",
                                 key=idempotency_key))
 
+    # -- reservations (예약) -------------------------------------------------
+    def reserve(self, member: str, item: str, *, idempotency_key: str | None = None) -> R:
+        """Reserve a copy of this library (on loan or in transit home) for a member."""
+        return self._run(_write("POST", "/reservations", {"member": member, "item": item},
+                                idempotency_key))
+
+    def reservations(self, state: str = "active", *, member: str | None = None,
+                     limit: int = 200) -> R:
+        """This library's reservations; state=ready is the holds shelf."""
+        return self._run(_get("/reservations", state=state, member=member, limit=limit))
+
+    def reservation(self, reservation_id: int) -> R:
+        return self._run(_get(f"/reservations/{reservation_id}"))
+
+    def cancel_reservation(self, reservation_id: int, *,
+                           idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", f"/reservations/{reservation_id}/cancel",
+                                key=idempotency_key))
+
+    def delete_reservation(self, reservation_id: int, *,
+                           idempotency_key: str | None = None) -> R:
+        """Same as `cancel_reservation` (DELETE /reservations/{id})."""
+        return self._run(_write("DELETE", f"/reservations/{reservation_id}",
+                                key=idempotency_key))
+
     # -- copies and transits -------------------------------------------------
     def upsert_copies(self, copies: list[Mapping[str, Any]], *,
                       idempotency_key: str | None = None) -> R:
