@@ -1,5 +1,6 @@
 """The desk under a barcode scanner, in Chromium: a scanner types its code and presses
-Enter at once (no waits), whatever has the focus (issue #8, items 1, 2, 4 and 5)."""
+Enter at once (no waits), whatever has the focus (issue #8, items 1, 2, 4 and 5); and the
+confirmation dialog of irreversible actions (item 6)."""
 
 from __future__ import annotations
 
@@ -213,3 +214,34 @@ def test_the_receipt_holds_one_member_only(live_server, new_page, people) -> Non
     page.goto(f"{base}/desk/receipt")
     text = page.locator("#receipt").inner_text()
     assert page.locator("#receipt tbody tr").count() == 1 and item(HOME, 1) in text
+
+
+def test_irreversible_actions_ask_in_an_accessible_dialog(live_server, new_page) -> None:  # noqa: ANN001
+    """Issue #8, item 6: a modal dialog (no inline script), keyboard only."""
+    hub, page = live_server.hub, new_page()
+    page.goto(f"{live_server.url}/login")
+    page.fill("[name=username]", "admin")
+    page.fill("[name=password]", demo.staff_password("admin"))
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    page.goto(f"{live_server.url}/console/libraries/121001")
+
+    def revoked() -> list[bool]:
+        return [k["revoked"] for k in hub.credentials.list_api_keys(ADMIN, "library", "121001")]
+
+    page.focus("#api-keys button:has-text('폐기')")
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="확인")
+    assert dialog.is_visible()
+    assert "이 API 키를 폐기합니다" in dialog.inner_text()
+    assert page.evaluate("document.activeElement.id") == "confirm-no"  # the safe choice
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible() and revoked() == [False]
+    page.focus("#api-keys button:has-text('폐기')")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "confirm-yes"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert revoked() == [True]
+    assert "폐기됨" in page.locator("#api-keys").inner_text()

@@ -135,7 +135,7 @@ def test_network_story_in_the_browser(live_server, new_page, screenshot) -> None
     assert f"${HOME}EM0000000002" in desk.locator("#transits-incoming").inner_text()
     screenshot(desk, "transits-incoming")
     desk.goto(f"{base}/console/members/{number}")
-    assert "member.register" in desk.locator("#member-audit").inner_text()
+    assert "회원 등록" in desk.locator("#member-audit [data-action='member.register']").inner_text()
     screenshot(desk, "console-member")
 
     # -- the member on a phone ------------------------------------------------------------------
@@ -171,8 +171,8 @@ def test_network_story_in_the_browser(live_server, new_page, screenshot) -> None
     assert "서울" in admin.locator("#table-per-region").inner_text()
     screenshot(admin, "console-dashboard")
     admin.goto(f"{base}/console/members/{number}")
-    trail = admin.locator("#member-audit").inner_text()
-    assert "member.register" in trail and "member.auto_join" in trail  # every library's records
+    trail = admin.locator("#member-audit").inner_text()  # every library's records, labelled
+    assert "회원 등록" in trail and "책이음 자동 가입" in trail and "member." not in trail
     assert admin.locator("#member-loans tbody tr").count() == 2
     for path, name in (("/console/libraries", "console-libraries"),
                        (f"/console/libraries/{HOME}", "console-library"),

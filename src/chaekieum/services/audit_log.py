@@ -19,7 +19,9 @@ class AuditLog:
     def search(self, actor: Actor, *, entity: str | None = None, entity_id: str | None = None,
                action: str | None = None, library_code: str | None = None,
                since: datetime | None = None, until: datetime | None = None,
-               limit: int = 200) -> list[dict[str, Any]]:
+               limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        """Newest first by the time of the action (an offline replay's row, written
+        later, sorts at the time the action happened), then by id; `offset` pages."""
         q = select(audit_log)
         if actor.role == Role.LIBRARIAN or actor.role == Role.LIBRARY_SYSTEM:
             q = q.where(audit_log.c.library_code == actor.library_code)
@@ -39,7 +41,8 @@ class AuditLog:
         if until:
             q = q.where(audit_log.c.at < until)
         with self.db.read() as conn:
-            rows = conn.execute(q.order_by(audit_log.c.id.desc()).limit(min(limit, 1000))).all()
+            rows = conn.execute(q.order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+                                .limit(min(limit, 1000)).offset(max(0, offset))).all()
         return [{"id": r.id, "at": r.at.isoformat() + "Z", "actor": r.actor,
                  "library_code": r.library_code, "action": r.action, "entity": r.entity,
                  "entity_id": r.entity_id, "details": r.details} for r in rows]

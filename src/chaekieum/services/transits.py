@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select, update
 from ..domain.errors import Code, DomainError
 from ..domain.transit import LABELS, TransitState, next_state
 from ..store.db import Database
-from ..store.tables import copies, transits
+from ..store.tables import copies, libraries, transits
 from . import audit
 from .context import Actor, Clock, Role
 from .events import Kind, emit
@@ -70,12 +70,17 @@ class Transits:
         self.registry = registry
         self.clock = clock
 
-    def queue(self, library_code: str, direction: str, include_done: bool = False,
-              limit: int = 200) -> list[dict[str, Any]]:
-        """outgoing: received here, to send home; incoming: on their way to us."""
+    def queue(self, library_code: str | None, direction: str, include_done: bool = False,
+              limit: int = 200, region: str | None = None) -> list[dict[str, Any]]:
+        """outgoing: received here, to send home; incoming: on their way to us. "Here" is
+        one library, or (`region`, no library) every library of a region."""
         column = transits.c.from_library if direction == "outgoing" else transits.c.to_library
+        if library_code:
+            where = column == library_code
+        else:
+            where = column.in_(select(libraries.c.code).where(libraries.c.region_code == region))
         q = (select(transits, copies.c.reg_no, copies.c.title)
-             .join(copies, copies.c.id == transits.c.copy_id).where(column == library_code))
+             .join(copies, copies.c.id == transits.c.copy_id).where(where))
         if not include_done:
             q = q.where(transits.c.state != TransitState.HOME)
         with self.db.read() as conn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from ..services import sessions
 from ..services.context import SEOUL, Actor, Role
 from ..services.hub import Hub
 from ..services.statistics import Statistics
-from .i18n import label, pick_lang, translate
+from .i18n import CATALOG, label, pick_lang, translate
 from .security import CsrfFailed, Session
 
 HERE = Path(__file__).parent
@@ -167,7 +167,54 @@ def local_time(value: str | None, with_time: bool = True) -> str:
 
 templates.env.filters["local"] = local_time
 templates.env.filters["localdate"] = lambda v: local_time(v, False)
-templates.env.filters["kv"] = lambda d: ", ".join(f"{k}={v}" for k, v in (d or {}).items())
+
+
+def region_name(request: Request, code: str | None) -> str:
+    """A region's name in the page's language (read once per request), never its code
+    unless the region is unknown."""
+    names = getattr(request.state, "region_names", None)
+    if names is None:
+        names = {r["code"]: (r["name"], r["name_en"] or r["name"])
+                 for r in hub_of(request).network.regions()}
+        request.state.region_names = names
+    pair = names.get(code or "")
+    if pair is None:
+        return code or ""
+    return pair[1] if pick_lang(request) == "en" else pair[0]
+
+
+def policy_value(value: Any, lang: str) -> str:
+    """A policy setting's value for people: 예/아니오, labelled modes, plain numbers."""
+    if isinstance(value, bool):
+        return label("bool", value, lang)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return label("policy_value", value, lang)
+
+
+DETAIL_VALUE_KINDS = ("stage", "status", "transit", "route")
+
+
+def audit_details(details: dict[str, Any] | None, lang: str,
+                  region: Callable[[str], str]) -> str:
+    """An audit row's details for people: labelled keys, 예/아니오, labelled codes,
+    region names (`region` resolves a code)."""
+    def value(v: Any, key: str = "") -> str:
+        if key in ("region", "scope") and isinstance(v, str):
+            return region(v)
+        if key in ("role", "class"):
+            return label(key, v, lang)
+        if isinstance(v, bool):
+            return label("bool", v, lang)
+        if isinstance(v, list):
+            return ", ".join(value(x) for x in v) or "-"
+        for kind in DETAIL_VALUE_KINDS:
+            if f"{kind}.{v}" in CATALOG:
+                return label(kind, v, lang)
+        return str(v)
+
+    return ", ".join(f"{label('detail', k, lang)}: {value(v, k)}"
+                     for k, v in (details or {}).items())
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
@@ -179,6 +226,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "lang": lang,
         "t": lambda key: translate(key, lang),
         "label": lambda kind, code: label(kind, code, lang),
+        "region_name": lambda code: region_name(request, code),
+        "policy_value": lambda value: policy_value(value, lang),
+        "details": lambda d: audit_details(d, lang, lambda code: region_name(request, code)),
         "reason_message": lambda code: reason_message(code, lang),
         "csrf": session.csrf,
         "actor": getattr(request.state, "actor", None),

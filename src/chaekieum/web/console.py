@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import fields
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,6 +19,7 @@ from fastapi.responses import Response
 from ..domain.errors import Code, DomainError
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import allowed_next
+from ..domain.policy import Policy
 from ..services.context import Actor, Role, to_utc_naive
 from .codes import code128_svg, member_card_pdf
 from .common import (
@@ -26,11 +30,14 @@ from .common import (
     form_data,
     hub_of,
     redirect,
+    region_name,
     render,
     staff,
     stats_of,
     unconfirmed,
 )
+from .desk import CLASSES
+from .i18n import label, pick_lang
 
 router = APIRouter(prefix="/console")
 PAGE = 50
@@ -124,6 +131,11 @@ def _dashboard_data(request: Request, actor: Actor) -> dict[str, Any]:
 def dashboard(request: Request, actor: Actor = Depends(staff)) -> Response:
     data = _dashboard_data(request, actor)
     regions = hub_of(request).network.regions() if actor.role == Role.NATIONAL_ADMIN else []
+    lang = pick_lang(request)
+    for row in data["per_region"]:  # the chart's labels, in the page's language
+        row["name"] = region_name(request, row["region"])
+    for row in data["stages"]:
+        row["label"] = label("stage", row["stage"], lang)
     return render(request, "console_dashboard.html", {"d": data, "regions": regions})
 
 
@@ -184,11 +196,13 @@ def libraries(request: Request, actor: Actor = Depends(staff), q: str = "",
         return csv_response("libraries", result["items"],
                             ["code", "name", "region_code", "center", "status", "status_label",
                              "ils", "live_since"])
+    for lib in result["items"]:  # no links to pages that would answer 403
+        lib["viewable"] = can_view_library(actor, lib["code"], lib["region_code"])
     return render(request, "console_libraries.html", {
         "result": result, "q": q, "region": region or "", "status": status, "page": page,
         "pages": max(1, -(-result["total"] // PAGE)),
         "regions": hub.network.regions() if not forced_region else [],
-        "stages": [(str(k), v) for k, v in STAGE_LABELS.items()]})
+        "stages": [str(k) for k in STAGE_LABELS]})
 
 
 def _library_context(request: Request, actor: Actor, code: str) -> dict[str, Any]:
@@ -199,7 +213,7 @@ def _library_context(request: Request, actor: Actor, code: str) -> dict[str, Any
     ctx: dict[str, Any] = {"lib": lib, "admin": admin, "next_stages": [], "keys": [],
                            "terminals": []}
     if admin:
-        ctx["next_stages"] = [(str(s), STAGE_LABELS[s]) for s in allowed_next(lib["status"])]
+        ctx["next_stages"] = [str(s) for s in allowed_next(lib["status"])]
         ctx["keys"] = hub.credentials.list_api_keys(actor, "library", code)
         ctx["terminals"] = hub.credentials.list_terminals(actor, code)
         ctx["staff_accounts"] = hub.credentials.list_staff(actor, code)
@@ -332,6 +346,96 @@ def revoke_terminal(request: Request, code: str, login: str, actor: Actor = Depe
     return redirect(f"/console/libraries/{code}#credentials")
 
 
+# -- circulation policy -----------------------------------------------------------------------
+POLICY_LEVELS = ("national", "region", "library")
+POLICY_FIELDS = [(f.name, getattr(Policy(), f.name)) for f in fields(Policy)]
+
+
+def _policy_scope(request: Request, actor: Actor, level: str, wanted: str) -> tuple[str, bool]:
+    """(scope, may edit) of a policy page. Who may change what mirrors Network.set_policy,
+    which decides on every save; this only keeps the page from offering a form that
+    would be refused."""
+    if level == "national":
+        return "", actor.role == Role.NATIONAL_ADMIN
+    if level == "region":
+        code = wanted or actor.region_code or ""
+        return code, actor.role == Role.NATIONAL_ADMIN or (
+            actor.role == Role.REGIONAL_ADMIN and actor.region_code == code)
+    code = wanted or actor.library_code or ""
+    region = stats_of(request).library_region(code)
+    return code, region is not None and can_admin_library(actor, region)
+
+
+def _policy_settings(form: Any) -> dict[str, Any]:
+    """The form's non-blank fields, typed like the Policy defaults (blank = inherit)."""
+    settings: dict[str, Any] = {}
+    for name, default in POLICY_FIELDS:
+        raw = str(form.get(name, "")).strip()[:20]
+        if not raw:
+            continue
+        try:
+            if isinstance(default, bool):
+                if raw not in ("true", "false"):
+                    raise ValueError(raw)
+                settings[name] = raw == "true"
+            elif isinstance(default, StrEnum):
+                settings[name] = raw  # the service checks the choice
+            elif isinstance(default, float):
+                settings[name] = float(raw)
+            else:
+                settings[name] = int(raw)
+        except ValueError:
+            raise DomainError(Code.POLICY_INVALID, key=name, value=raw) from None
+    return settings
+
+
+@router.get("/policy")
+def policy_page(request: Request, actor: Actor = Depends(staff), level: str = "",
+                scope: str = "", region: str = "", library: str = "",
+                member_class: str = "") -> Response:
+    if actor.role not in (Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN):
+        raise Forbidden()
+    if level not in POLICY_LEVELS:
+        level = "national" if actor.role == Role.NATIONAL_ADMIN else "region"
+    if member_class not in CLASSES:
+        member_class = ""
+    hub = hub_of(request)
+    wanted = scope or {"region": region, "library": library}.get(level, "")
+    code, editable = _policy_scope(request, actor, level, wanted.strip()[:10])
+    current = hub.network.get_policy(level, code, member_class)["settings"]
+    effective = {}
+    if level == "library" and stats_of(request).library_region(code) is not None:
+        effective = hub.registry.policy(code, member_class).as_dict()
+    return render(request, "console_policy.html", {
+        "level": level, "scope": code, "member_class": member_class, "editable": editable,
+        "current": current, "effective": effective, "levels": POLICY_LEVELS,
+        "classes": CLASSES, "regions": hub.network.regions(),
+        "fields": [(name, default, _kind(default)) for name, default in POLICY_FIELDS]})
+
+
+def _kind(default: Any) -> tuple[str, list[str]]:
+    """How a setting is edited: (kind, choices)."""
+    if isinstance(default, bool):
+        return "bool", []
+    if isinstance(default, StrEnum):
+        return "choice", [str(c) for c in type(default)]
+    return ("float" if isinstance(default, float) else "int"), []
+
+
+@router.post("/policy")
+def save_policy(request: Request, actor: Actor = Depends(staff),
+                form: Any = Depends(form_data)) -> Response:
+    level = str(form.get("level", ""))[:10]
+    scope_code = str(form.get("scope", "")).strip()[:10]
+    member_class = str(form.get("member_class", ""))[:10]
+    with flash_refusal(request):
+        hub_of(request).network.set_policy(actor, level, scope_code, member_class,
+                                           _policy_settings(form))
+        flash(request, "ok", "pol.saved")
+    query = urlencode({"level": level, "scope": scope_code, "member_class": member_class})
+    return redirect(f"/console/policy?{query}")
+
+
 # -- members ------------------------------------------------------------------------------
 @router.get("/members")
 def members(request: Request, actor: Actor = Depends(staff), q: str = "") -> Response:
@@ -426,28 +530,33 @@ def _transit_library(request: Request, actor: Actor, wanted: str) -> str | None:
 
 @router.get("/transits")
 def transit_queue(request: Request, actor: Actor = Depends(staff),
-                  library: str = "") -> Response:
+                  library: str = "", region: str = "") -> Response:
+    """One library's queues; a regional admin sees the whole region until a library is
+    picked (a national admin picks a region or a library)."""
     hub = hub_of(request)
     code = _transit_library(request, actor, library.strip()[:6])
+    own_region, _ = scope(actor)
+    area = None if code else (own_region or (region.strip()[:20] or None))
     outgoing = incoming = []
-    if code:
-        outgoing = hub.transits.queue(code, "outgoing")
-        incoming = hub.transits.queue(code, "incoming")
-    if code and request.query_params.get("format") == "csv":
+    if code or area:
+        outgoing = hub.transits.queue(code, "outgoing", region=area)
+        incoming = hub.transits.queue(code, "incoming", region=area)
+    if (code or area) and request.query_params.get("format") == "csv":
         rows = [dict(r, direction="outgoing") for r in outgoing] + [
             dict(r, direction="incoming") for r in incoming]
-        return csv_response(f"transits_{code}", rows, [
+        return csv_response(f"transits_{code or area}", rows, [
             "direction", "id", "item", "title", "from_library", "to_library", "state",
             "courier_fee", "received_at", "sent_at"])
-    region, _ = scope(actor)
     choices = []
     if actor.role == Role.REGIONAL_ADMIN:  # a region's libraries fit a select box
-        choices = hub.network.libraries(region=region, limit=1000)["items"]
-    names = stats_of(request).library_names(
-        list({r["from_library"] for r in incoming} | {r["to_library"] for r in outgoing}))
+        choices = hub.network.libraries(region=own_region, limit=1000)["items"]
+    names = stats_of(request).library_names(list(
+        {r["from_library"] for r in incoming + outgoing}
+        | {r["to_library"] for r in incoming + outgoing}))
+    regions = hub.network.regions() if actor.role == Role.NATIONAL_ADMIN else []
     return render(request, "console_transits.html", {
-        "code": code, "outgoing": outgoing, "incoming": incoming, "choices": choices,
-        "names": names})
+        "code": code, "area": area, "outgoing": outgoing, "incoming": incoming,
+        "choices": choices, "regions": regions, "names": names})
 
 
 @router.post("/transits/{transit_id}/{action}")
@@ -461,29 +570,39 @@ def move_transit(request: Request, transit_id: int, action: str,
     acting = actor if actor.role == Role.LIBRARIAN else actor.acting_for(code)
     with flash_refusal(request):
         view = hub_of(request).transits.move(acting, transit_id, action)
-        flash(request, "ok", "common.done", f"{view.get('title') or ''} · {view['state_label']}")
-    suffix = "" if actor.role == Role.LIBRARIAN else f"?library={code}"
-    return redirect(f"/console/transits{suffix}")
+        flash(request, "ok", "common.done", f"{view.get('title') or ''} · "
+              f"{label('transit', view['state'], pick_lang(request))}")
+    back = str(form.get("back", ""))  # the queue the button was on
+    if actor.role == Role.LIBRARIAN:
+        return redirect("/console/transits")
+    if back.startswith("region="):
+        return redirect(f"/console/transits?{urlencode({'region': back[7:27]})}")
+    return redirect(f"/console/transits?{urlencode({'library': code})}")
 
 
 # -- audit --------------------------------------------------------------------------------
 @router.get("/audit")
 def audit(request: Request, actor: Actor = Depends(staff), entity: str = "",
           entity_id: str = "", action: str = "", library: str = "", since: str = "",
-          until: str = "") -> Response:
+          until: str = "", page: int = 1) -> Response:
     start, end = _date(since), _date(until)
+    as_csv = request.query_params.get("format") == "csv"
+    page = max(1, min(page, 10_000))
     rows = hub_of(request).audit.search(
         actor, entity=entity.strip()[:20] or None, entity_id=entity_id.strip()[:40] or None,
         action=action.strip()[:40] or None, library_code=library.strip()[:6] or None,
         since=_utc(start) if start else None,
-        until=_utc(end + timedelta(days=1)) if end else None, limit=300)
-    if request.query_params.get("format") == "csv":
+        until=_utc(end + timedelta(days=1)) if end else None,
+        limit=1000 if as_csv else PAGE + 1, offset=0 if as_csv else (page - 1) * PAGE)
+    if as_csv:
         return csv_response("audit", [dict(r, details=str(r["details"])) for r in rows],
                             ["id", "at", "actor", "library_code", "action", "entity",
                              "entity_id", "details"])
+    f = {"entity": entity, "entity_id": entity_id, "action": action, "library": library,
+         "since": since, "until": until}
     return render(request, "console_audit.html", {
-        "rows": rows, "f": {"entity": entity, "entity_id": entity_id, "action": action,
-                            "library": library, "since": since, "until": until}})
+        "rows": rows[:PAGE], "f": f, "page": page, "more": len(rows) > PAGE,
+        "filters": urlencode({k: v for k, v in f.items() if v})})
 
 
 def _utc(day: date) -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from ..services.statistics import Statistics
@@ -21,6 +22,12 @@ LOGIN_ATTEMPTS_PER_MINUTE = 10
 PAGES = (auth, desk, portal, console)  # each module has one APIRouter
 
 
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico whatever a page links: answer it, never 404."""
+    return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_web_app(hub: Any) -> FastAPI:
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None,
                   dependencies=[Depends(csrf_guard)])
@@ -29,6 +36,7 @@ def create_web_app(hub: Any) -> FastAPI:
     web.state.login_limiter = RateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, 60.0)
     web.add_middleware(WebMiddleware, codec=SessionCodec(hub.secret))
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    web.add_api_route("/favicon.ico", favicon, include_in_schema=False)
     for module in PAGES:
         web.include_router(module.router)
     install_error_pages(web)

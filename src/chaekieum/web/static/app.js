@@ -102,7 +102,7 @@
       labels: d.per_library.map(function (r) { return r.name; }),
       datasets: [{ label: L.loans, data: d.per_library.map(function (r) { return r.loans; }), backgroundColor: "#4a8fd6" }] } });
     mk("chart-stages", { type: "bar", data: {
-      labels: d.stages.map(function (r) { return d.lang === "ko" ? r.label : r.stage; }),
+      labels: d.stages.map(function (r) { return r.label; }),
       datasets: [{ label: L.count, data: d.stages.map(function (r) { return r.count; }), backgroundColor: "#8a5a00" }] } });
   }
 })();
