@@ -33,7 +33,8 @@ def test_register_member_and_manage_card(libs, clock):
     r = lib.post("/members", {"name": "어린이", "birth_year": clock.today().year - 8,
                               "guardian_name": "보호자", "guardian_phone": "010-1111-2222"})
     assert r.status_code == 201
-    # update, lookup by card UID, lost card blocks lending, a new card unblocks
+    # update, lookup by card UID, lost card blocks lending; a new card does not unblock:
+    # lifting the block is its own (audited) action
     assert lib.client.patch(f"/api/v1/members/{number}", json={"email": "h@example.kr"},
                             headers=lib.headers).json()["email"] == "h@example.kr"
     r = lib.client.put(f"/api/v1/members/{number}/card-uid", json={"card_uid": "04A1B2C3"},
@@ -44,9 +45,20 @@ def test_register_member_and_manage_card(libs, clock):
     assert lib.post(f"/members/{number}/card-lost").json()["card_lost"] is True
     r = lib.checkout(number, lib.item(2))
     assert r.json()["code"] == "CARD_LOST"
-    lib.client.put(f"/api/v1/members/{number}/card-uid", json={"card_uid": "04FFFFFF"},
-                   headers=lib.headers)
+    r = lib.client.put(f"/api/v1/members/{number}/card-uid", json={"card_uid": "04FFFFFF"},
+                       headers=lib.headers)
+    assert r.status_code == 200 and r.json()["card_lost"] is True
+    assert lib.checkout("04FFFFFF", lib.item(2)).json()["code"] == "CARD_LOST"
+    r = lib.post(f"/members/{number}/card-lost/lift")
+    assert r.status_code == 200 and r.json()["card_lost"] is False
+    assert lib.post(f"/members/{number}/card-lost/lift").status_code == 200  # idempotent
     assert lib.checkout(number, lib.item(2)).status_code == 200
+    # a UID linked to another member is refused
+    other = lib.post("/members", {"name": "다른이", "birth_year": 1990}).json()["number"]
+    r = lib.client.put(f"/api/v1/members/{other}/card-uid", json={"card_uid": "04FFFFFF"},
+                       headers=lib.headers)
+    assert r.status_code == 409 and r.json()["code"] == "CARD_UID_IN_USE"
+    assert lib.get(f"/members/{other}").json()["card_uid_linked"] is False
     # search by number prefix and by name
     found = [m["number"] for m in lib.get("/members", q=number[:10]).json()["items"]]
     assert number in found and all(n.startswith(number[:10]) for n in found)

@@ -197,11 +197,19 @@ def test_librarian_sees_only_their_library(hub, new_web, people) -> None:  # noq
     web = new_web().staff("lib-111001")
     busan_member = people["박솔"]["number"]  # issued at 121001, never joined 111001
     seoul_member = people["김하늘"]["number"]
-    assert web.c.get(f"/console/members/{busan_member}").status_code == 403
+    refused = web.c.get(f"/console/members/{busan_member}")
+    # a clear Korean refusal (the member-data rule, services/access.py)
+    assert refused.status_code == 403 and "이 도서관에 가입하지 않은 회원입니다" in refused.text
+    assert "박솔" not in refused.text
     assert web.c.get(f"/console/members/{busan_member}/print").status_code == 403
     assert web.c.get(f"/console/members/{busan_member}/barcode.svg").status_code == 403
     assert web.c.get(f"/console/members/{busan_member}/card.pdf").status_code == 403
-    assert web.post(f"/console/members/{busan_member}/lost").status_code == 403
+    for action, form in (("lost", {}), ("lost/lift", {}), ("card", {"uid": "04AA"}),
+                         ("withdraw", {"confirm": "yes"})):
+        r = web.post(f"/console/members/{busan_member}/{action}", form)
+        assert r.status_code == 403 and "이 도서관에 가입하지 않은 회원입니다" in r.text, action
+    assert hub.members.get(SYSTEM, busan_member)["card_lost"] is False
+    assert hub.members.get(SYSTEM, busan_member)["status"] == "active"
     assert "박솔" not in web.c.get("/console/members", params={"q": "박"}).text
     assert "12100126" not in web.c.get("/console/members", params={"q": "121"}).text
     page = web.c.get(f"/console/members/{seoul_member}")
@@ -223,6 +231,8 @@ def test_librarian_sees_only_their_library(hub, new_web, people) -> None:  # noq
     busan.post("/desk/scan", {"scan": seoul_member}, page="/desk")
     desk = busan.c.get("/desk").text
     assert "김*늘" in desk and "김하늘" not in desk
+    # and no list of what they borrowed elsewhere until they join here (ID check)
+    assert 'id="loans-hidden"' in desk and 'id="member-loans"' not in desk
 
 
 def test_transit_moves_are_checked_per_library(hub, new_web, people) -> None:  # noqa: ANN001

@@ -261,7 +261,9 @@ class ConnectorBackend:
         path = f"/members/{quote(ref, safe='')}"
         try:
             view = self._get(path)
-            loans = list(self._get(path + "/loans").get("items") or [])
+            # titles only where the hub's member-data rule lets this library see them
+            loans = (list(self._get(path + "/loans").get("items") or [])
+                     if view.get("personal_data_visible") else [])
         except DomainError as exc:
             if exc.code != Code.SERVICE_UNAVAILABLE:
                 raise

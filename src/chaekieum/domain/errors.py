@@ -73,6 +73,8 @@ class Code(StrEnum):
     AUTH_REQUIRED = "AUTH_REQUIRED"
     AUTH_INVALID = "AUTH_INVALID"
     FORBIDDEN = "FORBIDDEN"
+    MEMBER_NOT_JOINED_HERE = "MEMBER_NOT_JOINED_HERE"
+    MEMBER_OUT_OF_REGION = "MEMBER_OUT_OF_REGION"
     # generic request problems
     NOT_FOUND = "NOT_FOUND"
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -202,6 +204,16 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.AUTH_REQUIRED: ("인증이 필요합니다.", "Authentication required."),
     Code.AUTH_INVALID: ("인증 정보가 올바르지 않습니다.", "Invalid credentials."),
     Code.FORBIDDEN: ("권한이 없습니다.", "Not allowed."),
+    Code.MEMBER_NOT_JOINED_HERE: (
+        "이 도서관에 가입하지 않은 회원입니다. 개인정보·대출기록 조회와 회원정보 변경은 "
+        "회원이 가입한 도서관만 할 수 있습니다.",
+        "The member has not joined this library; only libraries the member joined may see "
+        "personal data or loan records, or change the member.",
+    ),
+    Code.MEMBER_OUT_OF_REGION: (
+        "관할 지역 도서관의 회원이 아닙니다.",
+        "The member has not joined any library of your region.",
+    ),
     Code.NOT_FOUND: ("찾을 수 없습니다.", "Not found."),
     Code.VALIDATION_ERROR: ("요청 값이 올바르지 않습니다.", "Invalid request."),
     Code.MALFORMED_JSON: ("JSON 형식이 올바르지 않습니다.", "Malformed JSON."),

@@ -24,7 +24,8 @@ from ..store.tables import (
     suspensions,
     withdrawal_stats,
 )
-from . import audit, sessions, throttle
+from . import access, audit, sessions, throttle
+from .access import Op
 from .context import Actor, Clock, Role
 from .credentials import dummy_hash, hash_secret, verify_secret
 from .events import Kind, emit, emit_many
@@ -50,18 +51,6 @@ class Registration:
     consents: dict[str, Any] = field(default_factory=dict)
     password: str | None = None  # for the member portal
     card_uid: str | None = None
-
-
-def can_see_personal_data(actor: Actor, member_libraries: set[str],
-                          member_regions: set[str]) -> bool:
-    """`member_libraries` / `member_regions`: the libraries the member joined, their regions."""
-    if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
-        return True
-    if actor.role == Role.MEMBER:
-        return True  # only ever their own record
-    if actor.role == Role.REGIONAL_ADMIN:
-        return actor.region_code in member_regions
-    return actor.library_code in member_libraries
 
 
 class Members:
@@ -117,26 +106,46 @@ class Members:
         ).returning(member_number_counters.c.last_serial)
         return conn.execute(stmt).scalar_one()
 
-    # -- reading -------------------------------------------------------------------
-    def get(self, actor: Actor, ref: str) -> dict[str, Any]:
-        with self.db.read() as conn:
-            member = require_member(conn, ref)
-            self._check_member_access(actor, member)
-            return self._view(conn, actor, member.id)
-
-    def _check_member_access(self, actor: Actor, member) -> None:  # noqa: ANN001
-        if actor.role == Role.MEMBER and actor.ident != f"member:{member.number}":
-            raise DomainError(Code.FORBIDDEN)
-
-    def _view(self, conn: Connection, actor: Actor, member_id: int) -> dict[str, Any]:
-        m = conn.execute(select(members).where(members.c.id == member_id)).one()
-        joined = conn.execute(
+    # -- access (the rule: services/access.py) -------------------------------------
+    @staticmethod
+    def _joined(conn: Connection, member_id: int) -> list:
+        return conn.execute(
             select(memberships, libraries.c.name, libraries.c.region_code).join(
                 libraries, libraries.c.code == memberships.c.library_code)
             .where(memberships.c.member_id == member_id).order_by(memberships.c.joined_at)
         ).all()
-        full = can_see_personal_data(actor, {j.library_code for j in joined},
-                                     {j.region_code for j in joined})
+
+    def _authorize(self, conn: Connection, actor: Actor, op: Op, member) -> access.Standing:  # noqa: ANN001
+        joined = self._joined(conn, member.id)
+        subject = access.Subject.of(member.number,
+                                    ((j.library_code, j.region_code) for j in joined))
+        return access.check(actor, op, subject)
+
+    def authorize(self, actor: Actor, ref: str, op: Op) -> None:
+        """Refuse now what the rule would refuse (e.g. before a confirmation step)."""
+        with self.db.read() as conn:
+            self._authorize(conn, actor, op, require_member(conn, ref))
+
+    # -- reading -------------------------------------------------------------------
+    def get(self, actor: Actor, ref: str, op: Op = Op.LOOKUP) -> dict[str, Any]:
+        """The member by number or card UID. `op`: LOOKUP (any participating library;
+        personal data masked unless the actor may READ) or READ (refused unless the
+        actor may see personal data)."""
+        if op not in (Op.LOOKUP, Op.READ):
+            raise ValueError(op)
+        with self.db.read() as conn:
+            member = require_member(conn, ref)
+            return self._view(conn, actor, member.id, op)
+
+    def _view(self, conn: Connection, actor: Actor, member_id: int,
+              op: Op | None = None) -> dict[str, Any]:
+        """The member as `actor` may see it; `op`: first check the actor may do that."""
+        m = conn.execute(select(members).where(members.c.id == member_id)).one()
+        joined = self._joined(conn, member_id)
+        subject = access.Subject.of(m.number, ((j.library_code, j.region_code) for j in joined))
+        where = (access.check(actor, op, subject) if op is not None
+                 else access.standing(actor, subject))
+        full = access.personal_data_visible(where)
         today = self.clock.today()
         status = rules.display_status(m.status, m.suspended_until, today)
         counts = conn.execute(
@@ -167,12 +176,14 @@ class Members:
             if m.guardian_name else None,
             "loans_active": counts[0],
             "loans_overdue": int(counts[1]),
+            # where a member uses libraries is theirs: only for those who may READ
             "libraries": [
                 {"library_code": j.library_code, "library_name": j.name, "how": j.how,
-                 "joined_at": j.joined_at.isoformat() + "Z", "by": j.actor if full else None,
+                 "joined_at": j.joined_at.isoformat() + "Z", "by": j.actor,
                  "status": j.status}
                 for j in joined
-            ],
+            ] if full else [],
+            "joined_here": bool(actor.library_code) and actor.library_code in subject.libraries,
             "personal_data_visible": full,
         }
         if full:
@@ -184,6 +195,8 @@ class Members:
         query = query.strip()
         if not query:
             return []
+        if actor.role == Role.MEMBER:
+            raise DomainError(Code.FORBIDDEN, operation="search")
         with self.db.read() as conn:
             # a prefix as a range, so the index on the column serves it (LIKE 'x%' does
             # not use it on SQLite, nor on PostgreSQL without text_pattern_ops); the
@@ -192,7 +205,9 @@ class Members:
             upper = query[:-1] + chr(ord(query[-1]) + 1)
             q = select(members.c.id).where(column >= query, column < upper,
                                            column.startswith(query))
-            if actor.role == Role.LIBRARIAN:
+            # only members the actor may READ (services/access.py): a library's own
+            # members, a region's, everyone for a national admin
+            if actor.role in access.LIBRARY_ROLES:
                 q = q.join(memberships, memberships.c.member_id == members.c.id).where(
                     memberships.c.library_code == actor.library_code)
             elif actor.role == Role.REGIONAL_ADMIN:
@@ -207,12 +222,13 @@ class Members:
             return [self._view(conn, actor, i) for i in ids]
 
     def loans(self, actor: Actor, ref: str, include_returned: bool = False) -> list[dict[str, Any]]:
-        """A member's loans at every library (what the member and any desk may see)."""
+        """A member's loans at every library, with titles (Op.LOANS: the member and the
+        libraries they joined)."""
         from .circulation import loan_view  # shared rendering of a loan
 
         with self.db.read() as conn:
             member = require_member(conn, ref)
-            self._check_member_access(actor, member)
+            self._authorize(conn, actor, Op.LOANS, member)
             q = select(loans.c.id).where(loans.c.member_id == member.id)
             if include_returned:
                 q = q.where(loans.c.state != "undone", loans.c.history_hidden.is_(False))
@@ -234,7 +250,7 @@ class Members:
     def suspension_history(self, actor: Actor, ref: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
             member = require_member(conn, ref)
-            self._check_member_access(actor, member)
+            self._authorize(conn, actor, Op.SUSPENSIONS, member)
             rows = conn.execute(select(suspensions, libraries.c.name).join(
                 libraries, libraries.c.code == suspensions.c.library_code)
                 .where(suspensions.c.member_id == member.id)
@@ -245,16 +261,16 @@ class Members:
                  "lifted": r.lifted_at is not None} for r in rows]
 
     # -- changes -------------------------------------------------------------------
-    def _locked(self, conn: Connection, actor: Actor, ref: str):  # noqa: ANN202
+    def _locked(self, conn: Connection, actor: Actor, ref: str, op: Op):  # noqa: ANN202
         member = require_member(conn, ref, lock=True)
-        self._check_member_access(actor, member)
+        self._authorize(conn, actor, op, member)
         if member.status == rules.MemberStatus.WITHDRAWN:
             raise DomainError(Code.MEMBER_WITHDRAWN)
         return member
 
     @transactional
     def update(self, conn: Connection, actor: Actor, ref: str, changes: dict[str, Any]) -> dict:
-        member = self._locked(conn, actor, ref)
+        member = self._locked(conn, actor, ref, Op.UPDATE)
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise DomainError(Code.VALIDATION_ERROR, unknown_fields=sorted(unknown))
@@ -272,7 +288,9 @@ class Members:
 
     @transactional
     def report_card_lost(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
-        member = self._locked(conn, actor, ref)
+        """Block the card network-wide and unlink its UID (a found card stays blocked
+        until `lift_card_lost`)."""
+        member = self._locked(conn, actor, ref, Op.CARD_LOST)
         at = self.clock.now()
         conn.execute(update(members).where(members.c.id == member.id).values(
             card_lost=True, card_uid=None, updated_at=at))
@@ -284,8 +302,9 @@ class Members:
 
     @transactional
     def link_card(self, conn: Connection, actor: Actor, ref: str, uid: str) -> dict[str, Any]:
-        """Link a (new) RFID card; this also ends a lost-card block."""
-        member = self._locked(conn, actor, ref)
+        """Link a (new) RFID card UID. A lost-card block stays: lifting it is its own
+        audited action (`lift_card_lost`)."""
+        member = self._locked(conn, actor, ref, Op.LINK_CARD)
         uid = uid.strip()
         if not uid or len(uid) > 64 or (len(uid) == 14 and uid.isdigit()):
             raise DomainError(Code.VALIDATION_ERROR, field="card_uid")
@@ -294,15 +313,29 @@ class Members:
             raise DomainError(Code.CARD_UID_IN_USE)
         at = self.clock.now()
         conn.execute(update(members).where(members.c.id == member.id).values(
-            card_uid=uid, card_lost=False, updated_at=at))
-        audit.record(conn, actor, "member.link_card", "member", member.number, at, {})
+            card_uid=uid, updated_at=at))
+        audit.record(conn, actor, "member.link_card", "member", member.number, at,
+                     {"card_lost": member.card_lost})
+        return self._view(conn, actor, member.id)
+
+    @transactional
+    def lift_card_lost(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
+        """End a lost-card block (the card was found, or a new one was issued).
+        Idempotent: lifting where no block is in force changes and records nothing."""
+        member = self._locked(conn, actor, ref, Op.LIFT_CARD_LOST)
+        if member.card_lost:
+            at = self.clock.now()
+            conn.execute(update(members).where(members.c.id == member.id).values(
+                card_lost=False, updated_at=at))
+            audit.record(conn, actor, "member.lift_card_lost", "member", member.number, at,
+                         {"card_uid_linked": member.card_uid is not None})
         return self._view(conn, actor, member.id)
 
     @transactional
     def join(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
         """Explicit registration at the acting library (the desk's ID check)."""
         library_code = actor.require_library()
-        member = self._locked(conn, actor, ref)
+        member = self._locked(conn, actor, ref, Op.JOIN)
         at = self.clock.now()
         joined = conn.scalar(select(func.count()).select_from(memberships).where(
             memberships.c.member_id == member.id, memberships.c.library_code == library_code))
@@ -318,7 +351,7 @@ class Members:
 
     @transactional
     def withdraw(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
-        member = self._locked(conn, actor, ref)
+        member = self._locked(conn, actor, ref, Op.WITHDRAW)
         today, at = self.clock.today(), self.clock.now()
         active = conn.scalar(select(func.count()).select_from(loans).where(
             loans.c.member_id == member.id, loans.c.state == "active"))
@@ -350,9 +383,10 @@ class Members:
     @transactional
     def hide_history(self, conn: Connection, actor: Actor, ref: str,
                      loan_ids: list[int] | None = None) -> int:
-        """The member deletes (hides) returned loans from their own history."""
+        """Hide returned loans from the member's history (the member, or a library
+        they joined, at their request)."""
         member = require_member(conn, ref, lock=True)
-        self._check_member_access(actor, member)
+        self._authorize(conn, actor, Op.HIDE_HISTORY, member)
         q = update(loans).where(loans.c.member_id == member.id, loans.c.state == "returned")
         if loan_ids is not None:
             q = q.where(loans.c.id.in_(loan_ids))
@@ -398,7 +432,7 @@ class Members:
     def set_password(self, conn: Connection, actor: Actor, ref: str, password: str) -> None:
         if len(password) < 8:
             raise DomainError(Code.VALIDATION_ERROR, field="password", problem="min 8 characters")
-        member = self._locked(conn, actor, ref)
+        member = self._locked(conn, actor, ref, Op.SET_PASSWORD)
         at = self.clock.now()
         conn.execute(update(members).where(members.c.id == member.id).values(
             password_hash=hash_secret(password), updated_at=at))

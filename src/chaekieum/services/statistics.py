@@ -23,8 +23,6 @@ from ..store.tables import (
 )
 from ..store.tables import (
     libraries,
-    members,
-    memberships,
     regions,
     suspensions,
     transits,
@@ -138,21 +136,6 @@ class Statistics:
                         "count": stage_counts.get(str(s), 0)}
                        for s in [*STAGE_ORDER, Stage.SUSPENDED]],
         }
-
-    # -- scope checks ---------------------------------------------------------------------
-    def member_in_scope(self, number: str, *, library: str | None = None,
-                        region: str | None = None) -> bool:
-        """Has the member joined the library (or any library of the region)?"""
-        q = (select(func.count()).select_from(memberships)
-             .join(members, members.c.id == memberships.c.member_id)
-             .where(members.c.number == number))
-        if library:
-            q = q.where(memberships.c.library_code == library)
-        elif region:
-            q = q.where(memberships.c.library_code.in_(
-                select(libraries.c.code).where(libraries.c.region_code == region)))
-        with self.db.read() as conn:
-            return bool(conn.scalar(q))
 
     def library_region(self, code: str) -> str | None:
         with self.db.read() as conn:

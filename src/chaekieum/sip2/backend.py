@@ -35,6 +35,8 @@ class PatronFacts:
     """A patron's state as 23/63 show it before any transaction."""
 
     view: dict[str, Any]
+    # The member's loans with items and titles: only where the member-data rule lets the
+    # kiosk's library see them (it joined the member); elsewhere empty, counts in `view`.
     loans: list[dict[str, Any]]
     holds: list[str]  # reservations set aside for the patron (ready for pickup)
     reasons: tuple[Reason, ...]  # why a checkout here would be refused now
@@ -53,6 +55,14 @@ class PatronFacts:
         return [loan for loan in self.loans if loan.get("overdue")]
 
     @property
+    def charged_count(self) -> int:
+        return self.view.get("loans_active", len(self.loans))
+
+    @property
+    def overdue_count(self) -> int:
+        return self.view.get("loans_overdue", len(self.overdue))
+
+    @property
     def valid(self) -> bool:
         return self.view["status"] != MemberStatus.WITHDRAWN
 
@@ -61,15 +71,17 @@ def build_patron_facts(view: dict[str, Any], active: list[dict[str, Any]], holds
                        policy: Policy, today: date, library_code: str,
                        suspended_here: bool, waiting: list[str] | None = None) -> PatronFacts:
     """The flags and reasons of 24/64 from a member view (as GET /members/{ref} returns
-    it) and the member's active loans, by the same domain rules the checkout applies."""
+    it) and the member's active loans (empty where the kiosk may not see them: the
+    view's counts stand in), by the same domain rules the checkout applies."""
     suspended_until = (date.fromisoformat(view["suspended_until"])
                        if view.get("suspended_until") else None)
     status = MemberStatus.ACTIVE if view["status"] == "suspended" else view["status"]
     member = rules.MemberFacts(status, view["card_lost"], suspended_until, suspended_here)
+    # (a library the member never joined has lent them nothing: a checkout joins them)
     counts = rules.LoanCounts(
-        total=len(active),
+        total=view.get("loans_active", len(active)),
         here=sum(1 for loan in active if loan["library_code"] == library_code),
-        overdue=sum(1 for loan in active if loan.get("overdue")))
+        overdue=view.get("loans_overdue", sum(1 for loan in active if loan.get("overdue"))))
     # A loanable, free copy: what remains are the member's own reasons and the limits.
     decision = rules.decide_checkout(member, rules.CopyFacts(True, False), counts, policy,
                                      today)

@@ -112,10 +112,14 @@ class HubBackend:
         return self.hub.reservations.cancel_for_item(actor, patron, item)
 
     def patron_facts(self, actor: Actor, library_code: str, ref: str) -> PatronFacts:
-        """Raises DomainError (MEMBER_UNKNOWN, INVALID_MEMBER_NUMBER) like the services."""
+        """Raises DomainError (MEMBER_UNKNOWN, INVALID_MEMBER_NUMBER) like the services.
+
+        At a library the member never joined, the kiosk learns what circulation needs
+        (masked name, status, counts) and no titles: the member-data rule."""
         hub, lib = self.hub, library_code
         view = hub.members.get(actor, ref)
-        active = hub.members.loans(actor, ref)
+        visible = view["personal_data_visible"]
+        active = hub.members.loans(actor, ref) if visible else []
         today = self.today()
         policy = hub.registry.policy(lib, view["member_class"])
         suspended_until = (date.fromisoformat(view["suspended_until"])
@@ -123,12 +127,14 @@ class HubBackend:
         with hub.db.read() as conn:
             member_id = conn.scalar(select(members.c.id)
                                     .where(members.c.number == view["number"]))
-            held = conn.execute(
+            held_q = (
                 select(copies.c.library_code, copies.c.reg_no, reservations.c.state)
                 .join(copies, copies.c.id == reservations.c.copy_id)
                 .where(reservations.c.member_id == member_id,
-                       reservations.c.state.in_(ACTIVE_STATES))
-                .order_by(reservations.c.id)).all()
+                       reservations.c.state.in_(ACTIVE_STATES)))
+            if not visible:
+                held_q = held_q.where(copies.c.library_code == lib)  # only this library's own
+            held = conn.execute(held_q.order_by(reservations.c.id)).all()
             holds = [f"${r.library_code}{r.reg_no}" for r in held if r.state == "ready"]
             waiting = [f"${r.library_code}{r.reg_no}" for r in held if r.state == "waiting"]
             suspended_here = bool(suspended_until) and conn.scalar(

@@ -26,7 +26,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 STATUS_FOR = {
-    Code.FORBIDDEN: 403, Code.NOT_FOUND: 404, Code.MEMBER_UNKNOWN: 404,
+    Code.FORBIDDEN: 403, Code.MEMBER_NOT_JOINED_HERE: 403, Code.MEMBER_OUT_OF_REGION: 403,
+    Code.NOT_FOUND: 404, Code.MEMBER_UNKNOWN: 404,
     Code.LIBRARY_UNKNOWN: 404, Code.AUTH_REQUIRED: 401, Code.AUTH_INVALID: 401,
     Code.RATE_LIMITED: 429,
 }
@@ -138,10 +139,14 @@ def flash_error(request: Request, err: DomainError, key: str = "common.refused")
 
 @contextmanager
 def flash_refusal(request: Request) -> Iterator[None]:
-    """A refusal raised inside becomes an error flash; the handler carries on."""
+    """A refusal raised inside becomes an error flash; the handler carries on. A refusal
+    of access (403: e.g. the member never joined this library) is not a flash: it
+    propagates and renders the refusal page."""
     try:
         yield
     except DomainError as err:
+        if STATUS_FOR.get(err.code) == 403:
+            raise
         flash_error(request, err)
 
 

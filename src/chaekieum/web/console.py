@@ -20,6 +20,7 @@ from ..domain.errors import Code, DomainError
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import allowed_next
 from ..domain.policy import Policy
+from ..services.access import Op
 from ..services.context import Actor, Role, to_utc_naive
 from .codes import code128_svg, member_card_pdf
 from .common import (
@@ -74,15 +75,6 @@ def _library_or_403(request: Request, actor: Actor, code: str, admin: bool) -> s
     if not allowed:
         raise Forbidden()
     return region
-
-
-def _member_or_403(request: Request, actor: Actor, number: str) -> None:
-    region, library = scope(actor)
-    if region is None and library is None:
-        return
-    if not number.isdigit() or not stats_of(request).member_in_scope(
-            number, library=library, region=region):
-        raise Forbidden()
 
 
 def csv_response(name: str, rows: list[dict[str, Any]], columns: list[str]) -> Response:
@@ -446,9 +438,10 @@ def members(request: Request, actor: Actor = Depends(staff), q: str = "") -> Res
 
 @router.get("/members/{number}")
 def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
-    _member_or_403(request, actor, number)
+    # the member-data rule (services/access.py) decides; a refusal renders its Korean
+    # message (e.g. MEMBER_NOT_JOINED_HERE) with 403
     hub = hub_of(request)
-    view = hub.members.get(actor, number)
+    view = hub.members.get(actor, number, Op.READ)
     return render(request, "console_member.html", {
         "m": view, "number": number,
         "loans": hub.members.loans(actor, number),
@@ -459,7 +452,7 @@ def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) 
 @router.post("/members/{number}/lost")
 def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
                 form: Any = Depends(form_data)) -> Response:
-    _member_or_403(request, actor, number)
+    hub_of(request).members.authorize(actor, number, Op.CARD_LOST)  # before asking
     if ask := unconfirmed(request, form, "confirm.report_lost", f"/console/members/{number}"):
         return ask
     with flash_refusal(request):
@@ -468,10 +461,17 @@ def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
     return redirect(f"/console/members/{number}")
 
 
+@router.post("/members/{number}/lost/lift")
+def lift_lost(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+    with flash_refusal(request):
+        hub_of(request).members.lift_card_lost(actor, number)
+        flash(request, "ok", "mem.lost_lifted")
+    return redirect(f"/console/members/{number}")
+
+
 @router.post("/members/{number}/card")
 def link_card(request: Request, number: str, actor: Actor = Depends(staff),
               form: Any = Depends(form_data)) -> Response:
-    _member_or_403(request, actor, number)
     with flash_refusal(request):
         hub_of(request).members.link_card(actor, number, str(form.get("uid", ""))[:64])
         flash(request, "ok", "mem.linked")
@@ -481,7 +481,7 @@ def link_card(request: Request, number: str, actor: Actor = Depends(staff),
 @router.post("/members/{number}/withdraw")
 def withdraw(request: Request, number: str, actor: Actor = Depends(staff),
              form: Any = Depends(form_data)) -> Response:
-    _member_or_403(request, actor, number)
+    hub_of(request).members.authorize(actor, number, Op.WITHDRAW)  # before asking
     if form.get("confirm") != "yes":
         flash_error(request, DomainError(Code.VALIDATION_ERROR, field="confirm"))
         return redirect(f"/console/members/{number}")
@@ -493,15 +493,13 @@ def withdraw(request: Request, number: str, actor: Actor = Depends(staff),
 
 @router.get("/members/{number}/print")
 def print_card(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
-    _member_or_403(request, actor, number)
-    view = hub_of(request).members.get(actor, number)
+    view = hub_of(request).members.get(actor, number, Op.READ)
     return render(request, "member_card_print.html", {"m": view, "number": number})
 
 
 @router.get("/members/{number}/card.pdf")
 def print_card_pdf(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
-    _member_or_403(request, actor, number)
-    view = hub_of(request).members.get(actor, number)
+    view = hub_of(request).members.get(actor, number, Op.READ)
     home = next((j["library_name"] for j in view["libraries"]
                  if j["library_code"] == view["issuing_library"]), view["issuing_library"])
     return Response(member_card_pdf(number, view["name"] or "", home),
@@ -511,8 +509,7 @@ def print_card_pdf(request: Request, number: str, actor: Actor = Depends(staff))
 
 @router.get("/members/{number}/barcode.svg")
 def member_barcode(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
-    _member_or_403(request, actor, number)
-    hub_of(request).members.get(actor, number)  # must exist
+    hub_of(request).members.get(actor, number, Op.READ)  # must exist, and be in scope
     return Response(code128_svg(number), media_type="image/svg+xml", headers={
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
 

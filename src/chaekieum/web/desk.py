@@ -141,8 +141,10 @@ def desk_page(request: Request, actor: Actor = Depends(librarian)) -> Response:
     if desk.get("member"):
         try:
             view = hub.members.get(actor, desk["member"])
-            loans = hub.members.loans(actor, desk["member"])
             held = hub.reservations.for_member(actor, desk["member"])  # at this library
+            # titles only once the member joined here (services/access.py)
+            if view["personal_data_visible"]:
+                loans = hub.members.loans(actor, desk["member"])
         except DomainError as err:
             flash_error(request, err)
             _close_member(request, desk)

@@ -113,6 +113,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "desk.session": ("이번 처리 내역", "This session"),
     "desk.joined": ("가입 도서관", "Joined libraries"),
     "desk.loans_count": ("대출", "Loans"),
+    "desk.loans_hidden": ("이 도서관에 가입한 회원만 대출 자료 목록을 볼 수 있습니다(신분 확인 후 가입).",
+                          "The list of loans is shown once the member has joined this library "
+                          "(after the ID check)."),
     "desk.overdue": ("연체", "Overdue"),
     "desk.suspended_until": ("대출정지 종료일", "Suspended until"),
     "desk.card_lost": ("분실 신고된 카드", "Card reported lost"),
@@ -420,6 +423,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                              "Withdrawal erases personal data. Tick to continue."),
     "mem.withdrawn": ("탈퇴 처리되었습니다", "Member withdrawn"),
     "mem.lost_done": ("분실 신고되었습니다", "Card reported lost"),
+    "mem.lift_lost": ("분실 정지 해제", "Lift lost-card block"),
+    "mem.lost_lifted": ("분실 정지를 해제했습니다", "Lost-card block lifted"),
     "mem.linked": ("카드를 연결했습니다", "Card linked"),
     "mem.card_linked": ("RFID 카드 연결됨", "RFID card linked"),
     "mem.search_hint": ("회원번호 앞자리 또는 이름 앞부분으로 검색합니다.",

@@ -31,7 +31,8 @@ def search(request: Request, actor: ActorDep,
     return {"items": hub_of(request).members.search(actor, q, limit)}
 
 
-@router.get("/{ref}", summary="A member by number or linked card UID (masked as needed)")
+@router.get("/{ref}", summary="A member by number or linked card UID (personal data masked "
+            "unless the member joined the acting library)")
 def get_member(ref: str, request: Request, actor: ActorDep):
     return hub_of(request).members.get(actor, ref)
 
@@ -50,14 +51,24 @@ def join(ref: str, request: Request, actor: ActorDep):
     return perform(request, actor, None, lambda conn: hub.members.join(actor, ref, conn=conn))
 
 
-@router.post("/{ref}/card-lost", summary="Report the card lost (blocks the card)")
+@router.post("/{ref}/card-lost",
+             summary="Report the card lost (blocks the card; libraries the member joined)")
 def card_lost(ref: str, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, None,
                    lambda conn: hub.members.report_card_lost(actor, ref, conn=conn))
 
 
-@router.put("/{ref}/card-uid", summary="Link an RFID card UID (ends a lost-card block)")
+@router.post("/{ref}/card-lost/lift",
+             summary="End a lost-card block (libraries the member joined; audited)")
+def lift_card_lost(ref: str, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None,
+                   lambda conn: hub.members.lift_card_lost(actor, ref, conn=conn))
+
+
+@router.put("/{ref}/card-uid",
+            summary="Link an RFID card UID (a lost-card block stays until lifted)")
 def link_card(ref: str, body: CardUidIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body,

@@ -99,8 +99,8 @@ def patron_information(ctx: Context, req: Request) -> Reply:
     fixed = {
         "patron_status": pf.flags, "language": language(req), "transaction_date": ctx.now(),
         "hold_items_count": count(len(pf.holds)),
-        "overdue_items_count": count(len(pf.overdue)),
-        "charged_items_count": count(len(pf.loans)),
+        "overdue_items_count": count(pf.overdue_count),
+        "charged_items_count": count(pf.charged_count),
         "fine_items_count": count(0), "recall_items_count": count(0),
         "unavailable_holds_count": count(len(pf.waiting)),
     }
@@ -117,21 +117,29 @@ def patron_information(ctx: Context, req: Request) -> Reply:
 
 def block_patron(ctx: Context, req: Request) -> Reply:
     """01: the kiosk blocks a card (e.g. it kept a card reported stolen): the card is
-    marked lost network-wide, with an audit record of the terminal and its message."""
+    marked lost network-wide, with an audit record of the terminal and its message.
+    Only a kiosk of a library the member joined may do so (services/access.py); any
+    other kiosk gets the patron's status with the refusal in AF."""
     ref = field_value(req, "AA")
     if not ref:
         return _unknown(ctx, req, "24", (MISSING_PATRON,))
+    refused: list[Reason] = []
     try:
         ctx.backend.block_patron(ctx.actor, ref,
                                  card_retained=req.fixed.get("card_retained") == "Y",
                                  message=(req.get("AL") or "")[:255], terminal=ctx.login)
     except DomainError as exc:
-        return _unknown(ctx, req, "24", reasons_of(exc))
-    log.warning("sip2 %s: %s blocked patron %s (card marked lost)", ctx.session.peer,
-                ctx.login, mask(ref))
+        if exc.code in (Code.MEMBER_UNKNOWN, Code.INVALID_MEMBER_NUMBER):
+            return _unknown(ctx, req, "24", reasons_of(exc))
+        refused = list(reasons_of(exc))
+        log.warning("sip2 %s: %s may not block patron %s: %s", ctx.session.peer, ctx.login,
+                    mask(ref), exc)
+    else:
+        log.warning("sip2 %s: %s blocked patron %s (card marked lost)", ctx.session.peer,
+                    ctx.login, mask(ref))
     pf = _load(ctx, req)
     if not isinstance(pf, facts.PatronFacts):
         return _unknown(ctx, req, "24", pf)
     return Reply("24", {"patron_status": pf.flags, "language": "000",
                         "transaction_date": ctx.now()},
-                 _common_fields(ctx, pf, req, False, []))
+                 _common_fields(ctx, pf, req, False, refused))

@@ -1,0 +1,127 @@
+"""Who may do what with a member's data: the one access rule, for every channel.
+
+REST, SIP2, the web console/desk/portal and the library connector all act through the
+member services, and those call `check` (or `standing`) before they read or change a
+member. The rule is the table `WHO_MAY` below; docs/api.md ("Member data: who may do
+what") says the same in prose.
+
+An actor stands in one of four relations to a member:
+
+- JOINED: the actor's library is one the member joined (the issuing library, or one
+  joined directly at a desk or by auto-join at a first checkout); a regional admin of a
+  region where the member joined a library; a national admin; the system.
+- SELF: the member themselves (member portal).
+- PARTICIPANT: any other participating library (API key, librarian, kiosk, or an admin
+  acting at a library): enough to find the member for circulation, masked.
+- NONE: an admin without a library outside their region; another member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..domain.errors import Code, DomainError
+from .context import Actor, Role
+
+
+class Op(StrEnum):
+    """Every operation on one member's data the hub offers."""
+
+    LOOKUP = "lookup"  # by number or card UID, for circulation: personal data masked
+    READ = "read"  # the record with personal data unmasked
+    LOANS = "loans"  # loans with titles: active ones and the history
+    SUSPENSIONS = "suspensions"  # suspension history
+    UPDATE = "update"  # name, phone, e-mail, birth year, class, guardian, consents
+    SET_PASSWORD = "set_password"  # the member-portal password
+    JOIN = "join"  # register the member at the acting library (desk ID check)
+    CARD_LOST = "card_lost"  # report the card lost (blocks it network-wide)
+    LIFT_CARD_LOST = "lift_card_lost"  # end a lost-card block
+    LINK_CARD = "link_card"  # link an RFID card UID
+    WITHDRAW = "withdraw"  # withdrawal: erases personal data
+    HIDE_HISTORY = "hide_history"  # hide returned loans from the history
+
+
+class Standing(StrEnum):
+    JOINED = "joined"
+    SELF = "self"
+    PARTICIPANT = "participant"
+    NONE = "none"
+
+
+_J, _S, _P = Standing.JOINED, Standing.SELF, Standing.PARTICIPANT
+
+# THE RULE: operation -> the standings that may perform it.
+WHO_MAY: dict[Op, frozenset[Standing]] = {
+    Op.LOOKUP: frozenset({_J, _S, _P}),
+    Op.JOIN: frozenset({_J, _P}),  # joining is how a participant becomes a joined library
+    Op.READ: frozenset({_J, _S}),
+    Op.LOANS: frozenset({_J, _S}),
+    Op.SUSPENSIONS: frozenset({_J, _S}),
+    Op.HIDE_HISTORY: frozenset({_J, _S}),
+    Op.SET_PASSWORD: frozenset({_J, _S}),
+    Op.UPDATE: frozenset({_J}),
+    Op.CARD_LOST: frozenset({_J}),
+    Op.LIFT_CARD_LOST: frozenset({_J}),
+    Op.LINK_CARD: frozenset({_J}),
+    Op.WITHDRAW: frozenset({_J}),
+}
+
+# Writes that are audited (the service writes one audit row per change it makes).
+AUDITED = frozenset({Op.UPDATE, Op.SET_PASSWORD, Op.JOIN, Op.CARD_LOST, Op.LIFT_CARD_LOST,
+                     Op.LINK_CARD, Op.WITHDRAW, Op.HIDE_HISTORY})
+
+# Roles bound to one library (they act for it everywhere).
+LIBRARY_ROLES = frozenset({Role.LIBRARY_SYSTEM, Role.LIBRARIAN, Role.TERMINAL})
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the rule needs to know about a member."""
+
+    number: str
+    libraries: frozenset[str]  # codes of the libraries the member joined
+    regions: frozenset[str]  # their regions
+
+    @classmethod
+    def of(cls, number: str, joined: Iterable[tuple[str, str]]) -> Subject:
+        """`joined`: (library code, region code) of each library the member joined."""
+        pairs = list(joined)
+        return cls(number, frozenset(c for c, _ in pairs), frozenset(r for _, r in pairs))
+
+
+def standing(actor: Actor, subject: Subject) -> Standing:
+    if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
+        return Standing.JOINED
+    if actor.role == Role.MEMBER:
+        return Standing.SELF if actor.ident == f"member:{subject.number}" else Standing.NONE
+    if actor.role == Role.REGIONAL_ADMIN and actor.region_code in subject.regions:
+        return Standing.JOINED
+    if actor.library_code and actor.role in (*LIBRARY_ROLES, Role.REGIONAL_ADMIN):
+        return (Standing.JOINED if actor.library_code in subject.libraries
+                else Standing.PARTICIPANT)
+    return Standing.NONE
+
+
+def allowed(actor: Actor, op: Op, subject: Subject) -> bool:
+    return standing(actor, subject) in WHO_MAY[op]
+
+
+def check(actor: Actor, op: Op, subject: Subject) -> Standing:
+    """The actor's standing if the rule lets it perform `op`; a refusal otherwise."""
+    where = standing(actor, subject)
+    if where in WHO_MAY[op]:
+        return where
+    if where == Standing.PARTICIPANT:
+        raise DomainError(Code.MEMBER_NOT_JOINED_HERE, operation=str(op),
+                          library_code=actor.library_code)
+    if actor.role == Role.REGIONAL_ADMIN:
+        raise DomainError(Code.MEMBER_OUT_OF_REGION, operation=str(op),
+                          region_code=actor.region_code)
+    raise DomainError(Code.FORBIDDEN, operation=str(op))
+
+
+def personal_data_visible(where: Standing) -> bool:
+    """Whether a view for this standing shows personal data unmasked (= may READ)."""
+    return where in WHO_MAY[Op.READ]
