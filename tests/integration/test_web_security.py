@@ -193,6 +193,23 @@ def test_members_cannot_use_staff_pages_and_staff_not_the_portal(new_web, people
     assert staff.c.get("/my").status_code == 303
 
 
+def test_console_lost_card_block_is_lifted_on_its_own(hub, new_web, people) -> None:  # noqa: ANN001
+    """A librarian of a library the member joined: report lost, link a new card (still
+    blocked), lift the block (audited)."""
+    web = new_web().staff("lib-111001")
+    number = people["김하늘"]["number"]
+    page = f"/console/members/{number}"
+    assert web.c.get(page).status_code == 200 and 'id="lift-lost"' not in web.c.get(page).text
+    assert web.post(f"{page}/lost", page=page).status_code == 303
+    assert 'id="lift-lost"' in web.c.get(page).text
+    assert web.post(f"{page}/card", {"uid": "04BEEF01"}, page=page).status_code == 303
+    assert hub.members.get(SYSTEM, number)["card_lost"] is True
+    assert web.post(f"{page}/lost/lift", page=page).status_code == 303
+    assert hub.members.get(SYSTEM, number)["card_lost"] is False
+    text = web.c.get(page).text
+    assert "member.lift_card_lost" in text and 'id="lift-lost"' not in text
+
+
 def test_librarian_sees_only_their_library(hub, new_web, people) -> None:  # noqa: ANN001
     web = new_web().staff("lib-111001")
     busan_member = people["박솔"]["number"]  # issued at 121001, never joined 111001
