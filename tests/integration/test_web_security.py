@@ -200,7 +200,7 @@ def test_console_lost_card_block_is_lifted_on_its_own(hub, new_web, people) -> N
     number = people["김하늘"]["number"]
     page = f"/console/members/{number}"
     assert web.c.get(page).status_code == 200 and 'id="lift-lost"' not in web.c.get(page).text
-    assert web.post(f"{page}/lost", page=page).status_code == 303
+    assert web.post(f"{page}/lost", {"confirm": "yes"}, page=page).status_code == 303
     assert 'id="lift-lost"' in web.c.get(page).text
     assert web.post(f"{page}/card", {"uid": "04BEEF01"}, page=page).status_code == 303
     assert hub.members.get(SYSTEM, number)["card_lost"] is True
