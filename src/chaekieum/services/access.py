@@ -52,7 +52,8 @@ class Standing(StrEnum):
 
 _J, _S, _P = Standing.JOINED, Standing.SELF, Standing.PARTICIPANT
 
-# THE RULE: operation -> the standings that may perform it.
+# THE RULE: operation -> the standings that may perform it. Every change is audited by
+# the service that makes it (tests/integration/test_member_access.py checks the rows).
 WHO_MAY: dict[Op, frozenset[Standing]] = {
     Op.LOOKUP: frozenset({_J, _S, _P}),
     Op.JOIN: frozenset({_J, _P}),  # joining is how a participant becomes a joined library
@@ -67,10 +68,6 @@ WHO_MAY: dict[Op, frozenset[Standing]] = {
     Op.LINK_CARD: frozenset({_J}),
     Op.WITHDRAW: frozenset({_J}),
 }
-
-# Writes that are audited (the service writes one audit row per change it makes).
-AUDITED = frozenset({Op.UPDATE, Op.SET_PASSWORD, Op.JOIN, Op.CARD_LOST, Op.LIFT_CARD_LOST,
-                     Op.LINK_CARD, Op.WITHDRAW, Op.HIDE_HISTORY})
 
 # Roles bound to one library (they act for it everywhere).
 LIBRARY_ROLES = frozenset({Role.LIBRARY_SYSTEM, Role.LIBRARIAN, Role.TERMINAL})
@@ -102,10 +99,6 @@ def standing(actor: Actor, subject: Subject) -> Standing:
         return (Standing.JOINED if actor.library_code in subject.libraries
                 else Standing.PARTICIPANT)
     return Standing.NONE
-
-
-def allowed(actor: Actor, op: Op, subject: Subject) -> bool:
-    return standing(actor, subject) in WHO_MAY[op]
 
 
 def check(actor: Actor, op: Op, subject: Subject) -> Standing:

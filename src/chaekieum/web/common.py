@@ -139,14 +139,10 @@ def flash_error(request: Request, err: DomainError, key: str = "common.refused")
 
 @contextmanager
 def flash_refusal(request: Request) -> Iterator[None]:
-    """A refusal raised inside becomes an error flash; the handler carries on. A refusal
-    of access (403: e.g. the member never joined this library) is not a flash: it
-    propagates and renders the refusal page."""
+    """A refusal raised inside becomes an error flash; the handler carries on."""
     try:
         yield
     except DomainError as err:
-        if STATUS_FOR.get(err.code) == 403:
-            raise
         flash_error(request, err)
 
 

@@ -449,6 +449,8 @@ def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) 
         "audit": hub.audit.search(actor, entity="member", entity_id=number, limit=100)})
 
 
+# Member actions: a refusal of the member-data rule (services/access.py) renders the 403
+# refusal page at once (before any confirmation); other refusals become flash messages.
 @router.post("/members/{number}/lost")
 def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
                 form: Any = Depends(form_data)) -> Response:
@@ -463,6 +465,7 @@ def report_lost(request: Request, number: str, actor: Actor = Depends(staff),
 
 @router.post("/members/{number}/lost/lift")
 def lift_lost(request: Request, number: str, actor: Actor = Depends(staff)) -> Response:
+    hub_of(request).members.authorize(actor, number, Op.LIFT_CARD_LOST)
     with flash_refusal(request):
         hub_of(request).members.lift_card_lost(actor, number)
         flash(request, "ok", "mem.lost_lifted")
@@ -472,6 +475,7 @@ def lift_lost(request: Request, number: str, actor: Actor = Depends(staff)) -> R
 @router.post("/members/{number}/card")
 def link_card(request: Request, number: str, actor: Actor = Depends(staff),
               form: Any = Depends(form_data)) -> Response:
+    hub_of(request).members.authorize(actor, number, Op.LINK_CARD)
     with flash_refusal(request):
         hub_of(request).members.link_card(actor, number, str(form.get("uid", ""))[:64])
         flash(request, "ok", "mem.linked")
