@@ -38,6 +38,7 @@ from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.codec import decode_response
 from chaekieum.sip2.handlers import DISPATCH
+from chaekieum.sip2.hub_backend import HubBackend
 from chaekieum.sip2.messages import REQUESTS, RESPONSE_FOR, RESPONSES
 from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store.tables import audit_log
@@ -562,7 +563,7 @@ def test_every_sip2_message_touching_patrons_is_in_the_table() -> None:
 
 @pytest.fixture
 def sip_server(hub: Hub) -> Iterator[BackgroundServer]:
-    with BackgroundServer(hub) as s:
+    with BackgroundServer(HubBackend(hub)) as s:
         yield s
 
 
