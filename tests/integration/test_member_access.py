@@ -442,6 +442,7 @@ class SipCase:
     frame: Callable[[Member, str], str]  # (member, kiosk library) -> request text
     judge: Callable[[Any, Member, Hub], str]
     advance_days: int = 0
+    prepare: Callable[[Hub, str], Any] | None = None  # (hub, kiosk library)
 
 
 def _ask(c: Sip2Client, text: str, seq: int):  # noqa: ANN202
@@ -512,6 +513,19 @@ def _renewed(r, m: Member, hub: Hub) -> str:  # noqa: ANN001
     return DONE if r.fixed["ok"] == "1" else "refused"
 
 
+def lend_to_someone(hub: Hub, item: str) -> None:
+    """The copy goes out to another member (a copy on the shelf is borrowed, not held)."""
+    other = make_member(hub, active_loan=False)
+    hub.circulation.checkout(Actor(Role.SYSTEM, "t", "cli", item[1:7]),
+                             CheckoutRequest(member=other.number, item=item))
+
+
+def _held(r, m: Member, hub: Hub) -> str:  # noqa: ANN001
+    """15: the reply names the copy (this library's), never the member."""
+    assert r.code == "16" and m.name not in _text(r)
+    return DONE if r.fixed["ok"] == "1" else f"refused: {r.all('AF')}"
+
+
 def _no_patron_data(r, m: Member, hub: Hub) -> str:  # noqa: ANN001
     assert m.name not in _text(r) and "AU" not in r.fields
     return NO_DATA
@@ -544,6 +558,11 @@ SIP2: list[SipCase] = [
                        other_region="refused"),
             lambda m, lib: f"29NN{NOW}{BLANK}AO{lib}|AA{m.number}|AB{m.active_item}|AC|",
             _renewed, advance_days=1),
+    # holds: a kiosk reserves its own library's copy for the card in it (circulation)
+    SipCase("15", dict(issuing=DONE, joined=DONE, same_region_never_joined=DONE,
+                       other_region=DONE),
+            lambda m, lib: f"15+{NOW}AO{lib}|AA{m.number}|AB${lib}EM0000000004|AC|",
+            _held, prepare=lambda hub, lib: lend_to_someone(hub, f"${lib}EM0000000004")),
     SipCase("35", dict(issuing=NO_DATA, joined=NO_DATA, same_region_never_joined=NO_DATA,
                        other_region=NO_DATA),
             lambda m, lib: f"35{NOW}AO{lib}|AA{m.number}|AC|", _no_patron_data),
@@ -584,6 +603,8 @@ def test_sip2_patron_messages_follow_the_rule(hub: Hub, clock,  # noqa: ANN001
         for case, who in itertools.product(SIP2, KIOSKS):
             member = make_member(hub)
             clock.advance(days=case.advance_days)
+            if case.prepare:
+                case.prepare(hub, LIBRARY_OF[who])
             r = _ask(kiosks[who], case.frame(member, LIBRARY_OF[who]), next(seq) % 10)
             got = case.judge(r, member, hub)
             if got != case.expect[who]:
