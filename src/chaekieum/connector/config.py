@@ -4,6 +4,7 @@
     library = "111001"                 # 도서관부호
     api_key = "ck_<id>_<secret>"       # the library's hub API key
     listen = "0.0.0.0:8700"            # local API for the library's LAN
+    sip2_listen = "0.0.0.0:6001"       # optional: SIP2 for the library's kiosks
     data_dir = "/var/lib/chaekieum-connector"
     offline_policy = "refuse"          # or "allow:2": unknown members get 2 offline loans
 
@@ -29,7 +30,7 @@ from urllib.parse import urlparse
 
 from .adapters import ADAPTERS, Adapter, ConfigError
 
-KNOWN = {"hub_url", "library", "api_key", "listen", "data_dir", "offline_policy", "tokens",
+KNOWN = {"hub_url", "library", "api_key", "listen", "sip2_listen", "data_dir", "offline_policy", "tokens",
          "adapters", "forward_timeout", "snapshot_interval", "snapshot_full_interval",
          "poll_interval", "log_level", "replay_batch"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -63,6 +64,8 @@ class Config:
     data_dir: Path
     offline_policy: OfflinePolicy = field(default_factory=OfflinePolicy)
     tokens: dict[str, str] = field(default_factory=dict)  # name -> token
+    sip2_host: str = ""  # kiosks' SIP2 port (sip2_listen); port 0 = none
+    sip2_port: int = 0
     adapters: list[tuple[str, Adapter]] = field(default_factory=list)  # (name, adapter)
     forward_timeout: float = 3.0  # seconds for an online write before going offline
     snapshot_interval: float = 30.0  # seconds between snapshot deltas
@@ -110,6 +113,16 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
         problems.append(f"listen: host:port to serve the local API on, got {listen!r}")
     else:
         host, port = m[1].strip("[]"), int(m[2])
+
+    sip2_host, sip2_port = "", 0
+    sip2_listen = raw.get("sip2_listen")
+    if sip2_listen is not None:
+        m = re.fullmatch(r"(.+):(\d{1,5})", sip2_listen) if isinstance(sip2_listen, str) else None
+        if m is None or not 0 < int(m[2]) < 65536 or (int(m[2]) == port and m[1] == host):
+            problems.append(f"sip2_listen: host:port for kiosks (SIP2), not the local API's, "
+                            f"got {sip2_listen!r}")
+        else:
+            sip2_host, sip2_port = m[1].strip("[]"), int(m[2])
 
     data_dir = raw.get("data_dir")
     path = Path(".")
@@ -202,7 +215,7 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
         raise ConfigProblems(problems)
     return Config(hub_url=hub_url.rstrip("/"), library=library, api_key=api_key, host=host,
                   port=port, data_dir=path, offline_policy=policy, tokens=tokens,
-                  adapters=adapters, log_level=level, replay_batch=batch, **timeouts)
+                  sip2_host=sip2_host, sip2_port=sip2_port, adapters=adapters, log_level=level, replay_batch=batch, **timeouts)
 
 
 def load(path: str | Path, *, build_adapters: bool = True) -> Config:

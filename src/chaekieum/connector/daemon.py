@@ -31,6 +31,7 @@ from ..domain.errors import Code, message
 from .adapters import Adapter, Capability, Change, Delivery, DeliveryFailed
 from .config import Config
 from .metrics import Metrics
+from .sip2 import start_kiosks
 from .snapshot import Snapshot, seoul_today
 from .store import Entry, Store, now_iso, token_digest
 
@@ -92,6 +93,7 @@ class Connector:
         self.last_contact: str | None = self.store.get_meta("last_contact")
         self._contact_saved = 0.0
         self._tasks: list[asyncio.Task] = []
+        self._kiosks: Any = None  # the SIP2 server for kiosks (sip2_listen)
         self._stopping = False
         self._batches = True  # the hub takes replay batches (POST /circulation/replay)
         self.metrics.queue_depth.set(self.pending)
@@ -476,11 +478,16 @@ class Connector:
                 self._tasks.append(asyncio.create_task(self.uplink_loop(name, adapter)))
             if Capability.EVENTS in adapter.capabilities:
                 self._tasks.append(asyncio.create_task(self.events_loop(name, adapter)))
+        if self.config.sip2_port:
+            self._kiosks = await start_kiosks(self, self.config.sip2_host,
+                                              self.config.sip2_port)
         log.info("connector for library %s started: %d writes queued", self.config.library,
                  self.pending)
 
     async def stop(self) -> None:
         self._stopping = True
+        if self._kiosks is not None:
+            await self._kiosks.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -18,14 +18,20 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
+from ..client import Call, TransportError
 from ..domain.actors import SEOUL, Actor
 from ..domain.errors import Code, DomainError, Reason
 from ..domain.policy import Policy, resolve
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome
 from ..sip2.backend import ItemFacts, LibraryInfo, PatronFacts, build_patron_facts
+from ..sip2.server import Sip2Server
+from .store import token_digest
+
+if TYPE_CHECKING:
+    from .daemon import Connector
 
 log = logging.getLogger("chaekieum.connector.sip2")
 
@@ -290,3 +296,41 @@ class ConnectorBackend:
                          copy.get("registration_number") or "", copy.get("title") or "",
                          bool(copy.get("loanable", True)), bool(copy.get("reserved")),
                          due_on=date.fromisoformat(due) if due else None)
+
+
+class ConnectorBridge:
+    """``HubReads`` and ``Devices`` over a running ``daemon.Connector`` (its own
+    ``write`` is the ``LocalWrites``). Runs on the connector's loop: its store is not
+    shared across threads."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    async def get(self, path: str) -> tuple[int, Any] | None:
+        outcome = await self.connector._send(Call("GET", path))
+        if isinstance(outcome, TransportError) or outcome.status >= 500:
+            return None
+        try:
+            return outcome.status, outcome.json()
+        except ValueError:
+            return None
+
+    def check(self, name: str, token: str) -> bool:
+        known = self.connector.config.tokens.get(name)
+        if known is not None:
+            return hmac.compare_digest(known.encode(), token.encode())
+        return self.connector.store.token_names().get(token_digest(token)) == name
+
+    def known(self, name: str) -> bool:
+        return (name in self.connector.config.tokens
+                or name in self.connector.store.token_names().values())
+
+
+async def start_kiosks(connector: Connector, host: str, port: int) -> Sip2Server:
+    """The connector's SIP2 port (config ``sip2_listen``), on the running loop."""
+    bridge = ConnectorBridge(connector)
+    backend = ConnectorBackend(connector, bridge, connector.config.library, bridge,
+                               asyncio.get_running_loop(), clock=connector.clock)
+    server = Sip2Server(backend, host, port)
+    await server.start()
+    return server
