@@ -206,6 +206,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "audit.member.suspend": ("대출정지", "Suspended"),
     "audit.member.card_lost": ("이용증 분실 신고", "Card reported lost"),
     "audit.member.link_card": ("RFID 카드 연결", "RFID card linked"),
+    "audit.member.lift_card_lost": ("분실 정지 해제", "Lost-card block lifted"),
     "audit.member.set_password": ("내 서재 비밀번호 설정", "Portal password set"),
     "audit.member.hide_history": ("대출 이력 삭제", "Loan history deleted"),
     "audit.member.locked": ("로그인 잠김", "Sign-in locked"),
