@@ -102,6 +102,7 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(lib.join_member, new["number"])
     attempt(lib.link_card, new["number"], "04AABBCCDD")
     attempt(lib.report_card_lost, new["number"])
+    attempt(lib.lift_card_lost, new["number"])
     attempt(lib.member_loans, number, history=True)
     attempt(lib.hide_history, number)
     attempt(lib.member_suspensions, number)

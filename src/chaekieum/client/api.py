@@ -268,6 +268,11 @@ class _Endpoints(Generic[R]):
         return self._run(_write("POST", f"/members/{_seg(ref)}/card-lost",
                                 key=idempotency_key))
 
+    def lift_card_lost(self, ref: str, *, idempotency_key: str | None = None) -> R:
+        """End a lost-card block (its own audited action; linking a card never does)."""
+        return self._run(_write("POST", f"/members/{_seg(ref)}/card-lost/lift",
+                                key=idempotency_key))
+
     def link_card(self, ref: str, card_uid: str, *, idempotency_key: str | None = None) -> R:
         return self._run(_write("PUT", f"/members/{_seg(ref)}/card-uid",
                                 {"card_uid": card_uid}, idempotency_key))

@@ -37,6 +37,13 @@ CODES: tuple[tuple[str, int, str, str], ...] = (
      "A legal guardian is required under age 14."),
     ("DUPLICATE_MEMBER", 409, "이미 가입된 회원입니다.",
      "This person is already a member."),
+    ("MEMBER_NOT_JOINED_HERE", 403,
+     "이 도서관에 가입하지 않은 회원입니다. 개인정보·대출기록 조회와 회원정보 변경은 "
+     "회원이 가입한 도서관만 할 수 있습니다.",
+     "The member has not joined this library; only libraries the member joined may see "
+     "personal data or loan records, or change the member."),
+    ("MEMBER_OUT_OF_REGION", 403, "관할 지역 도서관의 회원이 아닙니다.",
+     "The member has not joined any library of your region."),
     ("CARD_UID_IN_USE", 409, "다른 회원에게 연결된 카드입니다.",
      "This card is linked to another member."),
     ("WITHDRAW_HAS_LOANS", 409, "대출 중인 자료가 있어 탈퇴할 수 없습니다.",
