@@ -92,7 +92,7 @@ def logout(request: Request) -> Response:
 
 @router.get("/password")
 def staff_password_form(request: Request, actor: Actor = Depends(staff)) -> Response:
-    return render(request, "staff_password.html")
+    return render(request, "password.html", {"action": "/password"})
 
 
 @router.post("/password")
@@ -102,13 +102,13 @@ def staff_change_password(request: Request, actor: Actor = Depends(staff),
     new = str(form.get("new", ""))[:200]
     if new != str(form.get("repeat", ""))[:200]:
         flash(request, "error", "portal.password_mismatch")
-        return render(request, "staff_password.html", status=422)
+        return render(request, "password.html", {"action": "/password"}, status=422)
     try:
         hub_of(request).credentials.change_staff_password(
             actor, str(form.get("current", ""))[:200], new, client_ip(request))
     except DomainError as err:
         flash_error(request, err)
-        return render(request, "staff_password.html", status=422)
+        return render(request, "password.html", {"action": "/password"}, status=422)
     start_session(request, sessions.STAFF, actor.ident.removeprefix("staff:"))
     flash(request, "ok", "portal.password_changed")
     return redirect(home_for(actor.role))

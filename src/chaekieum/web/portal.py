@@ -139,7 +139,7 @@ def hide_history(request: Request, number: str = Depends(member),
 
 @router.get("/password")
 def password_form(request: Request, number: str = Depends(member)) -> Response:
-    return render(request, "portal_password.html")
+    return render(request, "password.html", {"action": "/my/password"})
 
 
 @router.post("/password")
@@ -150,13 +150,13 @@ def change_password(request: Request, number: str = Depends(member),
     new = str(form.get("new", ""))[:200]
     if new != str(form.get("repeat", ""))[:200]:
         flash(request, "error", "portal.password_mismatch")
-        return render(request, "portal_password.html", status=422)
+        return render(request, "password.html", {"action": "/my/password"}, status=422)
     try:
         hub.members.authenticate(number, current, client_ip(request))
         hub.members.set_password(member_actor(number), number, new)  # ends every session
     except DomainError as err:
         flash_error(request, err)
-        return render(request, "portal_password.html", status=422)
+        return render(request, "password.html", {"action": "/my/password"}, status=422)
     start_session(request, sessions.MEMBER, number)  # this browser stays signed in
     flash(request, "ok", "portal.password_changed")
     return redirect("/my")
