@@ -310,6 +310,24 @@ def bench_connector(
     run(database_url or f"sqlite:///{path}", writes=writes, queued=queued)
 
 
+@bench_app.command("snapshot")
+def bench_snapshot(
+    database_url: str | None = DbOption,
+    libraries: int = LibrariesOption,
+    members: int = MembersOption,
+    copies_per_library: int = CopiesOption,
+    blocked: float = typer.Option(0.05, help="share of the members blocked network-wide"),
+    passes: int = typer.Option(3, help="measured full passes"),
+    deltas: int = typer.Option(50, help="measured deltas"),
+) -> None:
+    """What the library connectors' offline snapshots cost the hub (full pass, delta, and
+    the cores for 2,700 connectors at the default intervals)."""
+    from .bench.snapshot import run
+
+    run(database_url, libraries=libraries, members=members,
+        copies_per_library=copies_per_library, blocked=blocked, passes=passes, deltas=deltas)
+
+
 @bench_app.command("web")
 def bench_web(database_url: str | None = DbOption, libraries: int = LibrariesOption,
               members: int = MembersOption) -> None:

@@ -87,3 +87,37 @@ def test_bench_cost_smoke(tmp_path: Path, monkeypatch, capsys) -> None:
     assert active == 0
     assert done >= 2 * 20  # warm-up and measured pairs of both layers
     assert "HTTP application" in console.file.getvalue()
+
+
+SNAPSHOT = re.compile(
+    r"^RESULT full_pass_cpu_ms=(?P<full>\d+\.\d) full_pass_rows=(?P<rows>\d+) "
+    r"full_pass_kb=\d+\.\d delta_cpu_ms=(?P<delta>\d+\.\d\d) hub_cores=\d+\.\d\d db=sqlite$")
+
+
+def test_bench_snapshot_smoke(tmp_path: Path, capsys) -> None:
+    """`chaekieum bench snapshot` on a tiny network: a full pass sends exactly the blocked
+    members network-wide plus the connector library's own members."""
+    from chaekieum.bench import snapshot
+
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    console = Console(file=io.StringIO(), width=160)
+    line = snapshot.run(url, libraries=5, members=500, copies_per_library=10, blocked=0.1,
+                        passes=1, deltas=2, console=console)
+    assert capsys.readouterr().out.strip().splitlines()[-1] == line
+    m = SNAPSHOT.match(line)
+    assert m, line
+    assert float(m["full"]) > 0 and float(m["delta"]) > 0
+    library = console.file.getvalue().split("connector of library ")[1][:6]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        blocked = conn.scalar(sa.text(
+            "SELECT count(*) FROM members WHERE card_lost OR suspended_until IS NOT NULL"))
+        wanted = conn.scalar(sa.text(
+            "SELECT count(*) FROM members WHERE card_lost OR suspended_until IS NOT NULL "
+            "OR id IN (SELECT member_id FROM memberships WHERE library_code = :code)"),
+            {"code": library})
+        active = conn.scalar(sa.text("SELECT count(*) FROM loans WHERE state = 'active'"))
+    engine.dispose()
+    assert blocked == 50  # every 10th member: 48 suspended, 2 card lost
+    assert int(m["rows"]) == wanted
+    assert active == 5 * 10  # one loan on every copy

@@ -1,0 +1,181 @@
+"""`chaekieum bench snapshot`: what the connectors' offline snapshots cost the hub.
+
+Every library connector keeps a snapshot for its offline gates (docs/connector.md): a
+delta every `snapshot_interval` (30 s) and a full pass every `snapshot_full_interval`
+(900 s). With 2,700 connectors that is 90 deltas and 3 full passes a second, whatever
+the libraries do. This measures, on a national-scale bench network, the CPU one full pass
+and one delta cost (this process: services, driver, JSON; on PostgreSQL also the
+database backends serving it, from /proc), the rows and bytes a full pass sends, and
+from them the cores the hub spends on 2,700 connectors at the default intervals.
+
+The network: the seeded bench network (`bench/seed.py`), then `--blocked` of its
+members blocked network-wide (suspended; every 25th of them card lost instead) and one
+active loan on every copy, spread over the members. Last line:
+`RESULT full_pass_cpu_ms=… full_pass_rows=… full_pass_kb=… delta_cpu_ms=… hub_cores=…`
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.table import Table
+
+from ..services.context import Actor, Role
+from ..store.db import normalize_url
+from .checkout import cpu_snapshot, cpu_used, fmt
+from .seed import Shape, is_postgres, library_codes, prepare
+
+CONNECTORS = 2700
+DELTA_INTERVAL_S = 30.0  # connector defaults (connector/config.py)
+FULL_INTERVAL_S = 900.0
+PAGE = 2000  # the connector's page size
+CHANGED_PER_DELTA = 100  # members changed network-wide in a delta's window
+
+
+def _block_and_lend(url: str, members: int, blocked: float, today) -> int:  # noqa: ANN001
+    """Block a share of the members and put one active loan on every copy; return the
+    number of blocked members."""
+    every = max(1, round(1 / blocked)) if blocked > 0 else 0
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE members SET card_lost = false WHERE card_lost"))
+            if every:
+                conn.execute(sa.text(
+                    "UPDATE members SET suspended_until = :until "
+                    "WHERE id % :every = 0 AND id % (:every * 25) <> 0"),
+                    {"until": today + timedelta(days=30), "every": every})
+                conn.execute(sa.text(
+                    "UPDATE members SET card_lost = true WHERE id % (:every * 25) = 0"),
+                    {"every": every})
+            now = datetime.now(UTC).replace(tzinfo=None)
+            conn.execute(sa.text(
+                "INSERT INTO loans (copy_id, member_id, library_code, owner_library, state, "
+                "loaned_at, loaned_on, due_on, renewals, channel, actor, offline, "
+                "history_hidden) "
+                "SELECT id, (id * 7919) % :members + 1, library_code, library_code, 'active', "
+                ":now, :today, :due, 0, 'api', 'system:bench', false, false FROM copies"),
+                {"members": members, "now": now, "today": today,
+                 "due": today + timedelta(days=14)})
+            count = conn.execute(sa.text(
+                "SELECT count(*) FROM members WHERE card_lost OR suspended_until >= :today"),
+                {"today": today}).scalar_one()
+    finally:
+        engine.dispose()
+    return int(count)
+
+
+def _touch(url: str, members: int, n: int, rng: random.Random) -> None:
+    """Make exactly n random members the ones changed in a delta's window (the members
+    changed before are moved back an hour)."""
+    ids = [rng.randrange(members) + 1 for _ in range(n)]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    engine = sa.create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE members SET updated_at = :old WHERE updated_at > :cut"),
+                         {"old": now - timedelta(hours=1), "cut": now - timedelta(minutes=30)})
+            conn.execute(sa.text("UPDATE members SET updated_at = :now WHERE id = :id"),
+                         [{"now": now, "id": i} for i in ids])
+    finally:
+        engine.dispose()
+
+
+class _Span:
+    """CPU seconds of this process and of the database backends, and wall time."""
+
+    def __init__(self, database: str | None):
+        self.database = database
+        self.before = cpu_snapshot(os.getpid(), database)
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+
+    def stop(self) -> tuple[float, float, float]:
+        cpu, wall = time.process_time() - self.cpu, time.perf_counter() - self.wall
+        db = (cpu_used(self.before, cpu_snapshot(os.getpid(), self.database))["postgres"]
+              if self.database else 0.0)
+        return cpu, db, wall
+
+
+def _full_pass(hub, actor: Actor) -> tuple[int, int]:  # noqa: ANN001
+    """One full pass as a connector makes it: pages until no more. (rows, JSON bytes)"""
+    rows = size = after = 0
+    while True:
+        page = hub.snapshot.page(actor, None, after, PAGE)
+        rows += len(page["members"])
+        size += len(json.dumps(page, ensure_ascii=False).encode())
+        after = page["next_after"]
+        if not page["has_more"]:
+            return rows, size
+
+
+def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000_000,
+        copies_per_library: int = 40, blocked: float = 0.05, passes: int = 3,
+        deltas: int = 50, seed: int = 1, console: Console | None = None) -> str:
+    """Measure; print a table and the RESULT line (also returned)."""
+    from ..services.hub import Hub
+
+    console = console or Console()
+    if not 0 <= blocked < 1:
+        raise ValueError("--blocked is a share of the members: 0 ≤ blocked < 1")
+    shape = Shape(libraries, members, copies_per_library)
+    postgres = bool(database_url) and is_postgres(database_url)
+    url = prepare(database_url, shape, console=console)
+    database = sa.engine.make_url(normalize_url(url)).database if postgres else None
+    library = random.Random(seed).choice(library_codes(libraries))
+    hub = Hub(url, secret=b"bench-snapshot-secret-" + b"0" * 10, pool_size=2)
+    try:
+        n_blocked = _block_and_lend(url, members, blocked, hub.clock.today())
+        actor = Actor(Role.LIBRARY_SYSTEM, f"key:bench{library}", "api", library)
+        console.print(f"{n_blocked:,} members blocked network-wide, one active loan on each of "
+                      f"{libraries * copies_per_library:,} copies; connector of library {library}")
+        _full_pass(hub, actor)  # warm the caches, as a running hub has them
+        full = []
+        for _ in range(passes):
+            span = _Span(database)
+            rows, size = _full_pass(hub, actor)
+            full.append(span.stop())
+        rng = random.Random(seed)
+        delta = []
+        for _ in range(deltas):
+            _touch(url, members, CHANGED_PER_DELTA, rng)
+            since = datetime.now(UTC) - timedelta(seconds=DELTA_INTERVAL_S)
+            span = _Span(database)
+            page = hub.snapshot.page(actor, since, 0, PAGE)
+            delta.append(span.stop())
+        delta_rows = len(page["members"])
+    finally:
+        hub.close()
+
+    def med(spans: list[tuple[float, float, float]], i: int) -> float:
+        return statistics.median(s[i] for s in spans) * 1000
+
+    full_ms = med(full, 0) + med(full, 1)
+    delta_ms = med(delta, 0) + med(delta, 1)
+    cores = (CONNECTORS / FULL_INTERVAL_S * full_ms + CONNECTORS / DELTA_INTERVAL_S * delta_ms) / 1000
+    table = Table(title=f"bench snapshot — {'postgresql' if postgres else 'sqlite'}, "
+                        f"{libraries:,} libraries / {members:,} members")
+    for column in ("request", "rows", "KB", "app CPU ms", "database CPU ms", "wall ms",
+                   f"per s for {CONNECTORS:,}", "cores"):
+        table.add_column(column, justify="right")
+    for name, spans, nrows, kb, per_s, ms in (
+            ("full pass", full, rows, size / 1024, CONNECTORS / FULL_INTERVAL_S, full_ms),
+            ("delta", delta, delta_rows, None, CONNECTORS / DELTA_INTERVAL_S, delta_ms)):
+        table.add_row(name, f"{nrows:,}", fmt(kb), fmt(med(spans, 0), 2),
+                      fmt(med(spans, 1), 2) if postgres else "—", fmt(med(spans, 2), 2),
+                      fmt(per_s), fmt(per_s * ms / 1000, 2))
+    console.print(table)
+    console.print(f"the hub spends {cores:.2f} cores on {CONNECTORS:,} connectors' snapshots "
+                  f"(full pass every {FULL_INTERVAL_S:.0f} s, delta every {DELTA_INTERVAL_S:.0f} s)")
+    line = (f"RESULT full_pass_cpu_ms={fmt(full_ms)} full_pass_rows={rows} "
+            f"full_pass_kb={fmt(size / 1024)} delta_cpu_ms={fmt(delta_ms, 2)} "
+            f"hub_cores={fmt(cores, 2)} db={'postgresql' if postgres else 'sqlite'}")
+    console.file.flush()
+    print(line, flush=True)
+    return line
