@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..domain.members import MemberStatus
 from ..domain.policy import MEMBER_CLASSES
@@ -63,6 +63,9 @@ class ConnectorSnapshot:
         overdue = select(func.count()).where(active, loans.c.due_on < today).scalar_subquery()
         here = select(func.count()).where(active, loans.c.library_code == code).scalar_subquery()
         joined = members.c.id.in_(own)
+        # loan counts only for own members: a blocked member of another library costs
+        # no loan lookups (the database evaluates a CASE branch only when it is taken)
+        on_loan, here, overdue = (case((joined, q)) for q in (on_loan, here, overdue))
         if since is None:
             blocked = or_(members.c.status != MemberStatus.ACTIVE, members.c.card_lost,
                           members.c.suspended_until >= today)
