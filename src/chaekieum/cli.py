@@ -380,7 +380,9 @@ def connector_status(config: str = ConfigOption,
     typer.echo(f"oldest unsent      {status['oldest_unsent'] or '-'}")
     typer.echo(f"last hub contact   {status['last_hub_contact'] or 'never'}")
     typer.echo(f"snapshot refreshed {status['snapshot_at'] or 'never'}"
-               f"  ({status['snapshot_members']} members)")
+               f"  ({status['snapshot_members']} members; full pass "
+               f"{status['snapshot_full_at'] or 'never'}, blocked network-wide "
+               f"{status['snapshot_all_at'] or 'never'})")
     typer.echo(f"open exceptions    {len(status['open_exceptions'])}")
     for e in status["open_exceptions"]:
         result = e["result"] or {}

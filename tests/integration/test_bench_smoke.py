@@ -90,13 +90,15 @@ def test_bench_cost_smoke(tmp_path: Path, monkeypatch, capsys) -> None:
 
 
 SNAPSHOT = re.compile(
-    r"^RESULT full_pass_cpu_ms=(?P<full>\d+\.\d) full_pass_rows=(?P<rows>\d+) "
-    r"full_pass_kb=\d+\.\d delta_cpu_ms=(?P<delta>\d+\.\d\d) hub_cores=\d+\.\d\d db=sqlite$")
+    r"^RESULT all_pass_cpu_ms=(?P<full>\d+\.\d) all_pass_rows=(?P<rows>\d+) "
+    r"own_pass_cpu_ms=\d+\.\d\d own_pass_rows=(?P<own>\d+) "
+    r"delta_cpu_ms=(?P<delta>\d+\.\d\d) hub_cores=\d+\.\d\d db=sqlite$")
 
 
 def test_bench_snapshot_smoke(tmp_path: Path, capsys) -> None:
-    """`chaekieum bench snapshot` on a tiny network: a full pass sends exactly the blocked
-    members network-wide plus the connector library's own members."""
+    """`chaekieum bench snapshot` on a tiny network: a full pass of everything sends exactly
+    the blocked members network-wide plus the connector library's own members, a pass of
+    own members only the latter."""
     from chaekieum.bench import snapshot
 
     url = f"sqlite:///{tmp_path / 'bench.db'}"
@@ -116,8 +118,11 @@ def test_bench_snapshot_smoke(tmp_path: Path, capsys) -> None:
             "SELECT count(*) FROM members WHERE card_lost OR suspended_until IS NOT NULL "
             "OR id IN (SELECT member_id FROM memberships WHERE library_code = :code)"),
             {"code": library})
+        own = conn.scalar(sa.text("SELECT count(*) FROM memberships WHERE library_code = :code"),
+                          {"code": library})
         active = conn.scalar(sa.text("SELECT count(*) FROM loans WHERE state = 'active'"))
     engine.dispose()
+    assert int(m["own"]) == own == 100
     assert blocked == 50  # every 10th member: 48 suspended, 2 card lost
     assert int(m["rows"]) == wanted
     assert active == 5 * 10  # one loan on every copy

@@ -19,12 +19,13 @@ def connector(code: str) -> Actor:
     return Actor(Role.LIBRARY_SYSTEM, f"key:{code}", "api", code)
 
 
-def full_pass(hub, actor: Actor, page: int = 1) -> dict[str, dict]:  # noqa: ANN001
+def full_pass(hub, actor: Actor, page: int = 1, own_only: bool = False) -> dict[str, dict]:  # noqa: ANN001
     """Every member of a full pass, paged as a connector pages it."""
     seen: dict[str, dict] = {}
     after = 0
     while True:
-        out = hub.snapshot.page(actor, None, after, page)
+        out = hub.snapshot.page(actor, None, after, page, own_only)
+        assert out["scope"] == ("own" if own_only else "all")
         seen.update((m["number"], m) for m in out["members"])
         if not out["has_more"]:
             return seen
@@ -60,6 +61,9 @@ def test_full_pass_and_delta(any_hub, clock) -> None:  # noqa: ANN001
             members[blocked]["on_loan"]) == ("CARD_LOST", False, None)
     assert set(members) == joined | {blocked}
     assert all(m["on_loan"] == 0 for n, m in members.items() if n in joined - {own[0]})
+    # a pass of own members only: the same own rows, no other library's blocked member
+    assert full_pass(any_hub, actor, 2, own_only=True) == {
+        n: m for n, m in members.items() if n in joined}
 
     # a delta carries only the members changed since: the card found again
     since = clock.now().replace(tzinfo=UTC)  # the hub's clock is UTC

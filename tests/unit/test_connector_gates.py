@@ -74,3 +74,33 @@ def test_checkout_gate_uses_the_domain_rules(tmp_path) -> None:  # noqa: ANN001
     assert snap.member("Z") is None
     assert snap.checkout_gate("nobody", OfflinePolicy(1), today).allowed
     store.close()
+
+
+def test_a_pass_of_own_members_keeps_the_blocks_of_others(tmp_path) -> None:  # noqa: ANN001
+    """After a full pass of everything, a pass of own members only forgets own members it
+    no longer sees (and their counts) but keeps other libraries' blocked members; the next
+    pass of everything forgets what it no longer sees."""
+    store = Store(tmp_path / "c.db")
+    snap = Snapshot(store)
+    snap.apply_page(PAGE, 1)
+    snap.finish_full_pass(1, "2026-03-05T00:00:00Z")
+    own_pass = {"members": [{"number": "M", "blocked": None, "until": None,
+                             "member_class": "정회원", "on_loan": 1, "here": 1, "overdue": 0}]}
+    snap.apply_page(own_pass, 2)
+    snap.finish_full_pass(2, "2026-03-05T00:15:00Z", own_only=True)
+    assert snap.member("S")["blocked"] == "MEMBER_SUSPENDED"  # another library's block kept
+    assert snap.member("L") is None  # no longer ours, not blocked: forgotten
+    assert snap.member("M")["on_loan"] == 1
+    assert store.get_meta("snapshot_all_at") is not None
+    # an own member that is also blocked and leaves: the block stays, the counts go
+    snap.apply_page({"members": [{"number": "B", "blocked": "CARD_LOST", "until": None,
+                                  "member_class": "정회원", "on_loan": 0, "here": 0,
+                                  "overdue": 0}]}, 2)
+    snap.apply_page(own_pass, 3)
+    snap.finish_full_pass(3, "2026-03-05T00:30:00Z", own_only=True)
+    assert (snap.member("B")["blocked"], snap.member("B")["on_loan"]) == ("CARD_LOST", None)
+    # a pass of everything that no longer sees S: S is forgotten
+    snap.apply_page(own_pass, 4)
+    snap.finish_full_pass(4, "2026-03-06T00:00:00Z")
+    assert snap.member("S") is None and snap.member("B") is None
+    store.close()

@@ -1,17 +1,19 @@
 """`chaekieum bench snapshot`: what the connectors' offline snapshots cost the hub.
 
 Every library connector keeps a snapshot for its offline gates (docs/connector.md): a
-delta every `snapshot_interval` (30 s) and a full pass every `snapshot_full_interval`
-(900 s). With 2,700 connectors that is 90 deltas and 3 full passes a second, whatever
-the libraries do. This measures, on a national-scale bench network, the CPU one full pass
-and one delta cost (this process: services, driver, JSON; on PostgreSQL also the
+delta every `snapshot_interval` (30 s), a full pass of its own members every
+`snapshot_full_interval` (900 s) and a full pass of everything (own members and every
+member blocked network-wide) every `snapshot_blocked_interval` (a day). With 2,700
+connectors that is 90 deltas and 3 own-member passes a second. This measures, on a
+national-scale bench network, the CPU each kind of request costs (this process: services, driver, JSON; on PostgreSQL also the
 database backends serving it, from /proc), the rows and bytes a full pass sends, and
 from them the cores the hub spends on 2,700 connectors at the default intervals.
 
 The network: the seeded bench network (`bench/seed.py`), then `--blocked` of its
 members blocked network-wide (suspended; every 25th of them card lost instead) and one
 active loan on every copy, spread over the members. Last line:
-`RESULT full_pass_cpu_ms=… full_pass_rows=… full_pass_kb=… delta_cpu_ms=… hub_cores=…`
+`RESULT all_pass_cpu_ms=… all_pass_rows=… own_pass_cpu_ms=… own_pass_rows=… delta_cpu_ms=…
+hub_cores=…`
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from .seed import Shape, is_postgres, library_codes, prepare
 
 CONNECTORS = 2700
 DELTA_INTERVAL_S = 30.0  # connector defaults (connector/config.py)
-FULL_INTERVAL_S = 900.0
+FULL_INTERVAL_S = 900.0  # full pass of own members
+ALL_INTERVAL_S = 86400.0  # full pass of everything
 PAGE = 2000  # the connector's page size
 CHANGED_PER_DELTA = 100  # members changed network-wide in a delta's window
 
@@ -102,16 +105,22 @@ class _Span:
         return cpu, db, wall
 
 
-def _full_pass(hub, actor: Actor) -> tuple[int, int]:  # noqa: ANN001
+def _full_pass(hub, actor: Actor, own_only: bool) -> tuple[int, int]:  # noqa: ANN001
     """One full pass as a connector makes it: pages until no more. (rows, JSON bytes)"""
     rows = size = after = 0
     while True:
-        page = hub.snapshot.page(actor, None, after, PAGE)
+        page = hub.snapshot.page(actor, None, after, PAGE, own_only)
         rows += len(page["members"])
         size += len(json.dumps(page, ensure_ascii=False).encode())
         after = page["next_after"]
         if not page["has_more"]:
             return rows, size
+
+
+def _mean_ms(spans: list[tuple[float, float, float]], i: int) -> float:
+    """Mean milliseconds per request: CPU from /proc ticks (10 ms) only adds up over many
+    requests, so the spans are summed, not their median taken."""
+    return sum(s[i] for s in spans) * 1000 / len(spans)
 
 
 def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000_000,
@@ -129,54 +138,60 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
     database = sa.engine.make_url(normalize_url(url)).database if postgres else None
     library = random.Random(seed).choice(library_codes(libraries))
     hub = Hub(url, secret=b"bench-snapshot-secret-" + b"0" * 10, pool_size=2)
+    measured: dict[str, tuple[list, int, int]] = {}  # kind -> (spans, rows, bytes)
     try:
         n_blocked = _block_and_lend(url, members, blocked, hub.clock.today())
         actor = Actor(Role.LIBRARY_SYSTEM, f"key:bench{library}", "api", library)
         console.print(f"{n_blocked:,} members blocked network-wide, one active loan on each of "
                       f"{libraries * copies_per_library:,} copies; connector of library {library}")
-        _full_pass(hub, actor)  # warm the caches, as a running hub has them
-        full = []
-        for _ in range(passes):
-            span = _Span(database)
-            rows, size = _full_pass(hub, actor)
-            full.append(span.stop())
+        for kind, own_only, n in (("all", False, passes), ("own", True, passes * 10)):
+            _full_pass(hub, actor, own_only)  # warm the caches, as a running hub has them
+            spans = []
+            for _ in range(n):
+                span = _Span(database)
+                rows, size = _full_pass(hub, actor, own_only)
+                spans.append(span.stop())
+            measured[kind] = (spans, rows, size)
         rng = random.Random(seed)
-        delta = []
+        spans = []
         for _ in range(deltas):
             _touch(url, members, CHANGED_PER_DELTA, rng)
             since = datetime.now(UTC) - timedelta(seconds=DELTA_INTERVAL_S)
             span = _Span(database)
             page = hub.snapshot.page(actor, since, 0, PAGE)
-            delta.append(span.stop())
-        delta_rows = len(page["members"])
+            spans.append(span.stop())
+        measured["delta"] = (spans, len(page["members"]),
+                             len(json.dumps(page, ensure_ascii=False).encode()))
     finally:
         hub.close()
 
-    def mean(spans: list[tuple[float, float, float]], i: int) -> float:
-        """Mean milliseconds per request: CPU from /proc ticks (10 ms) only adds up over
-        many requests, so the spans are summed, not their median taken."""
-        return sum(s[i] for s in spans) * 1000 / len(spans)
-
-    full_ms = mean(full, 0) + mean(full, 1)
-    delta_ms = mean(delta, 0) + mean(delta, 1)
-    cores = (CONNECTORS / FULL_INTERVAL_S * full_ms + CONNECTORS / DELTA_INTERVAL_S * delta_ms) / 1000
+    per_s = {"all": CONNECTORS / ALL_INTERVAL_S, "own": CONNECTORS / FULL_INTERVAL_S,
+             "delta": CONNECTORS / DELTA_INTERVAL_S}
+    cpu_ms = {k: _mean_ms(spans, 0) + _mean_ms(spans, 1) for k, (spans, _, _) in measured.items()}
+    cores = {k: per_s[k] * cpu_ms[k] / 1000 for k in measured}
+    before = CONNECTORS / FULL_INTERVAL_S * cpu_ms["all"] / 1000 + cores["delta"]
     table = Table(title=f"bench snapshot — {'postgresql' if postgres else 'sqlite'}, "
                         f"{libraries:,} libraries / {members:,} members")
     for column in ("request", "rows", "KB", "app CPU ms", "database CPU ms", "wall ms",
                    f"per s for {CONNECTORS:,}", "cores"):
         table.add_column(column, justify="right")
-    for name, spans, nrows, kb, per_s, ms in (
-            ("full pass", full, rows, size / 1024, CONNECTORS / FULL_INTERVAL_S, full_ms),
-            ("delta", delta, delta_rows, None, CONNECTORS / DELTA_INTERVAL_S, delta_ms)):
-        table.add_row(name, f"{nrows:,}", fmt(kb), fmt(mean(spans, 0), 2),
-                      fmt(mean(spans, 1), 2) if postgres else "—", fmt(mean(spans, 2), 2),
-                      fmt(per_s), fmt(per_s * ms / 1000, 2))
+    names = {"all": "full pass, everything", "own": "full pass, own members",
+             "delta": "delta"}
+    for kind, (spans, rows, size) in measured.items():
+        table.add_row(names[kind], f"{rows:,}", fmt(size / 1024), fmt(_mean_ms(spans, 0), 2),
+                      fmt(_mean_ms(spans, 1), 2) if postgres else "—",
+                      fmt(_mean_ms(spans, 2), 2), fmt(per_s[kind], 3), fmt(cores[kind], 2))
     console.print(table)
-    console.print(f"the hub spends {cores:.2f} cores on {CONNECTORS:,} connectors' snapshots "
-                  f"(full pass every {FULL_INTERVAL_S:.0f} s, delta every {DELTA_INTERVAL_S:.0f} s)")
-    line = (f"RESULT full_pass_cpu_ms={fmt(full_ms)} full_pass_rows={rows} "
-            f"full_pass_kb={fmt(size / 1024)} delta_cpu_ms={fmt(delta_ms, 2)} "
-            f"hub_cores={fmt(cores, 2)} db={'postgresql' if postgres else 'sqlite'}")
+    total = sum(cores.values())
+    console.print(
+        f"the hub spends {total:.2f} cores on {CONNECTORS:,} connectors' snapshots (everything "
+        f"every {ALL_INTERVAL_S:.0f} s, own members every {FULL_INTERVAL_S:.0f} s, delta every "
+        f"{DELTA_INTERVAL_S:.0f} s); full passes of everything every {FULL_INTERVAL_S:.0f} s "
+        f"would cost {before:.2f}")
+    line = (f"RESULT all_pass_cpu_ms={fmt(cpu_ms['all'])} all_pass_rows={measured['all'][1]} "
+            f"own_pass_cpu_ms={fmt(cpu_ms['own'], 2)} own_pass_rows={measured['own'][1]} "
+            f"delta_cpu_ms={fmt(cpu_ms['delta'], 2)} hub_cores={fmt(total, 2)} "
+            f"db={'postgresql' if postgres else 'sqlite'}")
     console.file.flush()
     print(line, flush=True)
     return line

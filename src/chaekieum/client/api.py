@@ -389,10 +389,12 @@ class _Endpoints(Generic[R]):
         return self._run(_get("/audit", **filters))
 
     def connector_snapshot(self, *, since: str | None = None, after: int = 0,
-                           limit: int = 2000) -> R:
+                           limit: int = 2000, scope: str = "all") -> R:
         """One page of the offline snapshot for the key's library (see docs/connector.md):
-        `since` is the `as_of` of an earlier full pass (a delta), `after` the paging cursor."""
-        return self._run(_get("/connector/snapshot", since=since, after=after, limit=limit))
+        `since` is the `as_of` of an earlier full pass (a delta), `after` the paging cursor;
+        `scope="own"` makes a full pass of the library's own members only."""
+        return self._run(_get("/connector/snapshot", since=since, after=after, limit=limit,
+                              scope=scope))
 
 
 def _seg(value: str) -> str:

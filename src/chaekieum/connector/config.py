@@ -32,7 +32,7 @@ from .adapters import ADAPTERS, Adapter, ConfigError
 
 KNOWN = {"hub_url", "library", "api_key", "listen", "sip2_listen", "data_dir", "offline_policy", "tokens",
          "adapters", "forward_timeout", "snapshot_interval", "snapshot_full_interval",
-         "poll_interval", "log_level", "replay_batch"}
+         "snapshot_blocked_interval", "poll_interval", "log_level", "replay_batch"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -69,7 +69,8 @@ class Config:
     adapters: list[tuple[str, Adapter]] = field(default_factory=list)  # (name, adapter)
     forward_timeout: float = 3.0  # seconds for an online write before going offline
     snapshot_interval: float = 30.0  # seconds between snapshot deltas
-    snapshot_full_interval: float = 900.0  # seconds between full snapshot passes
+    snapshot_full_interval: float = 900.0  # seconds between full passes of own members
+    snapshot_blocked_interval: float = 86400.0  # seconds between full passes of everything
     poll_interval: float = 1.0  # seconds between adapter polls and feed reads
     replay_batch: int = 200  # queued writes per replay request
     log_level: str = "INFO"
@@ -202,6 +203,8 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
         "snapshot_interval": _number(raw, "snapshot_interval", 30.0, 1, 3600, problems),
         "snapshot_full_interval": _number(raw, "snapshot_full_interval", 900.0, 10, 86400,
                                           problems),
+        "snapshot_blocked_interval": _number(raw, "snapshot_blocked_interval", 86400.0, 10,
+                                             7 * 86400, problems),
         "poll_interval": _number(raw, "poll_interval", 1.0, 0.05, 600, problems),
     }
     batch = raw.get("replay_batch", 200)

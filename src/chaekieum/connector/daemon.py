@@ -425,27 +425,37 @@ class Connector:
             self.snapshot.apply_event(event["kind"], event["payload"])
             self.store.set_cursor("snapshot-feed", event["position"])
 
-        last_full = 0.0
+        last_full = last_all = 0.0
         while not self._stopping:
             await self._follow_feed("snapshot-feed", from_feed)
-            full = (not self.snapshot.ready or self.store.get_meta("snapshot_as_of") is None
-                    or time.monotonic() - last_full > self.config.snapshot_full_interval)
+            now = time.monotonic()
+            everything = (not self.snapshot.ready or self.store.get_meta("snapshot_as_of") is None
+                          or self.store.get_meta("snapshot_all_at") is None
+                          or now - last_all > self.config.snapshot_blocked_interval)
+            scope = ("all" if everything else
+                     "own" if now - last_full > self.config.snapshot_full_interval else None)
             try:
-                await self.refresh_snapshot(full)
-                if full:
-                    last_full = time.monotonic()
+                await self.refresh_snapshot(scope)
+                if scope:
+                    last_full = now
+                if scope == "all":
+                    last_all = now
             except (TransportError, HubError) as exc:
                 log.info("snapshot refresh failed: %s", exc)
             self._snapshot_metrics()
             await asyncio.sleep(self.config.snapshot_interval)
 
-    async def refresh_snapshot(self, full: bool) -> None:
+    async def refresh_snapshot(self, scope: str | None) -> None:
+        """A full pass of everything (`all`) or of the library's own members (`own`), or a
+        delta since the last pass (None)."""
+        full = scope is not None
         pass_no = int(self.store.get_meta("snapshot_pass", "0") or 0) + (1 if full else 0)
         since = None if full else self.store.get_meta("snapshot_as_of")
         after, as_of = 0, None
         while True:
             try:
-                page = await self.client.connector_snapshot(since=since, after=after)
+                page = await self.client.connector_snapshot(since=since, after=after,
+                                                            scope=scope or "all")
             except TransportError:
                 self._contact(False)
                 raise
@@ -456,7 +466,7 @@ class Connector:
             if not page["has_more"]:
                 break
         if full:
-            self.snapshot.finish_full_pass(pass_no, as_of)
+            self.snapshot.finish_full_pass(pass_no, as_of, own_only=scope == "own")
         else:
             self.store.set_meta(snapshot_as_of=as_of, snapshot_at=now_iso())
 
@@ -599,6 +609,7 @@ def status_of(store: Store) -> dict[str, Any]:
         "hub_online_at_last_attempt": store.get_meta("online") == "1",
         "snapshot_at": store.get_meta("snapshot_at"),
         "snapshot_full_at": store.get_meta("snapshot_full_at"),
+        "snapshot_all_at": store.get_meta("snapshot_all_at"),
         "snapshot_members": store.query("SELECT count(*) FROM snapshot_members")[0][0],
         "open_exceptions": store.open_exceptions(),
     }

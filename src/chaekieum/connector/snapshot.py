@@ -73,12 +73,23 @@ class Snapshot:
         if "library" in page:
             self._library = page["library"]
 
-    def finish_full_pass(self, pass_no: int, as_of: str) -> None:
-        """Members not seen by a complete full pass are no longer blocked nor ours."""
+    def finish_full_pass(self, pass_no: int, as_of: str, own_only: bool = False) -> None:
+        """Members not seen by a complete full pass are no longer blocked nor ours; after
+        a pass of own members only, those not seen are no longer ours (a block of theirs
+        stays: blocks are kept by deltas between full passes of everything)."""
         with self.store.tx() as db:
-            db.execute("DELETE FROM snapshot_members WHERE pass < ?", (pass_no,))
-        self.store.set_meta(snapshot_as_of=as_of, snapshot_full_at=now_iso(),
-                            snapshot_at=now_iso(), snapshot_pass=str(pass_no))
+            if own_only:
+                db.execute("UPDATE snapshot_members SET on_loan = NULL, here = NULL, "
+                           "overdue = NULL WHERE pass < ? AND on_loan IS NOT NULL", (pass_no,))
+                db.execute("DELETE FROM snapshot_members WHERE blocked IS NULL AND "
+                           "on_loan IS NULL")
+            else:
+                db.execute("DELETE FROM snapshot_members WHERE pass < ?", (pass_no,))
+        stamps = {"snapshot_full_at": now_iso()}
+        if not own_only:
+            stamps["snapshot_all_at"] = now_iso()
+        self.store.set_meta(snapshot_as_of=as_of, snapshot_at=now_iso(),
+                            snapshot_pass=str(pass_no), **stamps)
 
     def apply_event(self, kind: str, payload: dict[str, Any]) -> None:
         """The feed tells a library at once about its own members' new blocks."""

@@ -7,7 +7,9 @@ One page at a time, for the key's library:
 - on the first page, the library's policies per member class and its calendar (closed
   weekdays, and every closed date and public holiday of the next 400 days).
 
-A full pass (no `since`) walks members by id. A delta (`since` = the `as_of` of an
+A full pass (no `since`) walks members by id; with `own_only` it holds only the library's
+own members (the blocked members of other libraries are the same for every connector
+and most of the rows: a connector downloads them once, then keeps them by deltas). A delta (`since` = the `as_of` of an
 earlier pass) returns only members changed since then (index on members.updated_at), so
 the thousands of connectors polling every 30 s cost the hub an index range scan each.
 """
@@ -52,7 +54,8 @@ class ConnectorSnapshot:
         self.registry = registry
         self.clock = clock
 
-    def page(self, actor: Actor, since: datetime | None, after: int, limit: int) -> dict[str, Any]:
+    def page(self, actor: Actor, since: datetime | None, after: int, limit: int,
+             own_only: bool = False) -> dict[str, Any]:
         code = actor.require_library()
         lib = self.registry.library(code)
         today, now = self.clock.today(), self.clock.now()
@@ -66,7 +69,9 @@ class ConnectorSnapshot:
         # loan counts only for own members: a blocked member of another library costs
         # no loan lookups (the database evaluates a CASE branch only when it is taken)
         on_loan, here, overdue = (case((joined, q)) for q in (on_loan, here, overdue))
-        if since is None:
+        if since is None and own_only:
+            wanted = joined
+        elif since is None:
             blocked = or_(members.c.status != MemberStatus.ACTIVE, members.c.card_lost,
                           members.c.suspended_until >= today)
             wanted = or_(blocked, joined)
@@ -95,6 +100,7 @@ class ConnectorSnapshot:
             "as_of": now.isoformat() + "Z",
             "today": today.isoformat(),
             "full": since is None,
+            "scope": "own" if since is None and own_only else "all",
             "members": items,
             "next_after": rows[-1].id if rows else after,
             "has_more": len(rows) == limit,
