@@ -278,8 +278,8 @@ def bench_sip2(database_url: str | None = typer.Option(
                duration: float = typer.Option(20.0)) -> None:
     """SIP2 checkout+checkin throughput beside the REST API's, same run."""
     from .bench.seed import is_postgres, pg_database_url, pg_recreate_database
+    from .bench.sip2 import run
     from .config import var_dir
-    from .sip2.bench import run
 
     # never the service's own database: the bench adds members, copies and kiosks
     if database_url and is_postgres(database_url):
@@ -332,7 +332,7 @@ def bench_snapshot(
 def bench_web(database_url: str | None = DbOption, libraries: int = LibrariesOption,
               members: int = MembersOption) -> None:
     """Server time of the main web pages on a national-scale network."""
-    from .web.bench import run
+    from .bench.web import run
 
     run(database_url or default_database_url(), libraries, members)
 

@@ -126,3 +126,17 @@ def test_bench_snapshot_smoke(tmp_path: Path, capsys) -> None:
     assert blocked == 50  # every 10th member: 48 suspended, 2 card lost
     assert int(m["rows"]) == wanted
     assert active == 5 * 10  # one loan on every copy
+
+
+def test_bench_sip2_and_web_smoke(tmp_path: Path, capsys) -> None:
+    """`chaekieum bench sip2` and `bench web` run end to end on tiny SQLite networks."""
+    from chaekieum.bench import sip2, web
+
+    sip2.run(f"sqlite:///{tmp_path / 'sip2.db'}", terminals=2, duration=1.0)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    m = re.match(r"^RESULT sip2_tps=(\d+\.\d) rest_tps=(\d+\.\d) ratio=\d+\.\d\d$", line)
+    assert m and float(m[1]) > 0 and float(m[2]) > 0, line
+    web.run(f"sqlite:///{tmp_path / 'web.db'}", 5, 200)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.match(r"^RESULT anonymous\.login=\d+\.\d .* ok=(true|false)$", line), line
+    assert "librarian.desk=" in line and "member.portal=" in line

@@ -313,7 +313,7 @@ def _setup_accounts(hub: Hub, n_libraries: int) -> dict[str, str]:
 def measure(hub: Hub, n_libraries: int, n_members: int) -> list[dict[str, Any]]:
     from fastapi.testclient import TestClient
 
-    from .routes import create_web_app
+    from ..web.routes import create_web_app
 
     ids = _setup_accounts(hub, n_libraries)
     app = create_web_app(hub)

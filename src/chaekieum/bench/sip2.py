@@ -34,8 +34,8 @@ from ..services import demo
 from ..services.context import Actor, Role
 from ..services.hub import Hub
 from ..services.members import Registration
+from ..sip2.client import AsyncSip2Client
 from ..store.tables import copies, loans, members, sip2_terminals
-from .client import AsyncSip2Client
 
 HOST = "127.0.0.1"
 LIBRARY = "111001"
