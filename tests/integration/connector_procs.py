@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ from chaekieum.services.hub import Hub
 
 from ..conftest import SECRET, free_port
 from .apiclient import library_key
-from .servers import ServerProcess
+from .servers import ManagedProcess, ServerProcess
 
 DESK_TOKEN = "desk-token-0123456789"
 LIBRARY = "111001"
@@ -49,44 +47,21 @@ def write_config(path: Path, hub_url: str, data_dir: Path, port: int,
     return path
 
 
-class ConnectorProcess:
+class ConnectorProcess(ManagedProcess):
+    """`chaekieum connector run` with its config file; log beside the config."""
+
+    what = "connector"
+
     def __init__(self, config: Path, port: int) -> None:
         self.config = config
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-        self.log = config.with_suffix(".log")
+        super().__init__(f"http://127.0.0.1:{port}", config.with_suffix(".log"))
 
     def start(self) -> ConnectorProcess:
         env = {**os.environ, "CHAEKIEUM_SECRET_KEY": SECRET.decode()}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chaekieum.cli", "connector", "run", "--config",
-             str(self.config)], env=env, stdout=subprocess.DEVNULL,
-            stderr=self.log.open("ab"))
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text()[-3000:])
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("connector did not start: " + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self._spawn([sys.executable, "-m", "chaekieum.cli", "connector", "run", "--config",
+                     str(self.config)], env, 120)
+        return self
 
     def client(self, timeout: float = 15) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=timeout,
@@ -133,5 +108,9 @@ def start_connector(tmp_path: Path, hub_url: str, name: str = "connector",
     config = write_config(tmp_path / f"{name}.toml", hub_url, tmp_path / f"{name}-data", port,
                           library, tables, **settings)
     connector = ConnectorProcess(config, port).start()
-    connector.wait_snapshot()
+    try:
+        connector.wait_snapshot()
+    except BaseException:
+        connector.stop()
+        raise
     return connector
