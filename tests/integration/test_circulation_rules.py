@@ -77,6 +77,57 @@ def test_sum_mode_extends_a_running_suspension_and_max_mode_keeps_the_later_end(
     assert a.extra["suspension"]["until"] == b.extra["suspension"]["until"]  # max, not sum
 
 
+def _two_returned_nine_days_late(hub, clock, member):  # noqa: ANN001, ANN202
+    """Two copies lent on 4 Mar (due Wed 18 Mar), both returned on Sat 28 Mar: nine days
+    late each (the closed Monday 23 Mar does not count)."""
+    lib = desk("111001")
+    for n in (1, 2):
+        hub.circulation.checkout(lib, CheckoutRequest(member, f"$111001EM000000000{n}"))
+    clock.set(datetime(2026, 3, 28, 1, 0))
+    returns = [hub.circulation.checkin(lib, CheckinRequest(f"$111001EM000000000{n}"))
+               for n in (1, 2)]
+    assert [r.extra["suspension"]["days_late"] for r in returns] == [9, 9]
+    return lib, returns
+
+
+def _until(hub, member) -> str | None:  # noqa: ANN001
+    return hub.members.get(SYSTEM, member)["suspended_until"]
+
+
+def test_undoing_one_of_two_late_returns_in_sum_mode_keeps_exactly_the_other(
+        any_hub, clock, numbers):
+    lib, (first, second) = _two_returned_nine_days_late(any_hub, clock, numbers[0])
+    assert second.extra["suspension"]["until"] == "2026-04-14"  # 18 days from the 28th
+    any_hub.circulation.undo_checkin(lib, first.loan["id"])
+    assert _until(any_hub, numbers[0]) == "2026-04-05"  # only the other nine days remain
+    again = any_hub.circulation.checkin(lib, CheckinRequest("$111001EM0000000001"))
+    assert again.extra["suspension"] == {"days_late": 9, "days": 9, "until": "2026-04-14"}
+    assert _until(any_hub, numbers[0]) == "2026-04-14"  # 18 days for 18 days late, not 27
+    history = any_hub.members.suspension_history(SYSTEM, numbers[0])
+    assert sorted((h["ends_on"], h["lifted"]) for h in history) == [
+        ("2026-04-05", False), ("2026-04-05", True), ("2026-04-14", False)]
+    # undoing the later one leaves the earlier one's nine days, and both undone: none
+    any_hub.circulation.undo_checkin(lib, again.loan["id"])
+    assert _until(any_hub, numbers[0]) == "2026-04-05"
+    any_hub.circulation.undo_checkin(lib, second.loan["id"])
+    assert _until(any_hub, numbers[0]) is None
+
+
+def test_undoing_one_of_two_late_returns_in_max_mode_keeps_the_other_in_force(
+        any_hub, clock, numbers):
+    any_hub.network.set_policy(SYSTEM, "library", "111001", "", {"suspension_mode": "max"})
+    lib, (first, second) = _two_returned_nine_days_late(any_hub, clock, numbers[0])
+    assert first.extra["suspension"]["until"] == second.extra["suspension"]["until"] \
+        == "2026-04-05"
+    out = any_hub.circulation.undo_checkin(lib, first.loan["id"])
+    assert out.loan["state"] == "active"
+    assert _until(any_hub, numbers[0]) == "2026-04-05"  # still suspended by the second
+    with pytest.raises(DomainError) as refused:
+        any_hub.circulation.checkout(desk("111002"), CheckoutRequest(numbers[0],
+                                                                     "$111002EM0000000001"))
+    assert "MEMBER_SUSPENDED" in [str(r.code) for r in refused.value.reasons]
+
+
 def test_warn_only_sharing_lets_another_library_lend_with_a_warning(any_hub, clock, numbers):
     seoul, busan = desk("111001"), desk("121001")
     any_hub.circulation.checkout(seoul, CheckoutRequest(numbers[0], "$111001EM0000000001"))

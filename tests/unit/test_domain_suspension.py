@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 from chaekieum.domain.calendar import LibraryCalendar
 from chaekieum.domain.policy import Policy, SuspensionMode, resolve
 from chaekieum.domain.suspension import (
+    Earned,
     days_late,
+    ends_after,
     is_suspended,
     suspension_days,
     suspension_end,
@@ -228,6 +230,42 @@ def test_end_properties(returned, days, current_offset):
         assert end_max >= current
     else:
         assert end_sum == end_max == fresh
+
+
+# --- the end folded from the suspensions in force --------------------------------------------
+
+def test_fold_of_two_same_day_returns_and_of_what_remains_after_an_undo():
+    nine = Earned(d(0), 9, SUM)
+    assert ends_after([nine, nine]) == [d(8), d(17)]  # 18 days from the return day
+    assert ends_after([nine]) == [d(8)]  # one undone: its 9 days go, the other 9 stay
+    nine_max = Earned(d(0), 9, MAX)
+    assert ends_after([nine_max, nine_max]) == [d(8), d(8)]
+    assert ends_after([nine_max]) == [d(8)]  # undoing one leaves the other in force
+    assert ends_after([]) == []
+
+
+def test_fold_uses_each_suspension_s_own_mode_and_lets_expired_ones_lapse():
+    assert ends_after([Earned(d(0), 5, SUM), Earned(d(2), 10, MAX)]) == [d(4), d(11)]
+    assert ends_after([Earned(d(0), 5, MAX), Earned(d(2), 3, SUM)]) == [d(4), d(7)]
+    assert ends_after([Earned(d(0), 2, SUM), Earned(d(5), 3, SUM)]) == [d(1), d(7)]
+
+
+_earned = st.lists(st.builds(Earned, days_, st.integers(1, 60), st.sampled_from([SUM, MAX])),
+                   max_size=6).map(lambda xs: sorted(xs, key=lambda e: e.returned))
+
+
+@given(_earned, st.data())
+def test_fold_matches_applying_the_returns_one_by_one_and_an_undo_refolds(earned, data):
+    end = None
+    for e, folded in zip(earned, ends_after(earned), strict=True):
+        end = suspension_end(e.returned, e.days, end, e.policy)
+        assert folded == end
+    if earned:
+        gone = data.draw(st.integers(0, len(earned) - 1))
+        rest = earned[:gone] + earned[gone + 1:]
+        # an undo never lengthens the suspension, and what remains is the others' fold
+        if rest:
+            assert ends_after(rest)[-1] <= ends_after(earned)[-1]
 
 
 # --- is_suspended -------------------------------------------------------------------------

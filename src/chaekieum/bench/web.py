@@ -158,7 +158,7 @@ def seed(hub: Hub, n_libraries: int, n_members: int, log: Callable[[str], None] 
     put(t.transits, _transits(n_libraries, n_members, n_copies))
     put(t.suspensions, ({
         "id": k + 1, "member_id": i + 1, "library_code": library_code(i % n_libraries),
-        "loan_id": None, "days_late": 10, "days": 10, "previous_end": None,
+        "loan_id": None, "days_late": 10, "days": 10,
         "ends_on": suspended_until, "created_at": NOW - timedelta(days=1), "lifted_at": None}
         for k, i in enumerate(range(7, n_members, 200))))
     put(t.audit_log, _audit(n_libraries, n_members, n_copies))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
@@ -487,13 +487,11 @@ class Circulation:
         days = suspension_rules.suspension_days(late, policy)
         if days <= 0:
             return None
-        previous = member.suspended_until
-        ends = suspension_rules.suspension_end(return_day, days, previous, policy)
-        conn.execute(update(members).where(members.c.id == member.id).values(
-            suspended_until=ends, updated_at=at))
         conn.execute(insert(suspensions).values(
             member_id=member.id, library_code=loan.library_code, loan_id=loan.id,
-            days_late=late, days=days, previous_end=previous, ends_on=ends, created_at=at))
+            days_late=late, days=days, ends_on=return_day + timedelta(days=days - 1),
+            created_at=at))
+        ends = self._recompute_suspension(conn, member.id, member.member_class, at)
         libs = conn.scalars(select(memberships.c.library_code).where(
             memberships.c.member_id == member.id)).all()
         emit_many(conn, libs, Kind.MEMBER_SUSPENDED,
@@ -536,7 +534,7 @@ class Circulation:
             raise DomainError(Code.UNDO_NOT_POSSIBLE, transit=transit.state)
         if transit is not None:
             conn.execute(transits.delete().where(transits.c.id == transit.id))
-        self._undo_suspension(conn, loan, at)
+        suspension = self._undo_suspension(conn, loan, at)
         daily.bump(conn, lib.code, local_date(loan.returned_at), returns=-1)
         try:
             with conn.begin_nested():
@@ -545,7 +543,7 @@ class Circulation:
                     return_txn_id=None))
         except IntegrityError:
             raise DomainError(Code.UNDO_NOT_POSSIBLE, problem="copy lent again") from None
-        audit.record(conn, actor, "loan.undo_checkin", "loan", loan.id, at, {})
+        audit.record(conn, actor, "loan.undo_checkin", "loan", loan.id, at, suspension or {})
         holds.on_undo_checkin(conn, actor, loan.copy_id, at)
         return Outcome("undo_checkin", loan_view(conn, loan.id))
 
@@ -566,14 +564,40 @@ class Circulation:
         if reason:
             raise DomainError(reason)
 
-    @staticmethod
-    def _undo_suspension(conn: Connection, loan, at) -> None:  # noqa: ANN001
-        row = conn.execute(select(suspensions).where(
-            suspensions.c.loan_id == loan.id, suspensions.c.lifted_at.is_(None))).first()
-        if row is None:
-            return
-        conn.execute(update(suspensions).where(suspensions.c.id == row.id).values(lifted_at=at))
-        conn.execute(update(members).where(
-            and_(members.c.id == loan.member_id, members.c.suspended_until == row.ends_on)
-        ).values(suspended_until=row.previous_end, updated_at=at))
+    def _undo_suspension(self, conn: Connection, loan, at) -> dict[str, Any] | None:  # noqa: ANN001
+        """Lift the suspension the undone return earned and recompute the member's end
+        from the suspensions still in force."""
+        lifted = conn.execute(update(suspensions).where(
+            suspensions.c.loan_id == loan.id, suspensions.c.lifted_at.is_(None)
+        ).values(lifted_at=at)).rowcount
+        if not lifted:
+            return None
+        member_class = conn.scalar(select(members.c.member_class).where(
+            members.c.id == loan.member_id))
+        ends = self._recompute_suspension(conn, loan.member_id, member_class, at)
+        return {"suspension_lifted": True, "suspended_until": ends.isoformat() if ends else None}
 
+    def _recompute_suspension(self, conn: Connection, member_id: int, member_class: str,
+                              at: datetime) -> date | None:
+        """The member's suspension end (and each record's end after it), folded from the
+        suspensions still in force in the order of their returns, each under the mode
+        of the library that lent the copy. The caller holds the member's row lock."""
+        rows = conn.execute(
+            select(suspensions.c.id, suspensions.c.library_code, suspensions.c.days,
+                   suspensions.c.created_at, suspensions.c.ends_on)
+            .where(suspensions.c.member_id == member_id, suspensions.c.lifted_at.is_(None))
+            .order_by(suspensions.c.created_at, suspensions.c.id)).all()
+        ends = suspension_rules.ends_after(
+            suspension_rules.Earned(
+                local_date(r.created_at), r.days,
+                self.registry.policy(r.library_code, member_class, conn=conn))
+            for r in rows)
+        changed = [{"sid": r.id, "ends": end} for r, end in zip(rows, ends, strict=True)
+                   if r.ends_on != end]
+        if changed:
+            conn.execute(update(suspensions).where(suspensions.c.id == bindparam("sid"))
+                         .values(ends_on=bindparam("ends")), changed)
+        end = ends[-1] if ends else None
+        conn.execute(update(members).where(members.c.id == member_id).values(
+            suspended_until=end, updated_at=at))
+        return end

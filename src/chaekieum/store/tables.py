@@ -145,8 +145,9 @@ suspensions = Table(
     Column("loan_id", Id),
     Column("days_late", Integer, nullable=False),
     Column("days", Integer, nullable=False),
-    Column("previous_end", Date),  # member's end date before this suspension (for undo)
-    Column("ends_on", Date, nullable=False),  # member's end date after this suspension
+    # the member's end after this suspension, folded with the others in force in the
+    # order of the returns (recomputed when one of them is undone)
+    Column("ends_on", Date, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("lifted_at", DateTime),
     Index("ix_suspensions_member", "member_id"),
