@@ -467,6 +467,102 @@ def test_offline_checkout_with_blank_due_date(kiosk, member):  # noqa: ANN001 - 
     assert r.fixed["ok"] == "1" and r.get("AH") == "20260317    235959"
 
 
+# --- a kiosk with a stuck clock; resends after a reconnect ---------------------------------
+
+
+def test_stuck_clock_checkout_checkin_twice_is_two_loans_both_returned(any_hub, member):  # noqa: ANN001
+    """A kiosk with a dead clock battery sends one transaction date on every message:
+    checkout -> checkin -> checkout -> checkin of one item by one patron is two loans,
+    both returned (the second checkout is not answered with the first one's reply)."""
+    item = "$111001EM0000000001"
+    with BackgroundServer(HubBackend(any_hub)) as srv, connect(srv) as c:
+        assert ask(c, sip("9300CNkiosk-111001|COkiosk-pass-111001|", 0)).fixed["ok"] == "1"
+        for _ in range(2):  # the sequence number stays 0 too (trap 3)
+            out = checkout(c, member, item, 0)
+            assert out.fixed["ok"] == "1" and out.fixed["renewal_ok"] == "N"
+            assert out.get("AH") == "20260318    235959"
+            back = checkin(c, item, 0)
+            assert back.fixed["ok"] == "1" and back.get("AA") == member
+    with any_hub.db.read() as conn:
+        rows = conn.execute(select(loans.c.state, loans.c.return_library)).all()
+    assert sorted(rows) == [("returned", "111001"), ("returned", "111001")]
+    assert len(any_hub.members.loans(SYSTEM, member, include_returned=True)) == 2
+
+
+def test_genuine_resend_after_a_reconnect_is_applied_once(hub, server, member):  # noqa: ANN001
+    """The kiosk lost each reply, reconnected and sent the same transaction again, as it
+    was and renumbered: one loan, one return. A later checkout at the same kiosk time is
+    a new loan again."""
+    item = "$111001EM0000000002"
+
+    def again(frame_for) -> list:  # noqa: ANN001
+        replies = []
+        for seq in (4, 4, 7):  # the same frame, then renumbered
+            with connect(server) as c:
+                assert ask(c, sip("9300CNkiosk-111001|COkiosk-pass-111001|")).fixed["ok"] == "1"
+                replies.append(frame_for(c, seq))
+        return replies
+
+    outs = again(lambda c, seq: checkout(c, member, item, seq))
+    assert [r.fixed["ok"] for r in outs] == ["1", "1", "1"]
+    assert {r.get("AH") for r in outs} == {"20260318    235959"}
+    assert active_loans(hub) == 1
+    backs = again(lambda c, seq: checkin(c, item, seq))
+    assert [r.fixed["ok"] for r in backs] == ["1", "1", "1"]
+    with hub.db.read() as conn:
+        assert conn.execute(select(loans.c.state)).all() == [("returned",)]
+        returns = conn.scalar(select(func.count()).select_from(audit_log).where(
+            audit_log.c.action == "loan.checkin"))
+    assert returns == 1
+    outs = again(lambda c, seq: checkout(c, member, item, seq))  # a new loan, then resent
+    assert [r.fixed["ok"] for r in outs] == ["1", "1", "1"]
+    with hub.db.read() as conn:
+        assert sorted(conn.execute(select(loans.c.state)).all()) == [("active",),
+                                                                       ("returned",)]
+
+
+def test_renew_all_checks_the_patron_password(clock, kiosk, member):  # noqa: ANN001
+    checkout(kiosk, member, "$111001EM0000000001", 1)
+    clock.advance(days=1)
+    for seq, password in ((2, "nope"), (3, " ")):
+        r = ask(kiosk, sip(f"65{NOW}AO111001|AA{member}|AD{password}|", seq))
+        assert r.code == "66" and r.fixed["ok"] == "0"
+        assert r.fixed["renewed_count"] == "0000" and "BM" not in r.fields
+        assert r.all("AF") == ["인증 정보가 올바르지 않습니다."]
+    r = ask(kiosk, sip(f"63000{NOW}          AO111001|AA{member}|ADnope|", 4))
+    assert r.get("CQ") == "N"  # the same check as patron information
+    r = ask(kiosk, sip(f"65{NOW}AO111001|AA{member}|ADmember-pass-1|", 5))
+    assert r.fixed["ok"] == "1" and r.all("BM") == ["$111001EM0000000001"]
+
+
+def test_unknown_items_have_unknown_magnetic_media(kiosk, member):  # noqa: ANN001
+    unknown = "$111001EM0000009999"
+    assert checkout(kiosk, member, unknown).fixed["magnetic_media"] == "U"
+    assert checkin(kiosk, unknown).fixed["magnetic_media"] == "U"
+    r = ask(kiosk, sip(f"29NN{NOW}{BLANK}AO111001|AA{member}|AB{unknown}|", 3))
+    assert r.code == "30" and r.fixed["ok"] == "0" and r.fixed["magnetic_media"] == "U"
+    assert checkout(kiosk, member, "garbage!", 4).fixed["magnetic_media"] == "U"
+    # a copy the hub knows is a book: N, refused or not
+    assert checkout(kiosk, member, "$111001EM0000000012", 5).fixed["magnetic_media"] == "N"
+    assert checkout(kiosk, member, "$111001EM0000000001", 6).fixed["magnetic_media"] == "N"
+    r = ask(kiosk, sip(f"11YN{NOW}{BLANK}AO111002|AA{member}|AB{unknown}|", 7))  # refusal
+    assert r.fixed["ok"] == "0" and r.fixed["magnetic_media"] == "U"
+
+
+def test_renewal_for_an_invalid_patron_names_the_patron(kiosk, member):  # noqa: ANN001
+    from chaekieum.domain.numbering import check_digit
+    unknown = member[:8] + "99999"
+    unknown += str(check_digit(unknown))
+    checkout(kiosk, member, "$111001EM0000000001", 1)
+    r = ask(kiosk, sip(f"29NN{NOW}{BLANK}AO111001|AA{unknown}|AB$111001EM0000000001|", 2))
+    assert r.code == "30" and r.fixed["ok"] == "0" and r.get("AJ")
+    assert r.all("AF") == ["등록되지 않은 회원입니다."]  # not only "not on loan"
+    r = ask(kiosk, sip(f"29NN{NOW}{BLANK}AO111001|AA{unknown}|AB$111001EM0000000002|", 3))
+    assert r.all("AF") == ["등록되지 않은 회원입니다.", "대출 중인 자료가 아닙니다."]
+    r = ask(kiosk, sip(f"29NN{NOW}{BLANK}AO111001|AA12345|AB$111001EM0000000001|", 4))
+    assert r.fixed["ok"] == "0" and r.all("AF") and "대출 중인" not in " ".join(r.all("AF"))
+
+
 # --- 17/18, 35/36, 37/38, 01/24 --------------------------------------------------------------
 
 

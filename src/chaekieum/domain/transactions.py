@@ -19,6 +19,9 @@ class CheckoutRequest:
     occurred_at: datetime | None = None
     offline: bool = False  # a replay of a loan made while the hub was unreachable
     due_on: date | None = None  # offline replays may carry the due date they printed
+    # the id is derived from a kiosk's clock (SIP2) and may come back for a new
+    # transaction: it names a loan only while that loan is still the copy's latest
+    txn_id_recurs: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class CheckinRequest:
     client_txn_id: str | None = None
     occurred_at: datetime | None = None
     offline: bool = False
+    txn_id_recurs: bool = False  # as in CheckoutRequest
 
 
 @dataclass

@@ -120,10 +120,17 @@ _CHECKOUT_FACTS = select(
         memberships.c.library_code == bindparam("library"))).label("joined"),
     holds.head_reserver_query(bindparam("copy_id")).label("head_reserver"),
 )
-_LOAN_BY_CLIENT_TXN = select(loans.c.id).where(
+_LOAN_BY_CLIENT_TXN = select(loans.c.id, loans.c.state).where(
     loans.c.library_code == bindparam("library"), loans.c.client_txn_id == bindparam("txn"))
-_LOAN_BY_RETURN_TXN = select(loans.c.id).where(
-    loans.c.return_library == bindparam("library"), loans.c.return_txn_id == bindparam("txn"))
+_LATER = loans.alias("later")
+_LOAN_BY_RETURN_TXN = select(
+    loans.c.id,
+    # loans of the same copy made since (not undone): the return is no longer the latest
+    _scalar(select(func.count()).select_from(_LATER).where(
+        _LATER.c.copy_id == loans.c.copy_id, _LATER.c.id > loans.c.id,
+        _LATER.c.state != "undone")).label("later_loans"),
+).where(loans.c.return_library == bindparam("library"),
+        loans.c.return_txn_id == bindparam("txn"))
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
 # checkin locks the borrower first, then the loan (the order every write uses)
@@ -266,10 +273,15 @@ class Circulation:
     def checkout(self, conn: Connection, actor: Actor, req: CheckoutRequest) -> Outcome:
         lib = self._acting_library(actor, conn)
         if req.client_txn_id:
-            done = conn.scalar(_LOAN_BY_CLIENT_TXN, {"library": lib.code,
-                                                     "txn": req.client_txn_id})
+            done = conn.execute(_LOAN_BY_CLIENT_TXN, {"library": lib.code,
+                                                      "txn": req.client_txn_id}).first()
             if done is not None:
-                return Outcome("checkout", loan_view(conn, done), replayed=True)
+                if done.state == "active" or not req.txn_id_recurs:
+                    return Outcome("checkout", loan_view(conn, done.id), replayed=True)
+                # a kiosk clock gave a new checkout the id of a loan since returned
+                # (or undone): that id now names this transaction
+                conn.execute(update(loans).where(loans.c.id == done.id).values(
+                    client_txn_id=None))
         at = self._when(req.occurred_at)
         today = self.clock.today()
         loan_day = local_date(at)
@@ -349,6 +361,8 @@ class Circulation:
         recorded even when it breaks a rule, and flagged for follow-up."""
         lib = self._acting_library(actor, conn)
         at, today = self.clock.now(), self.clock.today()
+        if member_ref:
+            self._require_renewer(conn, member_ref, item, lib.code, owner_hint)
         owner, reg_no = item_key(item, lib.code, owner_hint)
         loan = self._active_loan(conn, owner, reg_no)
         member = conn.execute(
@@ -362,6 +376,21 @@ class Circulation:
         copy = conn.execute(select(copies).where(copies.c.id == loan.copy_id)
                             .with_for_update()).one()
         return self._renew_loan(conn, actor, lib, member, copy, loan, at, today, offline, due_on)
+
+    def _require_renewer(self, conn: Connection, member_ref: str, item: str, library: str,
+                         owner_hint: str | None) -> None:
+        """A renewal naming no known member is refused for that first (with the item's
+        own reason, if it has one), not only for the item."""
+        try:
+            require_member(conn, member_ref, brief=True)
+            return
+        except DomainError as exc:
+            reasons = list(exc.reasons)
+        try:
+            self._active_loan(conn, *item_key(item, library, owner_hint))
+        except DomainError as exc:
+            reasons.extend(exc.reasons)
+        raise DomainError(reasons)
 
     def _renew_loan(self, conn, actor, lib, member, copy, loan, at, today,  # noqa: ANN001
                     offline: bool = False, due_on: date | None = None) -> Outcome:
@@ -410,10 +439,15 @@ class Circulation:
         return_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
         if req.client_txn_id:
-            done = conn.scalar(_LOAN_BY_RETURN_TXN, {"library": lib.code,
-                                                     "txn": req.client_txn_id})
+            done = conn.execute(_LOAN_BY_RETURN_TXN, {"library": lib.code,
+                                                      "txn": req.client_txn_id}).first()
             if done is not None:
-                return Outcome("checkin", loan_view(conn, done), replayed=True)
+                if not (done.later_loans and req.txn_id_recurs):
+                    return Outcome("checkin", loan_view(conn, done.id), replayed=True)
+                # the copy was lent again since that return: a new return that a kiosk
+                # clock gave the same id (it now names this one)
+                conn.execute(update(loans).where(loans.c.id == done.id).values(
+                    return_txn_id=None))
         member = conn.execute(_LOCK_BORROWER, {"owner": owner, "reg_no": reg_no}).first()
         loan = member and conn.execute(_LOCK_ACTIVE_LOAN, {
             "owner": owner, "reg_no": reg_no, "member_id": member.id}).first()

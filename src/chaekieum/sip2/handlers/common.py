@@ -129,6 +129,22 @@ def mask(ref: str | None) -> str:
     return f"card:{hashlib.sha256(ref.encode()).hexdigest()[:8]}"
 
 
+def password_refused(ctx: Context, patron: str, req: Request) -> list[Reason]:
+    """Why a request carrying a patron password (AD) must be refused: the password is
+    wrong, or the kiosk spent its budget of tries (throttled per kiosk, never against
+    the member's portal sign-in, as for 63). Nothing when AD is empty or absent: 책이음
+    cards are used without a PIN."""
+    password = req.get("AD") or ""
+    if not password:
+        return []
+    try:
+        number = ctx.backend.patron_facts(ctx.actor, ctx.library_code, patron).number
+        ok = ctx.backend.check_member_password(number, password, ctx.login)
+    except DomainError as exc:
+        return list(exc.reasons)
+    return [] if ok else [Reason(Code.AUTH_INVALID)]
+
+
 def institution_mismatch(ctx: Context, req: Request) -> str | None:
     """AO must be empty or the terminal's own library; anything else is refused.
 
@@ -142,12 +158,13 @@ def institution_mismatch(ctx: Context, req: Request) -> str | None:
 
 
 def client_txn_id(login: str, req: Request, item: str, patron: str = "") -> str | None:
-    """A stable id for one kiosk transaction, so a replay after a reconnect is applied
-    once: terminal login + the kiosk's transaction date + item + patron.  AY is left out
-    on purpose: a kiosk replaying after a reconnect may number its frames anew.  Without
-    a transaction date nothing tells two transactions apart: no id.  (Consequence: one
-    terminal scanning the same item twice for the same action within one second of its
-    own clock is taken as one transaction.)"""
+    """An id for one kiosk transaction, so a resend after a reconnect is applied once:
+    terminal login + the kiosk's transaction date + item + patron.  AY is left out on
+    purpose: a kiosk resending after a reconnect may number its frames anew.  Without a
+    transaction date nothing tells two transactions apart: no id.  A kiosk with a stuck
+    clock gives a new transaction the id of an earlier one, so the hub takes the id to
+    name a transaction only while it is the copy's latest (the requests say
+    ``txn_id_recurs``): checkout -> checkin -> checkout at one kiosk time is two loans."""
     when = req.fixed.get("transaction_date", "")
     if not when.strip():
         return None

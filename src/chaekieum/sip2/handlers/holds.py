@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from ...domain.errors import Code, DomainError, Reason
+from ...domain.errors import DomainError
 from ..codec import Request
 from .common import (
     MISSING_PATRON,
@@ -18,6 +18,7 @@ from .common import (
     due_text,
     field_value,
     mask,
+    password_refused,
     reasons_of,
     screen,
 )
@@ -35,18 +36,6 @@ def _failed(ctx: Context, req: Request, reasons) -> Reply:  # noqa: ANN001
     reply = refusal(ctx, req, [])
     reply.fields.extend(screen(reasons))
     return reply
-
-
-def _password_refused(ctx: Context, patron: str, req: Request) -> list[Reason]:
-    password = req.get("AD") or ""
-    if not password:
-        return []
-    try:  # throttled per kiosk, never against the member's portal sign-in (as for 63)
-        number = ctx.backend.patron_facts(ctx.actor, ctx.library_code, patron).number
-        ok = ctx.backend.check_member_password(number, password, ctx.login)
-    except DomainError as exc:
-        return list(exc.reasons)
-    return [] if ok else [Reason(Code.AUTH_INVALID)]
 
 
 def _reply(ctx: Context, req: Request, view: dict, text: str) -> Reply:
@@ -69,7 +58,7 @@ def hold(ctx: Context, req: Request) -> Reply:
     mode = req.fixed.get("hold_mode", "")
     if mode not in ("+", "-"):
         return refusal(ctx, req, [NOT_SUPPORTED])
-    refused = _password_refused(ctx, patron, req)
+    refused = password_refused(ctx, patron, req)
     if refused:
         return _failed(ctx, req, refused)
     try:

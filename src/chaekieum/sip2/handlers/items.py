@@ -19,6 +19,7 @@ from .common import (
     due_text,
     field_value,
     mask,
+    password_refused,
     reason_text,
     reasons_of,
     screen,
@@ -41,6 +42,11 @@ def _hold_fields(held: dict | None) -> tuple[list[tuple[str, str | None]], list[
         return [], []
     return ([("CV", "02"), ("CY", held["member_number_masked"])],
             [HOLD_SHELF.format(pickup_by=held["pickup_by"])])
+
+
+def media(item: facts.ItemFacts | None) -> str:
+    """Magnetic media: N for a copy we know (books), U (unknown) for one we do not."""
+    return "N" if item is not None else "U"
 
 
 def _sip_time(value: str | None) -> datetime | None:
@@ -73,7 +79,7 @@ def _loan_reply(ctx: Context, code: str, req: Request, outcome: Outcome, renewal
 def _failed_item_reply(ctx: Context, code: str, req: Request, reasons) -> Reply:  # noqa: ANN001
     """Trap 10: a refused 12/30 still carries the title and (if lent) the due date."""
     item = facts.item(ctx, field_value(req, "AB")) if field_value(req, "AB") else None
-    return Reply(code, {"ok": "0", "renewal_ok": "N", "magnetic_media": "N",
+    return Reply(code, {"ok": "0", "renewal_ok": "N", "magnetic_media": media(item),
                         "desensitize": "N", "transaction_date": ctx.now()},
                  [("AO", ctx.library_code), ("AA", field_value(req, "AA")),
                   ("AB", field_value(req, "AB")), ("AJ", item.title if item else ""),
@@ -90,7 +96,7 @@ def checkout(ctx: Context, req: Request) -> Reply:
         member=patron, item=item,
         client_txn_id=client_txn_id(ctx.login, req, item, patron),
         occurred_at=_sip_time(req.fixed.get("transaction_date")) if offline else None,
-        offline=offline, due_on=due.date() if due else None,
+        offline=offline, due_on=due.date() if due else None, txn_id_recurs=True,
     )
     try:
         outcome = ctx.backend.checkout(ctx.actor, request)
@@ -122,7 +128,7 @@ def checkin(ctx: Context, req: Request) -> Reply:
         occurred = (_sip_time(req.fixed.get("return_date"))
                     or _sip_time(req.fixed.get("transaction_date")))
     request = CheckinRequest(item=item, client_txn_id=client_txn_id(ctx.login, req, item),
-                             occurred_at=occurred, offline=offline)
+                             occurred_at=occurred, offline=offline, txn_id_recurs=True)
     try:
         outcome = ctx.backend.checkin(ctx.actor, request)
     except DomainError as exc:
@@ -168,7 +174,8 @@ def checkin(ctx: Context, req: Request) -> Reply:
 
 def _checkin_refused(ctx: Context, req: Request, item: facts.ItemFacts | None,
                      reasons) -> Reply:  # noqa: ANN001
-    return Reply("10", {"ok": "0", "resensitize": "N", "magnetic_media": "N", "alert": "N",
+    return Reply("10", {"ok": "0", "resensitize": "N", "magnetic_media": media(item),
+                        "alert": "N",
                         "transaction_date": ctx.now()},
                  [("AO", ctx.library_code), ("AB", field_value(req, "AB")),
                   ("AQ", item.owner if item else ""), ("AJ", item.title if item else ""),
@@ -201,6 +208,11 @@ def renew_all(ctx: Context, req: Request) -> Reply:
         loans = ctx.backend.member_loans(ctx.actor, patron)
     except DomainError as exc:
         return refusal(ctx, req, [reason_text(r) for r in reasons_of(exc)])
+    refused = password_refused(ctx, patron, req)
+    if refused:
+        log.info("sip2 %s: renew all %s by %s refused: %s", ctx.session.peer, mask(patron),
+                 ctx.login, codes_of(refused))
+        return refusal(ctx, req, [reason_text(r) for r in refused])
     renewed, unrenewed, texts = [], [], []
     for loan in loans:
         try:

@@ -46,7 +46,7 @@ def _64(ctx: Context, req: Request, af: list) -> Reply:
 
 def _item(code: str) -> Callable[[Context, Request, list], Reply]:
     def build(ctx: Context, req: Request, af: list) -> Reply:
-        return Reply(code, {"ok": "0", "renewal_ok": "N", "magnetic_media": "N",
+        return Reply(code, {"ok": "0", "renewal_ok": "N", "magnetic_media": "U",
                             "desensitize": "N", "transaction_date": ctx.now()},
                      [("AO", ctx.library_code), ("AA", field_value(req, "AA")),
                       ("AB", field_value(req, "AB")), ("AJ", ""), ("AH", ""), *af])
@@ -54,7 +54,7 @@ def _item(code: str) -> Callable[[Context, Request, list], Reply]:
 
 
 def _10(ctx: Context, req: Request, af: list) -> Reply:
-    return Reply("10", {"ok": "0", "resensitize": "N", "magnetic_media": "N", "alert": "N",
+    return Reply("10", {"ok": "0", "resensitize": "N", "magnetic_media": "U", "alert": "N",
                         "transaction_date": ctx.now()},
                  [("AO", ctx.library_code), ("AB", field_value(req, "AB")), ("AQ", ""), *af])
 
