@@ -125,10 +125,11 @@ _LOAN_BY_CLIENT_TXN = select(loans.c.id, loans.c.state).where(
 _LATER = loans.alias("later")
 _LOAN_BY_RETURN_TXN = select(
     loans.c.id,
-    # loans of the same copy made since (not undone): the return is no longer the latest
+    # the copy is out again on a later loan: that return is no longer its latest
+    # transaction (the partial unique index on active loans finds it)
     _scalar(select(func.count()).select_from(_LATER).where(
-        _LATER.c.copy_id == loans.c.copy_id, _LATER.c.id > loans.c.id,
-        _LATER.c.state != "undone")).label("later_loans"),
+        _LATER.c.copy_id == loans.c.copy_id, _LATER.c.state == "active",
+        _LATER.c.id > loans.c.id)).label("lent_again"),
 ).where(loans.c.return_library == bindparam("library"),
         loans.c.return_txn_id == bindparam("txn"))
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
@@ -442,9 +443,9 @@ class Circulation:
             done = conn.execute(_LOAN_BY_RETURN_TXN, {"library": lib.code,
                                                       "txn": req.client_txn_id}).first()
             if done is not None:
-                if not (done.later_loans and req.txn_id_recurs):
+                if not (done.lent_again and req.txn_id_recurs):
                     return Outcome("checkin", loan_view(conn, done.id), replayed=True)
-                # the copy was lent again since that return: a new return that a kiosk
+                # the copy is out again since that return: a new return that a kiosk
                 # clock gave the same id (it now names this one)
                 conn.execute(update(loans).where(loans.c.id == done.id).values(
                     return_txn_id=None))
