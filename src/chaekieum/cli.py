@@ -42,11 +42,13 @@ MembersOption = typer.Option(1_000_000)
 CopiesOption = typer.Option(40)
 
 
-def _hub(database_url: str | None, migrate: bool = True):  # noqa: ANN202
+def _hub(database_url: str | None, migrate: bool = True,  # noqa: ANN202
+         read_database_url: str | None = None):
     from .services.hub import Hub
 
     hub = Hub(database_url or default_database_url(), secret=secret_key(),
-              session_idle=timedelta(minutes=session_idle_minutes()))
+              session_idle=timedelta(minutes=session_idle_minutes()),
+              read_database_url=read_database_url)
     if migrate:
         hub.migrate()
     return hub
@@ -58,6 +60,10 @@ def serve(
     port: int = typer.Option(8000, help="HTTP port (web UI + REST API)"),
     sip2_port: int = typer.Option(6001, "--sip2-port", help="SIP2 port (0 = off)"),
     database_url: str | None = DbOption,
+    read_database_url: str | None = typer.Option(
+        None, "--read-database-url", envvar="CHAEKIEUM_READ_DATABASE_URL",
+        help="a standby for read-only pages (dashboards, statistics, audit viewer); "
+             "default: the primary"),
     demo: bool = typer.Option(True, help="Load the demo network into an empty database"),
     workers: int = typer.Option(1, help="HTTP worker processes (SIP2 needs workers=1)"),
     forwarded_allow: str = typer.Option(
@@ -74,7 +80,7 @@ def serve(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     url = database_url or default_database_url()
-    hub = _hub(url)
+    hub = _hub(url, read_database_url=read_database_url)
     if demo and not demo_network.is_loaded(hub):
         console.print("[bold]데모 네트워크를 불러오는 중… (loading the demo network)[/bold]")
         demo_network.load(hub)
@@ -82,7 +88,8 @@ def serve(
     if workers > 1:
         hub.close()
         os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0",
-                          CHAEKIEUM_FORWARDED_ALLOW_IPS=forwarded_allow)
+                          CHAEKIEUM_FORWARDED_ALLOW_IPS=forwarded_allow,
+                          CHAEKIEUM_READ_DATABASE_URL=read_database_url or "")
         from .workers import run as run_workers
 
         raise typer.Exit(run_workers(host, port, workers))

@@ -105,7 +105,8 @@ def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` workers: settings come from the environment."""
     hub = Hub(os.environ.get("CHAEKIEUM_DATABASE_URL") or default_database_url(),
               secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")),
-              session_idle=timedelta(minutes=session_idle_minutes()))
+              session_idle=timedelta(minutes=session_idle_minutes()),
+              read_database_url=os.environ.get("CHAEKIEUM_READ_DATABASE_URL") or None)
     port = int(os.environ.get("CHAEKIEUM_SIP2_PORT", "0")) or None
     return create_app(hub, sip2_host=os.environ.get("CHAEKIEUM_SIP2_HOST", "127.0.0.1"),
                       sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0",

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain.errors import Code, DomainError, Reason, message
@@ -68,6 +68,17 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError) -> JSON:
         status, body = refusal(exc, _lang(request))
         return JSON(body, status_code=status)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSON:
+        # the database is unreachable, restarting or switching over to its standby (or a
+        # lock kept failing): nothing was applied, or a retry with the same
+        # Idempotency-Key returns what was - so the answer is "retry", not a 500
+        log.warning("database unavailable for %s %s: %s", request.method, request.url.path,
+                    type(exc.orig).__name__)
+        response = error_response(Code.SERVICE_UNAVAILABLE, lang=_lang(request))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSON:

@@ -40,7 +40,7 @@ class AuditLog:
             q = q.where(audit_log.c.at >= since)
         if until:
             q = q.where(audit_log.c.at < until)
-        with self.db.read() as conn:
+        with self.db.read_replica() as conn:
             rows = conn.execute(q.order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
                                 .limit(min(limit, 1000)).offset(max(0, offset))).all()
         return [{"id": r.id, "at": r.at.isoformat() + "Z", "actor": r.actor,

@@ -24,8 +24,9 @@ from .transits import Transits
 
 class Hub:
     def __init__(self, database_url: str, *, secret: bytes, clock: Clock | None = None,
-                 pool_size: int = 10, session_idle: timedelta = DEFAULT_IDLE):
-        self.db = Database(database_url, pool_size=pool_size)
+                 pool_size: int = 10, session_idle: timedelta = DEFAULT_IDLE,
+                 read_database_url: str | None = None):
+        self.db = Database(database_url, pool_size=pool_size, read_url=read_database_url)
         self.clock = clock or Clock()
         self.secret = secret
         self.registry = Registry(self.db)

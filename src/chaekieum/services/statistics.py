@@ -48,7 +48,7 @@ class Statistics:
         """code -> (name, region, status), cached for a few seconds."""
         now = time_.monotonic()
         if self._libs[0] < now:
-            with self.db.read() as conn:
+            with self.db.read_replica() as conn:
                 rows = conn.execute(select(libraries.c.code, libraries.c.name,
                                            libraries.c.region_code, libraries.c.status)).all()
             self._libs = (now + LIBS_TTL, {r.code: (r.name, r.region_code, r.status)
@@ -78,7 +78,7 @@ class Statistics:
             return True
 
         in_range = and_(dc.c.day >= since, dc.c.day <= until, scoped(dc.c.library_code))
-        with self.db.read() as conn:
+        with self.db.read_replica() as conn:
             days = conn.execute(
                 select(dc.c.day, func.sum(dc.c.loans), func.sum(dc.c.returns),
                        func.sum(dc.c.loans_elsewhere))
@@ -138,14 +138,14 @@ class Statistics:
         }
 
     def library_region(self, code: str) -> str | None:
-        with self.db.read() as conn:
+        with self.db.read_replica() as conn:
             return conn.scalar(select(libraries.c.region_code).where(libraries.c.code == code))
 
     def library_names(self, codes: list[str] | None = None) -> dict[str, str]:
         q = select(libraries.c.code, libraries.c.name)
         if codes is not None:
             q = q.where(libraries.c.code.in_(codes))
-        with self.db.read() as conn:
+        with self.db.read_replica() as conn:
             return dict(conn.execute(q).all())
 
 

@@ -23,8 +23,21 @@ _RETRYABLE_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, 
 
 
 def normalize_url(url: str) -> str:
+    """SQLAlchemy URL of a database URL. A libpq multi-host URL (a primary and its
+    standbys: `postgresql://user@h1:5432,h2:5432/db?target_session_attrs=read-write`)
+    becomes SQLAlchemy's form with one `host=` parameter per host, so the driver connects
+    to whichever host is the writable primary (a switchover needs no restart)."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql+psycopg://"):
+        rest = url.removeprefix("postgresql+psycopg://")
+        netloc, slash, tail = rest.partition("/")
+        user, at, hosts = netloc.rpartition("@")
+        if "," in hosts:
+            path, question, query = tail.partition("?")
+            params = "&".join(f"host={h}" for h in hosts.split(",") if h)
+            url = (f"postgresql+psycopg://{user}{at}/{path}?{params}"
+                   + (f"&{query}" if query else ""))
     return url
 
 
@@ -35,7 +48,7 @@ def sqlite_path(url: str) -> Path | None:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10):
+    def __init__(self, url: str, *, pool_size: int = 10, read_url: str | None = None):
         self.url = normalize_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         path = sqlite_path(self.url)
@@ -53,6 +66,9 @@ class Database:
             # No pre-ping (a round trip per transaction): a connection that died with a
             # server restart is invalidated on first use and run_write retries it.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+        # read-only pages (dashboards, statistics, the audit viewer) may read a standby
+        self.replica_engine = (create_engine(normalize_url(read_url), pool_size=pool_size,
+                                             max_overflow=pool_size) if read_url else None)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -84,6 +100,15 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    @contextmanager
+    def read_replica(self) -> Iterator[Connection]:
+        """A read for pages that may lag the primary by a moment (dashboards, statistics,
+        the audit viewer): on the standby when `read_url` is set. Anything a user must see
+        right after their own write uses `read()`, always the primary."""
+        engine = self.replica_engine or self.engine
+        with engine.connect() as conn, conn.begin():
+            yield conn
+
     def run_write(self, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
         """Run `work` in one write transaction, retrying on deadlocks and busy locks."""
         for attempt in range(attempts):
@@ -105,6 +130,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.replica_engine is not None:
+            self.replica_engine.dispose()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
