@@ -109,6 +109,10 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(lib.withdraw_member, new["number"])
     attempt(lib.events, after=0)
     attempt(lib.connector_snapshot)
+    made = attempt(lib.create_sandbox, members=1, copies=1)
+    assert made["members"][0]["number"] and made["copies"][0]["item"].startswith("$111001ZS")
+    assert attempt(lib.sandbox)["members"] == [made["members"][0]["number"]]
+    assert attempt(lib.clean_sandbox)["removed"]["members"] == 1
     attempt(adm.regions)
     attempt(adm.regional_centers, "seoul")
     attempt(adm.libraries, region="seoul")

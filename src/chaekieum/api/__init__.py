@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 from ..services.hub import Hub
 from . import errors
 from .limits import BodyLimit
-from .routes import circulation, connector, members, network, reservations
+from .routes import circulation, connector, members, network, reservations, sandbox
 
 
 def mount(app: FastAPI, hub: Hub) -> None:
@@ -19,6 +19,7 @@ def mount(app: FastAPI, hub: Hub) -> None:
     v1.include_router(network.router)
     v1.include_router(reservations.router)
     v1.include_router(connector.router)
+    v1.include_router(sandbox.router)
 
     @v1.get("/health", tags=["health"], summary="Liveness and database check")
     def health() -> dict:

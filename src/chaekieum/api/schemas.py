@@ -199,3 +199,8 @@ class ReservationCancelOut(ReservationOut):
 
 class ReservationListOut(BaseModel):
     items: list[ReservationOut]
+
+
+class SandboxIn(Body):
+    members: int = Field(1, ge=0, le=50)
+    copies: int = Field(1, ge=0, le=200)

@@ -396,6 +396,22 @@ class _Endpoints(Generic[R]):
         return self._run(_get("/connector/snapshot", since=since, after=after, limit=limit,
                               scope=scope))
 
+    # -- sandbox (conformance kit) -----------------------------------------------
+    def create_sandbox(self, *, members: int = 1, copies: int = 1,
+                       idempotency_key: str | None = None) -> R:
+        """Test members and copies at this library, marked sandbox (lent only to each
+        other, never in statistics); returns their numbers and item barcodes."""
+        return self._run(_write("POST", "/sandbox", {"members": members, "copies": copies},
+                                idempotency_key))
+
+    def sandbox(self) -> R:
+        """This library's sandbox members, copies and active sandbox loans."""
+        return self._run(_get("/sandbox"))
+
+    def clean_sandbox(self, *, idempotency_key: str | None = None) -> R:
+        """Delete this library's sandbox data and everything that hangs off it."""
+        return self._run(_write("DELETE", "/sandbox", key=idempotency_key))
+
 
 def _seg(value: str) -> str:
     """One URL path segment (a member number, item barcode with `$`, login ...)."""

@@ -37,6 +37,7 @@ class Code(StrEnum):
     COPY_ON_LOAN = "COPY_ON_LOAN"
     COPY_RESERVED = "COPY_RESERVED"
     COPY_IN_TRANSIT = "COPY_IN_TRANSIT"
+    SANDBOX_MIXED = "SANDBOX_MIXED"
     # renewals
     RENEW_NOT_OWN_LIBRARY = "RENEW_NOT_OWN_LIBRARY"
     RENEW_LIMIT_REACHED = "RENEW_LIMIT_REACHED"
@@ -231,6 +232,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.RATE_LIMITED: ("요청이 너무 많습니다. 잠시 후 다시 시도하세요.", "Too many requests."),
     Code.SERVICE_UNAVAILABLE: ("일시적으로 처리할 수 없습니다.", "Temporarily unavailable."),
     Code.INTERNAL_ERROR: ("서버 내부 오류가 발생했습니다.", "Internal server error."),
+    Code.SANDBOX_MIXED: (
+        "시험용(샌드박스) 회원과 자료는 서로에게만 대출할 수 있습니다.",
+        "Sandbox (test) members and copies are lent only to each other.",
+    ),
     Code.HUB_UNREACHABLE: (
         "책이음 센터에 연결할 수 없어 지금은 처리할 수 없습니다. 연결이 복구된 뒤 다시 시도하세요.",
         "The hub cannot be reached; try again once the connection is back.",

@@ -39,6 +39,7 @@ from .events import Kind, emit, emit_many
 from .events import row as events_row
 from .lookup import (
     CIRCULATION_MEMBER_COLUMNS,
+    check_sandbox,
     find_copy,
     item_key,
     require_member,
@@ -263,6 +264,7 @@ class Circulation:
             owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
             member = require_member(conn, req.member, brief=True)
             copy = find_copy(conn, owner, reg_no)
+            check_sandbox(member, copy)
             facts, active, _, decision = self._decide_checkout(conn, lib.code, member, owner,
                                                                copy, today)
             if active is not None and active.member_id == member.id:
@@ -290,6 +292,7 @@ class Circulation:
         member = require_member(conn, req.member, lock=True, brief=True)
         own_copy_info = req.copy if owner == lib.code else None
         copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
+        check_sandbox(member, copy)
 
         facts, active, policy, decision = self._decide_checkout(conn, lib.code, member, owner,
                                                                 copy, today)
@@ -305,7 +308,7 @@ class Circulation:
             # exception record below flags it for follow-up.
             conn.execute(update(loans).where(loans.c.id == active.id).values(
                 state="returned", returned_at=at, return_library=lib.code))
-            daily.bump(conn, lib.code, loan_day, returns=1)
+            daily.bump(conn, lib.code, loan_day, returns=int(not member.sandbox))
 
         join = None if facts.joined else self._join_rows(actor, member, lib.code, at)
         due = req.due_on if (req.offline and req.due_on) else rules.due_date(
@@ -322,7 +325,8 @@ class Circulation:
              "client_txn_id": req.client_txn_id, "offline": req.offline,
              "history_hidden": False},
             daily.Counter(lib.code, loan_day, loans=1,
-                          elsewhere=int(member.issuing_library != lib.code)),
+                          elsewhere=int(member.issuing_library != lib.code))
+            if not member.sandbox else daily.Counter(lib.code, loan_day),  # not statistics
             audit.row(actor, "loan.checkout", "loan", None, at,
                       {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
                        "offline": req.offline, "exceptions": flagged}),
@@ -481,7 +485,7 @@ class Circulation:
         # nothing the steps above read, and lets the three writes go in one round trip
         ledger.record_checkin(
             conn, loan.id, at, lib.code, req.client_txn_id,
-            daily.Counter(lib.code, return_day, returns=1),
+            daily.Counter(lib.code, return_day, returns=int(not member.sandbox)),
             audit.row(actor, "loan.checkin", "loan", loan.id, at,
                       {"item": f"${owner}{reg_no}", "route": str(route),
                        "late_days": suspension["days_late"] if suspension else 0}))
@@ -548,10 +552,11 @@ class Circulation:
         at = self.clock.now()
         conn.execute(update(loans).where(loans.c.id == loan.id).values(
             state="undone", returned_at=at, return_library=lib.code))
-        issuing = conn.scalar(select(members.c.issuing_library).where(
-            members.c.id == loan.member_id))
-        daily.bump(conn, loan.library_code, loan.loaned_on, loans=-1,
-                   elsewhere=-int(issuing != loan.library_code))
+        borrower = conn.execute(select(members.c.issuing_library, members.c.sandbox).where(
+            members.c.id == loan.member_id)).one()
+        if not borrower.sandbox:
+            daily.bump(conn, loan.library_code, loan.loaned_on, loans=-1,
+                       elsewhere=-int(borrower.issuing_library != loan.library_code))
         audit.record(conn, actor, "loan.undo_checkout", "loan", loan.id, at, {})
         held = holds.on_undo_checkout(conn, actor, self.registry, loan.copy_id, loan.id, at)
         return Outcome("undo_checkout", loan_view(conn, loan.id), extra={"reservation": held})
@@ -570,7 +575,8 @@ class Circulation:
         if transit is not None:
             conn.execute(transits.delete().where(transits.c.id == transit.id))
         suspension = self._undo_suspension(conn, loan, at)
-        daily.bump(conn, lib.code, local_date(loan.returned_at), returns=-1)
+        if not conn.scalar(select(members.c.sandbox).where(members.c.id == loan.member_id)):
+            daily.bump(conn, lib.code, local_date(loan.returned_at), returns=-1)
         try:
             with conn.begin_nested():
                 conn.execute(update(loans).where(loans.c.id == loan.id).values(

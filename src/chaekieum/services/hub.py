@@ -17,6 +17,7 @@ from .members import Members
 from .network import Network
 from .registry import Registry
 from .reservations import Reservations
+from .sandbox import Sandbox
 from .sessions import DEFAULT_IDLE, WebSessions
 from .snapshot import ConnectorSnapshot
 from .transits import Transits
@@ -37,6 +38,7 @@ class Hub:
         self.transits = Transits(self.db, self.registry, self.clock)
         self.reservations = Reservations(self.db, self.registry, self.clock)
         self.copies = Copies(self.db, self.clock)
+        self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members)
         self.feed = ChangeFeed(self.db)
         self.snapshot = ConnectorSnapshot(self.db, self.registry, self.clock)
         self.idempotency = IdempotencyStore(self.db, self.clock)

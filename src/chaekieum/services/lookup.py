@@ -23,7 +23,7 @@ from ..store.tables import copies, members
 CIRCULATION_MEMBER_COLUMNS = (
     members.c.id, members.c.number, members.c.issuing_library, members.c.status,
     members.c.member_class, members.c.card_lost, members.c.card_uid,
-    members.c.suspended_until,
+    members.c.suspended_until, members.c.sandbox,
 )
 
 
@@ -86,6 +86,14 @@ def item_key(item: str, acting_library: str, owner_hint: str | None = None) -> t
 def find_copy(conn: Connection, owner: str, reg_no: str, *, lock: bool = False) -> Row | None:
     return conn.execute(_COPY_LOCKED if lock else _COPY,
                         {"owner": owner, "reg_no": reg_no}).first()
+
+
+def check_sandbox(member, copy) -> None:  # noqa: ANN001
+    """Sandbox (conformance-kit) members and copies are lent only to each other, so a
+    test run can never hold a real copy or put a loan on a real member's record."""
+    if copy is not None and bool(copy.sandbox) != bool(member.sandbox):
+        raise DomainError(Code.SANDBOX_MIXED, member_sandbox=bool(member.sandbox),
+                          copy_sandbox=bool(copy.sandbox))
 
 
 def upsert_own_copy(

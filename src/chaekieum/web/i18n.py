@@ -207,6 +207,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "audit.member.card_lost": ("이용증 분실 신고", "Card reported lost"),
     "audit.member.link_card": ("RFID 카드 연결", "RFID card linked"),
     "audit.member.lift_card_lost": ("분실 정지 해제", "Lost-card block lifted"),
+    "audit.sandbox.create": ("시험용 회원·자료 생성", "Sandbox members and copies created"),
+    "audit.sandbox.clean": ("시험용 데이터 삭제", "Sandbox data deleted"),
     "audit.member.set_password": ("내 서재 비밀번호 설정", "Portal password set"),
     "audit.member.hide_history": ("대출 이력 삭제", "Loan history deleted"),
     "audit.member.locked": ("로그인 잠김", "Sign-in locked"),

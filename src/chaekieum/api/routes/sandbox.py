@@ -1,0 +1,36 @@
+"""Sandbox fixtures for the conformance kit: test members and copies of the acting
+library, kept apart from real data, and their removal (services/sandbox.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from ...services.context import Actor
+from ..auth import current_actor, hub_of
+from ..schemas import SandboxIn
+from ..writes import perform
+
+router = APIRouter(prefix="/sandbox", tags=["sandbox"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+@router.post("", status_code=201,
+             summary="Create sandbox (test) members and copies at the acting library")
+def create(body: SandboxIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.sandbox.create(
+        actor, body.members, body.copies, conn=conn), status=201)
+
+
+@router.get("", summary="The acting library's sandbox members and copies")
+def current(request: Request, actor: ActorDep):
+    return hub_of(request).sandbox.list(actor)
+
+
+@router.delete("", summary="Delete the acting library's sandbox data (members, copies and "
+               "every loan, transit, suspension and reservation of theirs)")
+def clean(request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None, lambda conn: hub.sandbox.clean(actor, conn=conn))
