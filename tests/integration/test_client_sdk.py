@@ -109,10 +109,13 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(lib.withdraw_member, new["number"])
     attempt(lib.events, after=0)
     attempt(lib.connector_snapshot)
-    made = attempt(lib.create_sandbox, members=1, copies=1)
+    made = attempt(lib.create_sandbox, members=1, copies=1, foreign_members=1)
     assert made["members"][0]["number"] and made["copies"][0]["item"].startswith("$111001ZS")
-    assert attempt(lib.sandbox)["members"] == [made["members"][0]["number"]]
-    assert attempt(lib.clean_sandbox)["removed"]["members"] == 1
+    assert len(attempt(lib.sandbox)["members"]) == 2
+    peer = attempt(lib.sandbox_peer, "checkout", member=made["foreign_members"][0]["number"],
+                   item=made["copies"][0]["item"])
+    assert peer["peer"] == made["peer"] and peer["result"]["loan"]
+    assert attempt(lib.clean_sandbox)["removed"]["members"] == 2
     attempt(adm.regions)
     attempt(adm.regional_centers, "seoul")
     attempt(adm.libraries, region="seoul")

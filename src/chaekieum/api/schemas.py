@@ -203,4 +203,15 @@ class ReservationListOut(BaseModel):
 
 class SandboxIn(Body):
     members: int = Field(1, ge=0, le=50)
+    foreign_members: int = Field(0, ge=0, le=20)
     copies: int = Field(1, ge=0, le=200)
+
+
+class SandboxPeerIn(Body):
+    member: str | None = Field(None, max_length=64)
+    item: str | None = Field(None, max_length=40)
+    transit_id: int | None = Field(None, ge=1, le=2**62)
+    client_txn_id: str | None = Field(None, max_length=64)
+    occurred_at: datetime | None = None
+    offline: bool = False
+    due_on: date | None = None

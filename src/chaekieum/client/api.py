@@ -397,12 +397,25 @@ class _Endpoints(Generic[R]):
                               scope=scope))
 
     # -- sandbox (conformance kit) -----------------------------------------------
-    def create_sandbox(self, *, members: int = 1, copies: int = 1,
+    def create_sandbox(self, *, members: int = 1, copies: int = 1, foreign_members: int = 0,
                        idempotency_key: str | None = None) -> R:
         """Test members and copies at this library, marked sandbox (lent only to each
-        other, never in statistics); returns their numbers and item barcodes."""
-        return self._run(_write("POST", "/sandbox", {"members": members, "copies": copies},
-                                idempotency_key))
+        other, never in statistics); `foreign_members` are issued at the sandbox peer (a
+        first checkout here auto-joins them). Returns numbers and item barcodes."""
+        return self._run(_write("POST", "/sandbox", {
+            "members": members, "copies": copies, "foreign_members": foreign_members},
+            idempotency_key))
+
+    def sandbox_peer(self, action: str, *, member: str | None = None, item: str | None = None,
+                     transit_id: int | None = None, occurred_at: datetime | None = None,
+                     offline: bool | None = None, due_on: date | None = None,
+                     client_txn_id: str | None = None,
+                     idempotency_key: str | None = None) -> R:
+        """A step at the sandbox peer library on this library's sandbox data: action
+        `checkout`, `checkin`, `send` or `arrive` (a transit)."""
+        return self._run(_write("POST", f"/sandbox/peer/{_seg(action)}", _body(
+            member=member, item=item, transit_id=transit_id, occurred_at=occurred_at,
+            offline=offline, due_on=due_on, client_txn_id=client_txn_id), idempotency_key))
 
     def sandbox(self) -> R:
         """This library's sandbox members, copies and active sandbox loans."""

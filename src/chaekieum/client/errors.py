@@ -72,6 +72,8 @@ CODES: tuple[tuple[str, int, str, str], ...] = (
      "The item is in transit home."),
     ("SANDBOX_MIXED", 409, "시험용(샌드박스) 회원과 자료는 서로에게만 대출할 수 있습니다.",
      "Sandbox (test) members and copies are lent only to each other."),
+    ("SANDBOX_NO_PEER", 409, "같은 지역에 시험 상대가 될 다른 참여도서관이 없습니다.",
+     "No other participating library in the region to act as the sandbox peer."),
     ("RENEW_NOT_OWN_LIBRARY", 409, "소장 도서관에서만 반납연기할 수 있습니다.",
      "Only the owning library can renew this item."),
     ("RENEW_LIMIT_REACHED", 409, "반납연기 횟수를 모두 사용했습니다.",

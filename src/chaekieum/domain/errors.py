@@ -38,6 +38,7 @@ class Code(StrEnum):
     COPY_RESERVED = "COPY_RESERVED"
     COPY_IN_TRANSIT = "COPY_IN_TRANSIT"
     SANDBOX_MIXED = "SANDBOX_MIXED"
+    SANDBOX_NO_PEER = "SANDBOX_NO_PEER"
     # renewals
     RENEW_NOT_OWN_LIBRARY = "RENEW_NOT_OWN_LIBRARY"
     RENEW_LIMIT_REACHED = "RENEW_LIMIT_REACHED"
@@ -235,6 +236,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.SANDBOX_MIXED: (
         "시험용(샌드박스) 회원과 자료는 서로에게만 대출할 수 있습니다.",
         "Sandbox (test) members and copies are lent only to each other.",
+    ),
+    Code.SANDBOX_NO_PEER: (
+        "같은 지역에 시험 상대가 될 다른 참여도서관이 없습니다.",
+        "No other participating library in the region to act as the sandbox peer.",
     ),
     Code.HUB_UNREACHABLE: (
         "책이음 센터에 연결할 수 없어 지금은 처리할 수 없습니다. 연결이 복구된 뒤 다시 시도하세요.",

@@ -308,7 +308,7 @@ class Circulation:
             # exception record below flags it for follow-up.
             conn.execute(update(loans).where(loans.c.id == active.id).values(
                 state="returned", returned_at=at, return_library=lib.code))
-            daily.bump(conn, lib.code, loan_day, returns=int(not member.sandbox))
+            daily.bump(conn, lib.code, loan_day, returns=int(member.sandbox_of is None))
 
         join = None if facts.joined else self._join_rows(actor, member, lib.code, at)
         due = req.due_on if (req.offline and req.due_on) else rules.due_date(
@@ -326,7 +326,7 @@ class Circulation:
              "history_hidden": False},
             daily.Counter(lib.code, loan_day, loans=1,
                           elsewhere=int(member.issuing_library != lib.code))
-            if not member.sandbox else daily.Counter(lib.code, loan_day),  # not statistics
+            if member.sandbox_of is None else daily.Counter(lib.code, loan_day),  # not statistics
             audit.row(actor, "loan.checkout", "loan", None, at,
                       {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
                        "offline": req.offline, "exceptions": flagged}),
@@ -485,7 +485,7 @@ class Circulation:
         # nothing the steps above read, and lets the three writes go in one round trip
         ledger.record_checkin(
             conn, loan.id, at, lib.code, req.client_txn_id,
-            daily.Counter(lib.code, return_day, returns=int(not member.sandbox)),
+            daily.Counter(lib.code, return_day, returns=int(member.sandbox_of is None)),
             audit.row(actor, "loan.checkin", "loan", loan.id, at,
                       {"item": f"${owner}{reg_no}", "route": str(route),
                        "late_days": suspension["days_late"] if suspension else 0}))
@@ -552,9 +552,9 @@ class Circulation:
         at = self.clock.now()
         conn.execute(update(loans).where(loans.c.id == loan.id).values(
             state="undone", returned_at=at, return_library=lib.code))
-        borrower = conn.execute(select(members.c.issuing_library, members.c.sandbox).where(
+        borrower = conn.execute(select(members.c.issuing_library, members.c.sandbox_of).where(
             members.c.id == loan.member_id)).one()
-        if not borrower.sandbox:
+        if borrower.sandbox_of is None:
             daily.bump(conn, loan.library_code, loan.loaned_on, loans=-1,
                        elsewhere=-int(borrower.issuing_library != loan.library_code))
         audit.record(conn, actor, "loan.undo_checkout", "loan", loan.id, at, {})
@@ -575,7 +575,7 @@ class Circulation:
         if transit is not None:
             conn.execute(transits.delete().where(transits.c.id == transit.id))
         suspension = self._undo_suspension(conn, loan, at)
-        if not conn.scalar(select(members.c.sandbox).where(members.c.id == loan.member_id)):
+        if conn.scalar(select(members.c.sandbox_of).where(members.c.id == loan.member_id)) is None:
             daily.bump(conn, lib.code, local_date(loan.returned_at), returns=-1)
         try:
             with conn.begin_nested():

@@ -63,10 +63,10 @@ def rebuild(conn: Connection) -> None:
                    CASE WHEN members.issuing_library <> loans.library_code THEN 1 ELSE 0 END
                    AS e
             FROM loans JOIN members ON members.id = loans.member_id
-            WHERE loans.state <> 'undone' AND NOT members.sandbox
+            WHERE loans.state <> 'undone' AND members.sandbox_of IS NULL
             UNION ALL
             SELECT return_library, {return_day}, 0, 1, 0
             FROM loans JOIN members ON members.id = loans.member_id
-            WHERE state = 'returned' AND return_library IS NOT NULL AND NOT members.sandbox
+            WHERE state = 'returned' AND return_library IS NOT NULL AND members.sandbox_of IS NULL
         ) AS t GROUP BY library_code, day
     """)

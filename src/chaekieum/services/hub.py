@@ -36,9 +36,10 @@ class Hub:
         self.network = Network(self.db, self.registry, self.clock)
         self.credentials = Credentials(self.db, self.clock)
         self.transits = Transits(self.db, self.registry, self.clock)
+        self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members,
+                               self.circulation, self.transits)
         self.reservations = Reservations(self.db, self.registry, self.clock)
         self.copies = Copies(self.db, self.clock)
-        self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members)
         self.feed = ChangeFeed(self.db)
         self.snapshot = ConnectorSnapshot(self.db, self.registry, self.clock)
         self.idempotency = IdempotencyStore(self.db, self.clock)

@@ -23,7 +23,7 @@ from ..store.tables import copies, members
 CIRCULATION_MEMBER_COLUMNS = (
     members.c.id, members.c.number, members.c.issuing_library, members.c.status,
     members.c.member_class, members.c.card_lost, members.c.card_uid,
-    members.c.suspended_until, members.c.sandbox,
+    members.c.suspended_until, members.c.sandbox_of,
 )
 
 
@@ -91,9 +91,9 @@ def find_copy(conn: Connection, owner: str, reg_no: str, *, lock: bool = False) 
 def check_sandbox(member, copy) -> None:  # noqa: ANN001
     """Sandbox (conformance-kit) members and copies are lent only to each other, so a
     test run can never hold a real copy or put a loan on a real member's record."""
-    if copy is not None and bool(copy.sandbox) != bool(member.sandbox):
-        raise DomainError(Code.SANDBOX_MIXED, member_sandbox=bool(member.sandbox),
-                          copy_sandbox=bool(copy.sandbox))
+    if copy is not None and copy.sandbox_of != member.sandbox_of:
+        raise DomainError(Code.SANDBOX_MIXED, member_sandbox=member.sandbox_of,
+                          copy_sandbox=copy.sandbox_of)
 
 
 def upsert_own_copy(

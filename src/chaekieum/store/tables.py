@@ -116,12 +116,13 @@ members = Table(
     Column("password_hash", String(200)),
     Column("withdrawn_at", DateTime),
     Column("updated_at", DateTime, nullable=False),
-    # a conformance-kit test member (services/sandbox.py): lends only sandbox copies
-    Column("sandbox", Boolean, nullable=False, server_default=text("false")),
+    # conformance-kit test data (services/sandbox.py): the library whose sandbox it is
+    Column("sandbox_of", String(6)),
     Index("ix_members_name", "name"),
     Index("ix_members_updated_at", "updated_at"),
-    Index("ix_members_sandbox", "issuing_library",
-          postgresql_where=text("sandbox"), sqlite_where=text("sandbox")),
+    Index("ix_members_sandbox_of", "sandbox_of",
+          postgresql_where=text("sandbox_of IS NOT NULL"),
+          sqlite_where=text("sandbox_of IS NOT NULL")),
 )
 
 member_number_counters = Table(
@@ -165,10 +166,11 @@ copies = Table(
     Column("title", String(300), nullable=False, server_default=""),
     Column("loanable", Boolean, nullable=False, server_default=text("true")),
     Column("updated_at", DateTime, nullable=False),
-    Column("sandbox", Boolean, nullable=False, server_default=text("false")),
+    Column("sandbox_of", String(6)),  # as members.sandbox_of
     UniqueConstraint("library_code", "reg_no", name="uq_copies_library_reg_no"),
-    Index("ix_copies_sandbox", "library_code",
-          postgresql_where=text("sandbox"), sqlite_where=text("sandbox")),
+    Index("ix_copies_sandbox_of", "sandbox_of",
+          postgresql_where=text("sandbox_of IS NOT NULL"),
+          sqlite_where=text("sandbox_of IS NOT NULL")),
 )
 
 loans = Table(

@@ -3,13 +3,14 @@ library, kept apart from real data, and their removal (services/sandbox.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 
+from ...domain.errors import Code, DomainError
 from ...services.context import Actor
 from ..auth import current_actor, hub_of
-from ..schemas import SandboxIn
+from ..schemas import SandboxIn, SandboxPeerIn
 from ..writes import perform
 
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
@@ -21,7 +22,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 def create(body: SandboxIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.sandbox.create(
-        actor, body.members, body.copies, conn=conn), status=201)
+        actor, body.members, body.copies, body.foreign_members, conn=conn), status=201)
 
 
 @router.get("", summary="The acting library's sandbox members and copies")
@@ -34,3 +35,20 @@ def current(request: Request, actor: ActorDep):
 def clean(request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, None, lambda conn: hub.sandbox.clean(actor, conn=conn))
+
+
+NEEDS = {"checkout": ("member", "item"), "checkin": ("item",), "send": ("transit_id",),
+         "arrive": ("transit_id",)}
+
+
+@router.post("/peer/{action}", summary="Do a checkout, checkin or transit step at the sandbox "
+             "peer (another library of the region), on your sandbox data only")
+def peer(action: Literal["checkout", "checkin", "send", "arrive"], body: SandboxPeerIn,
+         request: Request, actor: ActorDep):
+    missing = [f for f in NEEDS[action] if getattr(body, f) is None]
+    if missing:
+        raise DomainError(Code.VALIDATION_ERROR, field=missing[0], problem="required")
+    hub = hub_of(request)
+    fields = body.model_dump(exclude_none=True)
+    return perform(request, actor, body,
+                   lambda conn: hub.sandbox.peer(actor, action, fields, conn=conn))

@@ -1,8 +1,9 @@
-"""Sandbox flag on members and copies, for the conformance kit's test fixtures.
+"""Sandbox marks on members and copies, for the conformance kit's test fixtures.
 
 A library running the conformance kit (docs/conformance.md) gets test members and
-copies marked `sandbox`: they lend only to each other, never count in the daily
-statistics, and are deleted with everything that hangs off them when the run ends.
+copies marked `sandbox_of` = its 도서관부호: they lend only to each other, never count
+in the daily statistics, and are deleted with everything that hangs off them when the
+run ends. NULL = real data.
 
 Revision ID: sandbox_1
 Revises: connector_1
@@ -16,19 +17,18 @@ down_revision = "connector_1"
 branch_labels = None
 depends_on = None
 
+TABLES = ("members", "copies")
+
 
 def upgrade() -> None:
-    for table in ("members", "copies"):
-        op.add_column(table, sa.Column("sandbox", sa.Boolean(), nullable=False,
-                                       server_default=sa.text("false")))
-    op.create_index("ix_members_sandbox", "members", ["issuing_library"],
-                    sqlite_where=sa.text("sandbox"), postgresql_where=sa.text("sandbox"))
-    op.create_index("ix_copies_sandbox", "copies", ["library_code"],
-                    sqlite_where=sa.text("sandbox"), postgresql_where=sa.text("sandbox"))
+    for table in TABLES:
+        op.add_column(table, sa.Column("sandbox_of", sa.String(6), nullable=True))
+        op.create_index(f"ix_{table}_sandbox_of", table, ["sandbox_of"],
+                        sqlite_where=sa.text("sandbox_of IS NOT NULL"),
+                        postgresql_where=sa.text("sandbox_of IS NOT NULL"))
 
 
 def downgrade() -> None:
-    op.drop_index("ix_copies_sandbox", table_name="copies")
-    op.drop_index("ix_members_sandbox", table_name="members")
-    for table in ("copies", "members"):  # SQLite 3.35+ drops a column in place
-        op.drop_column(table, "sandbox")
+    for table in TABLES:
+        op.drop_index(f"ix_{table}_sandbox_of", table_name=table)
+        op.drop_column(table, "sandbox_of")  # SQLite 3.35+ drops a column in place
