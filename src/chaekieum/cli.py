@@ -453,3 +453,90 @@ def connector_token_remove(name: str = typer.Argument(...), config: str = Config
 
 if __name__ == "__main__":
     app()
+
+
+# -- conformance kit (docs/conformance.md) --------------------------------------------
+conformance_app = typer.Typer(help="서비스 적합성 검사: test a library's integration "
+                              "(docs/conformance.md).", no_args_is_help=True)
+app.add_typer(conformance_app, name="conformance")
+
+
+@conformance_app.command("list")
+def conformance_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Print the catalogue: id, titles, what it proves, failure codes with fix-it text."""
+    from dataclasses import asdict
+
+    from .conformance.catalogue import CATALOGUE, GENERIC
+
+    if as_json:
+        rows = [{**asdict(s), "needs": sorted(s.needs)} for s in CATALOGUE]
+        print(json.dumps({"scenarios": rows, "generic_failures": [asdict(f) for f in GENERIC]},
+                         ensure_ascii=False, indent=2))
+        return
+    for s in CATALOGUE:
+        needs = f"  (needs: {', '.join(sorted(s.needs))})" if s.needs else ""
+        print(f"{s.id}  [{s.group}] {s.title_ko} / {s.title_en}{needs}")
+        print(f"    {s.proves}")
+        for f in s.failures:
+            print(f"    - {f.code}: {f.fix_ko}")
+    print("Every scenario may also end with: " + ", ".join(f.code for f in GENERIC))
+
+
+@conformance_app.command("run")
+def conformance_run(
+    target: str = typer.Option(..., "--target", help="the hub's (or a connector's) base URL"),
+    library: str = typer.Option(..., "--library", help="도서관부호 (6 digits)"),
+    key: str = typer.Option(..., "--key", envvar="CHAEKIEUM_CONFORMANCE_KEY",
+                            help="the library's API key"),
+    sip2: str | None = typer.Option(None, "--sip2", help="HOST:PORT of the kiosk port"),
+    terminal: str | None = typer.Option(None, "--terminal", help="SIP2 terminal login"),
+    password: str | None = typer.Option(None, "--password", envvar="CHAEKIEUM_SIP2_PASSWORD",
+                                        help="SIP2 terminal password"),
+    encoding: str = typer.Option("utf-8", "--encoding",
+                                 help="the terminal's configured encoding (utf-8, euc-kr)"),
+    only: str | None = typer.Option(None, "--only", help="ids or prefixes: REST-03,SIP-*"),
+    report: str | None = typer.Option(None, "--report", help="write JSON + HTML here"),
+    timeout: float = typer.Option(10.0, "--timeout"),
+) -> None:
+    """Run the catalogue. Exit status 0 only when every selected scenario passes (1: a
+    failure, 3: nothing failed but something was skipped, 2: bad options)."""
+    from pathlib import Path
+
+    from .conformance import report as reports
+    from .conformance.catalogue import select_ids
+    from .conformance.runner import Options, run
+
+    if not (len(library) == 6 and library.isdigit()):
+        console.print(f"--library: a 6-digit 도서관부호, got {library!r}")
+        raise typer.Exit(2)
+    try:
+        select_ids(only)
+    except ValueError as exc:
+        console.print(f"--only: {exc}")
+        raise typer.Exit(2) from None
+    marks = {"pass": "[green]통과[/]", "fail": "[red]실패[/]", "skipped": "[yellow]건너뜀[/]"}
+
+    def show(r) -> None:  # noqa: ANN001
+        code = f" {r.failure_code}" if r.failure_code else ""
+        console.print(f"{r.scenario.id:8} {marks[r.status]}{code} {r.scenario.title_ko}"
+                      + (f" — {r.reason}" if r.reason else ""), highlight=False)
+
+    outcome = run(Options(target=target, library=library, key=key, sip2=sip2,
+                          terminal=terminal, password=password, encoding=encoding,
+                          only=only, timeout=timeout), progress=show)
+    doc = reports.build(outcome)
+    s = doc.summary
+    console.print(f"{s.result}: {s.passed} passed, {s.failed} failed, {s.skipped} skipped; "
+                  f"sandbox {doc.sandbox.get('removed')} removed, left {doc.sandbox.get('left')}")
+    if report:
+        json_path, html_path = reports.write(doc, Path(report))
+        console.print(f"report: {json_path} {html_path}")
+    raise typer.Exit(outcome.exit_code)
+
+
+@conformance_app.command("schema")
+def conformance_schema() -> None:
+    """Print the JSON Schema of the report (version chaekieum-conformance/1)."""
+    from .conformance.report import json_schema
+
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

@@ -100,7 +100,12 @@ class Sandbox:
                               problem=f"at most {MAX_MEMBERS} members and {MAX_COPIES} copies",
                               members=len(mids), copies=len(cids))
         at = self.clock.now()
-        peer = self._peer(conn, library) if n_foreign else None
+        try:
+            peer: str | None = self._peer(conn, library)
+        except DomainError:
+            if n_foreign:
+                raise
+            peer = None  # the answer says so: the kit skips what needs a peer
         made: dict[str, list] = {"members": [], "foreign_members": []}
         for i in range(n_members + n_foreign):
             foreign = i >= n_members
@@ -129,7 +134,9 @@ class Sandbox:
         audit.record(conn, actor, "sandbox.create", "library", library, at,
                      {"members": n_members, "foreign_members": n_foreign,
                       "copies": n_copies}, library)
-        return {"library": library, "peer": peer, **made, "copies": made_copies}
+        # as_of: the hub's clock, for offline replays dated relative to it
+        return {"library": library, "peer": peer, **made, "copies": made_copies,
+                "as_of": at.isoformat() + "Z"}
 
     def list(self, actor: Actor) -> dict[str, Any]:
         library = actor.require_library()
