@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_NOTE = "Failure codes are stable: onboarding stores and compares them."
-
 
 @dataclass(frozen=True)
 class Failure:

@@ -192,8 +192,12 @@ def run_scenario(run: Run, scenario: Scenario,
     except Skip as exc:
         result = Result(scenario, "skipped", str(exc))
     except Fail as exc:
-        scenario.fix(exc.code)  # a code the catalogue does not list is a kit bug
-        result = Result(scenario, "fail", exc.detail, exc.code)
+        try:
+            scenario.fix(exc.code)
+            result = Result(scenario, "fail", exc.detail, exc.code)
+        except KeyError:  # a code the catalogue does not list: a bug in the kit
+            result = Result(scenario, "fail", f"unlisted code {exc.code}: {exc.detail}",
+                            "KIT_ERROR")
     except HubError as exc:
         result = Result(scenario, "fail", f"{exc.status} {exc.code}: {exc.message}",
                         "UNEXPECTED_REFUSAL")
