@@ -517,9 +517,11 @@ def conformance_run(
     marks = {"pass": "[green]통과[/]", "fail": "[red]실패[/]", "skipped": "[yellow]건너뜀[/]"}
 
     def show(r) -> None:  # noqa: ANN001
+        from rich.markup import escape
+
         code = f" {r.failure_code}" if r.failure_code else ""
         console.print(f"{r.scenario.id:8} {marks[r.status]}{code} {r.scenario.title_ko}"
-                      + (f" — {r.reason}" if r.reason else ""), highlight=False)
+                      + (f" — {escape(r.reason)}" if r.reason else ""), highlight=False)
 
     outcome = run(Options(target=target, library=library, key=key, sip2=sip2,
                           terminal=terminal, password=password, encoding=encoding,
@@ -527,7 +529,8 @@ def conformance_run(
     doc = reports.build(outcome)
     s = doc.summary
     console.print(f"{s.result}: {s.passed} passed, {s.failed} failed, {s.skipped} skipped; "
-                  f"sandbox {doc.sandbox.get('removed')} removed, left {doc.sandbox.get('left')}")
+                  f"sandbox removed {doc.sandbox.get('removed')}, left "
+                  f"{doc.sandbox.get('left')}", markup=False, highlight=False)
     if report:
         json_path, html_path = reports.write(doc, Path(report))
         console.print(f"report: {json_path} {html_path}")
