@@ -6,14 +6,14 @@ in the daily statistics, and are deleted with everything that hangs off them whe
 run ends. NULL = real data.
 
 Revision ID: sandbox_1
-Revises: connector_1
+Revises: suspension_fold_1
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "sandbox_1"
-down_revision = "connector_1"
+down_revision = "suspension_fold_1"
 branch_labels = None
 depends_on = None
 
