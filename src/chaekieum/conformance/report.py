@@ -223,6 +223,10 @@ def write(report: Report, directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     stamp = report.started_at.strftime("%Y%m%dT%H%M%SZ")
     base = directory / f"conformance-{report.target.library}-{stamp}"
+    n = 1
+    while base.with_suffix(".json").exists():  # two runs in one second keep both reports
+        n += 1
+        base = directory / f"conformance-{report.target.library}-{stamp}-{n}"
     json_path, html_path = base.with_suffix(".json"), base.with_suffix(".html")
     json_path.write_text(to_json(report), encoding="utf-8")
     html_path.write_text(to_html(report), encoding="utf-8")
