@@ -246,6 +246,13 @@ def bench_checkout(
         None, help="server processes (default: 4 on PostgreSQL, 2 on SQLite: measured best "
                    "on 2 cores, see docs/benchmarks.md)"),
     reseed: bool = typer.Option(False, "--reseed", help="rebuild the bench network"),
+    rate: float | None = typer.Option(
+        None, "--rate", min=0.1,
+        help="open loop: offer this many transactions/s on a fixed schedule (latency from "
+             "the intended send time); default: closed loop"),
+    find_slo: float | None = typer.Option(
+        None, "--find-slo", min=1,
+        help="then search the highest offered rate whose p99 stays under this many ms"),
 ) -> None:
     """National-scale checkout/checkin load over HTTP, beside pgbench on PostgreSQL."""
     from .bench.checkout import run
@@ -256,7 +263,7 @@ def bench_checkout(
 
     run(database_url, libraries=libraries, members=members, clients=clients,
         duration=duration, copies_per_library=copies_per_library, workers=workers,
-        reseed=reseed)
+        reseed=reseed, rate=rate, find_slo=find_slo)
 
 
 @bench_app.command("cost")

@@ -49,6 +49,17 @@ def test_bench_checkout_smoke(tmp_path: Path, monkeypatch, capsys) -> None:
     assert active == 0
     assert done > 0
 
+    # open loop at a fixed rate, then the SLO search
+    opened = checkout.run(url, libraries=5, members=200, clients=2, duration=1.0,
+                          copies_per_library=10, workers=1, warmup=0.2, console=console,
+                          rate=20.0, find_slo=500.0, slo_duration=1.0)
+    m = re.match(r"^RESULT tx_per_s=(\d+\.\d) .* db=sqlite rate=20\.0 p999_ms=\d+\.\d\d "
+                 r"slo_rate=(\d+\.\d)$", opened)
+    assert m, opened
+    assert float(m[1]) >= 15  # the offered 20/s was kept
+    assert float(m[2]) > 0  # a rate within 500 ms was found
+    assert "open loop, 20.0/s offered" in console.file.getvalue()
+
     # a rerun re-uses the seeded network
     again = checkout.run(url, libraries=5, members=200, clients=2, duration=1.0,
                          copies_per_library=10, workers=1, warmup=0.2, console=console)

@@ -3,7 +3,9 @@
 1. seed (or re-use) a synthetic national network (bench/seed.py);
 2. start the hub with `python -m chaekieum.workers --workers N` (a SO_REUSEPORT socket per
    worker process, so connections spread evenly);
-3. drive checkouts and checkins from `clients` library desks (bench/load.py);
+3. drive checkouts and checkins from `clients` library desks (bench/load.py), closed
+   loop or, with `rate`, open loop at a fixed offered rate; with `find_slo`, then search
+   the highest offered rate whose p99 stays under that many ms;
 4. on PostgreSQL, stop the hub and run pgbench TPC-B on the same cluster with the same
    client count, in a throw-away database;
 5. print a table and, last, `RESULT key=value ...`.
@@ -20,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,19 +214,49 @@ def fmt(x: float | None, digits: int = 1) -> str:
 
 
 def result_line(res: LoadResult, *, pgbench_tps: float | None, clients: int, shape: Shape,
-                db: str) -> str:
+                db: str, slo_rate: float | None = None) -> str:
     ratio = res.tx_per_s / pgbench_tps if pgbench_tps else None
-    return (f"RESULT tx_per_s={fmt(res.tx_per_s)} p50_ms={fmt(res.percentile(50), 2)} "
+    line = (f"RESULT tx_per_s={fmt(res.tx_per_s)} p50_ms={fmt(res.percentile(50), 2)} "
             f"p99_ms={fmt(res.percentile(99), 2)} pgbench_tps={fmt(pgbench_tps)} "
             f"ratio={fmt(ratio, 3)} clients={clients} libraries={shape.libraries} "
             f"members={shape.members} db={db}")
+    if res.rate is not None:
+        line += f" rate={fmt(res.rate)} p999_ms={fmt(res.percentile(99.9), 2)}"
+    if slo_rate is not None:
+        line += f" slo_rate={fmt(slo_rate)}"
+    return line
+
+
+def slo_met(res: LoadResult, slo_ms: float) -> bool:
+    """An offered rate holds the SLO when p99 (from the intended send times) is under
+    it, every scheduled request was sent and answered, and nothing failed."""
+    return (res.percentile(99) < slo_ms and res.unsent == 0 and not res.errors
+            and res.rate is not None
+            and (res.transactions + sum(res.refusals.values())) / res.seconds >= 0.95 * res.rate)
+
+
+def find_slo_rate(load: Callable[[float], LoadResult], slo_ms: float, start: float,
+                  console: Console, steps: int = 6) -> float:
+    """The highest offered rate whose p99 stays under `slo_ms`, by bisection between 0
+    and 1.5 × `start` (the closed-loop throughput): `steps` open-loop runs."""
+    lo, hi = 0.0, max(10.0, 1.5 * start)
+    for _ in range(steps):
+        rate = (lo + hi) / 2
+        res = load(rate)
+        ok = slo_met(res, slo_ms)
+        console.print(f"  offered {rate:7.1f}/s: achieved {res.tx_per_s:7.1f}/s, p99 "
+                      f"{fmt(res.percentile(99), 1)} ms, unsent {res.unsent}: "
+                      f"{'within' if ok else 'over'} {slo_ms:g} ms")
+        lo, hi = (rate, hi) if ok else (lo, rate)
+    return lo
 
 
 def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000_000,
         clients: int = 32, duration: float = 30.0, copies_per_library: int = 40,
         workers: int = 2, reseed: bool = False, warmup: float | None = None,
         pgbench_scale: int | None = None, console: Console | None = None,
-        seed: int = 1, server_env: dict[str, str] | None = None) -> str:
+        seed: int = 1, server_env: dict[str, str] | None = None, rate: float | None = None,
+        find_slo: float | None = None, slo_duration: float = 10.0) -> str:
     """Run the benchmark; print a table and the RESULT line (also returned)."""
     console = console or Console()
     shape = Shape(libraries, members, copies_per_library)
@@ -244,10 +277,21 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
     def on_phase(phase: str) -> None:
         marks[phase] = cpu_snapshot(server.process.pid, database)
 
+    slo_rate = None
     try:
-        console.print(f"{clients} desks: warm-up {warmup:.0f}s, then {duration:.0f}s measured")
+        mode = f"open loop at {rate:g}/s" if rate else "closed loop"
+        console.print(f"{clients} desks, {mode}: warm-up {warmup:.0f}s, then {duration:.0f}s "
+                      "measured")
         res = run_load(HOST, server.port, desks, codes, members, duration=duration,
-                       warmup=warmup, seed=seed, on_phase=on_phase)
+                       warmup=warmup, seed=seed, rate=rate, on_phase=on_phase)
+        if find_slo:
+            console.print(f"searching the highest offered rate with p99 < {find_slo:g} ms "
+                          f"({slo_duration:.0f}s runs)")
+            slo_rate = find_slo_rate(
+                lambda r: run_load(HOST, server.port, desks, codes, members,
+                                   duration=slo_duration, warmup=min(2.0, warmup), seed=seed,
+                                   rate=r),
+                find_slo, rate or res.tx_per_s, console)
     finally:
         server.stop()
     cpu = cpu_used(marks["measure"], marks["stop"]) if "stop" in marks else {}
@@ -262,7 +306,8 @@ def run(database_url: str | None, *, libraries: int = 2700, members: int = 1_000
                                                console=console)
     _print_table(console, res, pgbench_tps, pgbench_cmd, shape, clients, workers, db, started,
                  cpu, load_avg)
-    line = result_line(res, pgbench_tps=pgbench_tps, clients=clients, shape=shape, db=db)
+    line = result_line(res, pgbench_tps=pgbench_tps, clients=clients, shape=shape, db=db,
+                       slo_rate=slo_rate)
     console.file.flush()
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -297,9 +342,11 @@ def _print_table(console: Console, res: LoadResult, pgbench_tps: float | None, p
         ("measured seconds", fmt(res.seconds, 1)),
         ("checkouts + checkins", f"{res.checkouts:,} + {res.checkins:,}"),
         ("transactions/s", fmt(res.tx_per_s)),
-        ("latency p50 / p95 / p99 (ms)",
+        ("load", "closed loop" if res.rate is None else
+         f"open loop, {fmt(res.rate)}/s offered (latency from the intended send time)"),
+        ("latency p50 / p95 / p99 / p99.9 (ms)",
          f"{fmt(res.percentile(50), 2)} / {fmt(res.percentile(95), 2)} / "
-         f"{fmt(res.percentile(99), 2)}"),
+         f"{fmt(res.percentile(99), 2)} / {fmt(res.percentile(99.9), 2)}"),
         ("latency max (ms)", fmt(max(res.tx_latencies_ms, default=float("nan")), 1)),
         ("refusals (business answers)",
          ", ".join(f"{k} {v}" for k, v in res.refusals.most_common()) or "0"),

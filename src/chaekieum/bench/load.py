@@ -9,6 +9,14 @@ server, which always answers with a Content-Length (JSON bodies).
 Each desk is one library: it lends copies of its own library to random members of the
 whole network (members auto-join on first use) and returns every copy it lent, oldest
 first, keeping at most `hold` copies out, so checkouts and checkins alternate.
+
+Closed loop (default): each desk sends its next request when the last one is answered.
+Open loop (`rate`): the desks together offer `rate` requests/s on a fixed schedule,
+whatever the server's speed, and a request's latency runs from the moment it was meant
+to be sent, not from when the desk got round to it (the coordinated-omission correction
+wrk2 makes): a server that stalls for a second shows that second in every request
+scheduled during it. Requests scheduled inside the measured window are all sent and
+measured, also when a backlog makes them finish after it.
 """
 
 from __future__ import annotations
@@ -127,6 +135,8 @@ class LoadResult:
     errors: Counter[str] = field(default_factory=Counter)  # 5xx, transport
     latencies_ms: list[float] = field(default_factory=list)  # every measured request
     tx_latencies_ms: list[float] = field(default_factory=list)  # successful ones
+    rate: float | None = None  # open loop: the offered requests/s
+    unsent: int = 0  # open loop: scheduled in the window, not sent by the deadline
 
     @property
     def transactions(self) -> int:
@@ -137,7 +147,11 @@ class LoadResult:
         return self.transactions / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: float, successful: bool = True) -> float:
-        data = sorted(self.tx_latencies_ms if successful else self.latencies_ms)
+        """Closed loop: of the successful transactions (or of every answer). Open loop:
+        of every request scheduled in the window, answered or not: the latency a desk
+        felt is the same whatever the answer."""
+        data = sorted(self.tx_latencies_ms if successful and self.rate is None
+                      else self.latencies_ms)
         if not data:
             return float("nan")
         return data[max(0, math.ceil(q / 100 * len(data)) - 1)]
@@ -147,9 +161,36 @@ class _Phase:
     WARMUP, MEASURE, STOP = 0, 1, 2
 
 
+class _Schedule:
+    """When a desk's next request is due, open loop: every `interval` seconds from
+    `start`; closed loop (`interval` None): now."""
+
+    def __init__(self, interval: float | None, start: float) -> None:
+        self.interval, self.next = interval, start
+
+    async def due(self) -> float:
+        if self.interval is None:
+            return time.perf_counter()
+        at, self.next = self.next, self.next + self.interval
+        wait = at - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return at
+
+
+def _running(state: dict, schedule: _Schedule) -> bool:
+    """Closed loop: until the window closes. Open loop: until every request scheduled
+    inside the window is sent (bounded by `state["deadline"]`)."""
+    if state["phase"] != _Phase.STOP:
+        return True
+    return (schedule.interval is not None and schedule.next < state["end"]
+            and time.perf_counter() < state["deadline"])
+
+
 async def _desk_loop(desk: Desk, http: Http, members: int, codes: list[str], state: dict,
-                     result: LoadResult, rng: random.Random) -> None:
-    while state["phase"] != _Phase.STOP:
+                     result: LoadResult, rng: random.Random, schedule: _Schedule) -> float:
+    """Run the desk; return when its next request would have been due."""
+    while _running(state, schedule):
         if len(desk.lent) < desk.hold and desk.free:
             item = desk.take_free(rng)
             body = b'{"member":"%s","item":"%s"}' % (
@@ -159,8 +200,8 @@ async def _desk_loop(desk: Desk, http: Http, members: int, codes: list[str], sta
             item = desk.lent.popleft()
             body = b'{"item":"%s"}' % item.encode()
             path, checkout = CHECKIN, False
-        measuring = state["phase"] == _Phase.MEASURE
-        t0 = time.perf_counter()
+        t0 = await schedule.due()
+        measuring = state["start"] <= t0 < state["end"]
         try:
             status, payload = await http.post(path, body)
         except (HttpError, OSError) as exc:
@@ -171,8 +212,10 @@ async def _desk_loop(desk: Desk, http: Http, members: int, codes: list[str], sta
                 result.errors[f"transport:{type(exc).__name__}"] += 1
             await asyncio.sleep(0.05)
             continue
-        ms = (time.perf_counter() - t0) * 1000.0
-        measuring = measuring and state["phase"] == _Phase.MEASURE  # finished in the window
+        done = time.perf_counter()
+        ms = (done - t0) * 1000.0
+        if schedule.interval is None:  # closed loop: only what also finished in the window
+            measuring = measuring and done < state["end"]
         if status == 200:
             if checkout:
                 desk.lent.append(item)
@@ -202,59 +245,78 @@ async def _desk_loop(desk: Desk, http: Http, members: int, codes: list[str], sta
                 result.errors[f"{status}:{code}"] += 1
             else:
                 result.refusals[f"{'checkout' if checkout else 'checkin'}:{code}"] += 1
+    return schedule.next
 
 
 async def _drain(desk: Desk, http: Http) -> None:
-    """Return whatever the desk still has out (not measured)."""
+    """Return whatever the desk still has out (not measured), so the next run of the same
+    desks (the SLO search) starts with every copy on the shelf."""
     while desk.lent:
         item = desk.lent.popleft()
         try:
             await http.post(CHECKIN, b'{"item":"%s"}' % item.encode())
         except (HttpError, OSError):
-            pass
+            pass  # if it is still out, the next run's checkout meets COPY_ON_LOAN
+        desk.free.append(item)
 
 
 async def drive(host: str, port: int, desks: list[Desk], codes: list[str], members: int, *,
-                duration: float, warmup: float, seed: int = 1,
+                duration: float, warmup: float, seed: int = 1, rate: float | None = None,
                 on_phase: Callable[[str], None] | None = None) -> LoadResult:
-    """Run every desk concurrently: `warmup` seconds unmeasured, then `duration` measured.
+    """Run every desk concurrently: `warmup` seconds unmeasured, then `duration` measured;
+    closed loop, or open loop at `rate` requests/s in all.
 
     `on_phase("measure")` and `on_phase("stop")` run at the edges of the measured window
     (e.g. to read CPU counters)."""
-    result = LoadResult()
-    state = {"phase": _Phase.WARMUP}
+    result = LoadResult(rate=rate)
+    inf = float("inf")
+    state = {"phase": _Phase.WARMUP, "start": inf, "end": inf, "deadline": inf}
     https = [Http(host, port, api_key(d.library)) for d in desks]
     await asyncio.gather(*(h.connect() for h in https))
     # Authenticate every desk once on the connection it keeps (the server verifies a key
     # with argon2 on first use, then caches it): a cold start is not steady state.
     await asyncio.gather(*(h.post(b"/api/v1/copies/" + d.copies[0].replace("$", "%24").encode(),
                                   b"", b"GET") for d, h in zip(desks, https, strict=True)))
+    interval = len(desks) / rate if rate else None
+    begin = time.perf_counter()
     tasks = [
-        asyncio.create_task(_desk_loop(d, h, members, codes, state, result,
-                                       random.Random(seed * 1000 + i)))
+        asyncio.create_task(_desk_loop(
+            d, h, members, codes, state, result, random.Random(seed * 1000 + i),
+            # desks spread evenly over one interval, so the offered load is smooth
+            _Schedule(interval, begin + (interval * i / len(desks) if interval else 0))))
         for i, (d, h) in enumerate(zip(desks, https, strict=True))
     ]
     await asyncio.sleep(warmup)
     if on_phase:
         on_phase("measure")
     state["phase"] = _Phase.MEASURE
-    t0 = time.perf_counter()
+    t0 = state["start"] = time.perf_counter()
+    state["end"] = t0 + duration
     await asyncio.sleep(duration)
+    state["deadline"] = time.perf_counter() + max(10.0, duration)  # for an open-loop backlog
     state["phase"] = _Phase.STOP
     result.seconds = time.perf_counter() - t0
     if on_phase:
         on_phase("stop")
     await asyncio.gather(*tasks)
+    # open loop: the requests scheduled in the window but never sent before the deadline
+    # are counted late, with the latency they had reached
+    if interval is not None:
+        now = time.perf_counter()
+        late = sum(max(0, math.ceil((state["end"] - max(s, state["start"])) / interval))
+                   for s in (t.result() for t in tasks))
+        result.unsent = late
+        result.latencies_ms.extend([(now - state["end"]) * 1000.0] * late)
     await asyncio.gather(*(_drain(d, h) for d, h in zip(desks, https, strict=True)))
     await asyncio.gather(*(h.close() for h in https))
     return result
 
 
 def run_load(host: str, port: int, desks: list[Desk], codes: list[str], members: int, *,
-             duration: float, warmup: float, seed: int = 1,
+             duration: float, warmup: float, seed: int = 1, rate: float | None = None,
              on_phase: Callable[[str], None] | None = None) -> LoadResult:
     coro = drive(host, port, desks, codes, members, duration=duration, warmup=warmup,
-                 seed=seed, on_phase=on_phase)
+                 seed=seed, rate=rate, on_phase=on_phase)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
