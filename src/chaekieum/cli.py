@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import logsafe
 from .config import default_database_url, secret_key, session_idle_minutes
 
 app = typer.Typer(help="책이음 (Chaekieum) hub: integrated library-card network.",
@@ -34,6 +36,12 @@ connector_app.add_typer(token_app, name="token")
 app.add_typer(connector_app, name="connector")
 ConfigOption = typer.Option("connector.toml", "--config", "-c", help="connector.toml")
 console = Console()
+
+
+class LogFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+
 
 DbOption = typer.Option(None, "--database-url", help="SQLAlchemy URL; default: SQLite under ./var")
 # national-scale defaults of the benchmark networks
@@ -65,6 +73,12 @@ def serve(
         help="a standby for read-only pages (dashboards, statistics, audit viewer); "
              "default: the primary"),
     demo: bool = typer.Option(True, help="Load the demo network into an empty database"),
+    log_format: LogFormat = typer.Option(
+        LogFormat.text, "--log-format", envvar="CHAEKIEUM_LOG_FORMAT",
+        help="log lines as text or as one JSON object each (personal data masked)"),
+    metrics_allow: str = typer.Option(
+        "127.0.0.1,::1", "--metrics-allow-ips", envvar="CHAEKIEUM_METRICS_ALLOW_IPS",
+        help="addresses/networks that may scrape /metrics (Prometheus)"),
     workers: int = typer.Option(1, help="HTTP worker processes (SIP2 needs workers=1)"),
     forwarded_allow: str = typer.Option(
         "", "--forwarded-allow-ips", envvar="CHAEKIEUM_FORWARDED_ALLOW_IPS", show_default="none",
@@ -72,13 +86,11 @@ def serve(
              "trusted (env CHAEKIEUM_FORWARDED_ALLOW_IPS); default: none"),
 ) -> None:
     """Run the hub: web UI, REST API and SIP2 in one service."""
-    import logging
-
     import uvicorn
 
     from .services import demo as demo_network
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logsafe.configure(log_format)
     url = database_url or default_database_url()
     hub = _hub(url, read_database_url=read_database_url)
     if demo and not demo_network.is_loaded(hub):
@@ -89,6 +101,8 @@ def serve(
         hub.close()
         os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0",
                           CHAEKIEUM_FORWARDED_ALLOW_IPS=forwarded_allow,
+                          CHAEKIEUM_LOG_FORMAT=log_format.value,
+                          CHAEKIEUM_METRICS_ALLOW_IPS=metrics_allow,
                           CHAEKIEUM_READ_DATABASE_URL=read_database_url or "")
         from .workers import run as run_workers
 
@@ -96,7 +110,7 @@ def serve(
     from .server import UVICORN_OPTIONS, create_app
 
     uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None,
-                           forwarded_allow=forwarded_allow),
+                           forwarded_allow=forwarded_allow, metrics_allow=metrics_allow),
                 host=host, port=port, log_level="info", **UVICORN_OPTIONS)
 
 
@@ -131,12 +145,10 @@ def sip2(
     database_url: str | None = DbOption,
 ) -> None:
     """Run the SIP2 server on its own."""
-    import logging
-
     from .sip2.hub_backend import HubBackend
     from .sip2.server import serve_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logsafe.configure()
     asyncio.run(serve_forever(HubBackend(_hub(database_url)), host, port))
 
 

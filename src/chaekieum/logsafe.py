@@ -12,8 +12,10 @@ Member numbers keep the display standard (first 8, ****, last 2); other values b
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping
+from typing import IO
 
 from .domain.numbering import is_valid_member_number, mask_member_number
 
@@ -88,3 +90,25 @@ def install() -> None:
 
     factory.masks_personal_data = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure(fmt: str | None = None, *, level: int = logging.INFO,
+              stream: IO[str] | None = None) -> None:
+    """Root logging of a hub process: text lines, or one JSON object per line
+    (`fmt="json"`, default from CHAEKIEUM_LOG_FORMAT) for a log shipper. Personal data
+    is masked either way (the record factory, `install`)."""
+    install()
+    fmt = (fmt or os.environ.get("CHAEKIEUM_LOG_FORMAT") or "text").lower()
+    handler = logging.StreamHandler(stream)
+    if fmt == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter(
+            TEXT_FORMAT, rename_fields={"asctime": "time", "levelname": "level",
+                                        "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)

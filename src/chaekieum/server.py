@@ -16,7 +16,7 @@ import anyio
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from . import api, logsafe, web
+from . import api, logsafe, metrics, web
 from .config import default_database_url, forwarded_allow_ips, secret_key, session_idle_minutes
 from .services.hub import Hub
 
@@ -48,10 +48,39 @@ async def _reservation_sweeper(hub: Hub, every: float) -> None:
 UVICORN_OPTIONS = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 
+def _watch_pool(hub: Hub) -> None:
+    """Count the checked-out database connections (chaekieum_db_pool_connections_in_use)."""
+    from sqlalchemy import event
+
+    for engine in (hub.db.engine, hub.db.replica_engine):
+        if engine is not None:
+            event.listen(engine.pool, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
+            event.listen(engine.pool, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+
+
+def _metrics_route(app: FastAPI, allow: str) -> None:
+    """Prometheus scrapes /metrics, from the addresses in `allow` only (default loopback):
+    the figures are not personal, but they are nobody else's business either."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    networks = metrics.parse_networks(allow)
+
+    async def scrape(request: Request) -> Response:
+        if not metrics.allowed(request.client.host if request.client else None, networks):
+            return Response(status_code=404)
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    app.add_route("/metrics", scrape, include_in_schema=False)
+
+
 def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None = None,
-               with_web: bool = True, forwarded_allow: str = "") -> FastAPI:
+               with_web: bool = True, forwarded_allow: str = "",
+               metrics_allow: str = "127.0.0.1,::1") -> FastAPI:
     """`forwarded_allow`: comma-separated proxy addresses/networks whose X-Forwarded-For
-    and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are."""
+    and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are.
+    `metrics_allow`: who may scrape /metrics (`--metrics-allow-ips`)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Request threads per process. More threads than can make progress only compete
@@ -92,9 +121,12 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
         lifespan=lifespan,
     )
     app.state.hub = hub
+    _metrics_route(app, metrics_allow)  # before the web UI's catch-all pages
     api.mount(app, hub)
     if with_web:  # an API-only node (e.g. behind a load balancer) can leave the UI out
         web.mount(app, hub)
+    _watch_pool(hub)
+    app.add_middleware(metrics.HttpMetrics)
     trusted = [ip.strip() for ip in forwarded_allow.split(",") if ip.strip()]
     if trusted:  # outermost, so every adapter sees the client the proxy reported
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
@@ -103,6 +135,7 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
 
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` workers: settings come from the environment."""
+    logsafe.configure()  # CHAEKIEUM_LOG_FORMAT: text or json
     hub = Hub(os.environ.get("CHAEKIEUM_DATABASE_URL") or default_database_url(),
               secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")),
               session_idle=timedelta(minutes=session_idle_minutes()),
@@ -110,4 +143,6 @@ def app_from_env() -> FastAPI:
     port = int(os.environ.get("CHAEKIEUM_SIP2_PORT", "0")) or None
     return create_app(hub, sip2_host=os.environ.get("CHAEKIEUM_SIP2_HOST", "127.0.0.1"),
                       sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0",
-                      forwarded_allow=forwarded_allow_ips())
+                      forwarded_allow=forwarded_allow_ips(),
+                      metrics_allow=os.environ.get("CHAEKIEUM_METRICS_ALLOW_IPS",
+                                                   "127.0.0.1,::1"))

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 
 
 def _serve(host: str, port: int, log_level: str) -> None:
@@ -34,8 +35,24 @@ def _serve(host: str, port: int, log_level: str) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # = metrics.MULTIPROC_ENV (not imported here:
+# importing the metrics would create their files before the directory exists)
+
+
+def _metrics_dir() -> None:
+    """prometheus-client's multiprocess mode: every worker writes its samples under one
+    directory, which /metrics merges; emptied at start (files of dead processes)."""
+    path = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="chaekieum-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+    os.environ[MULTIPROC_ENV] = path
+
+
 def run(host: str, port: int, workers: int, log_level: str = "warning") -> int:
     """Start `workers` processes and wait; SIGTERM/SIGINT stop them all."""
+    _metrics_dir()  # before the workers start: they read it when they import metrics
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_serve, args=(host, port, log_level), daemon=False)
              for _ in range(workers)]
@@ -49,8 +66,11 @@ def run(host: str, port: int, workers: int, log_level: str = "warning") -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    from prometheus_client import multiprocess
+
     for p in procs:
         p.join()
+        multiprocess.mark_process_dead(p.pid)  # its live gauges stop counting
     return max((p.exitcode or 0) for p in procs)
 
 

@@ -69,6 +69,7 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
             return exc
 
     assert lib.health()["status"] == "ok"
+    assert lib.health_ready()["status"] == lib.health_live()["status"] == "ok"
     out = lib.checkout(number, item)
     assert out["action"] == "checkout" and out["loan"]["item"] == item
     attempt(lib.renew, item)

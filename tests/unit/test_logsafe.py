@@ -69,3 +69,28 @@ def test_install_masks_every_logger_once(caplog):
         assert caplog.text.count("11100126****16") == 2 and "11100126000016" not in caplog.text
     finally:
         logging.setLogRecordFactory(before)
+
+
+def test_json_log_lines_are_masked_too() -> None:
+    """`--log-format json`: one JSON object per line, personal data masked as in text."""
+    import io
+    import json
+    import logging
+
+    from chaekieum import logsafe
+    from chaekieum.domain.numbering import make_member_number
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logsafe.configure("json", stream=stream)
+        number = make_member_number("111001", 26, 17)
+        logging.getLogger("chaekieum.test").warning("checkout for %s refused", number)
+        line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert line["level"] == "WARNING" and line["logger"] == "chaekieum.test"
+    assert number not in line["message"] and "refused" in line["message"]
+    assert "time" in line

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.exc import OperationalError
 
+from ..domain.errors import Code, DomainError
 from ..services.hub import Hub
 from . import errors
 from .limits import BodyLimit
@@ -21,10 +23,28 @@ def mount(app: FastAPI, hub: Hub) -> None:
     v1.include_router(connector.router)
     v1.include_router(sandbox.router)
 
-    @v1.get("/health", tags=["health"], summary="Liveness and database check")
-    def health() -> dict:
-        with hub.db.read() as conn:
-            conn.exec_driver_sql("SELECT 1")
+    def ready() -> dict:
+        try:
+            with hub.db.read() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except OperationalError as exc:
+            raise DomainError(Code.SERVICE_UNAVAILABLE, problem="the database does not answer") \
+                from exc
         return {"status": "ok", "database": "sqlite" if hub.db.is_sqlite else "postgresql"}
+
+    @v1.get("/health", tags=["health"],
+            summary="Readiness: the process answers and its database too (503 if not)")
+    def health() -> dict:
+        return ready()
+
+    @v1.get("/health/ready", tags=["health"],
+            summary="Readiness for a load balancer: 503 while the database is unreachable")
+    def health_ready() -> dict:
+        return ready()
+
+    @v1.get("/health/live", tags=["health"],
+            summary="Liveness: the process answers (whatever the database does)")
+    def health_live() -> dict:
+        return {"status": "ok"}
 
     app.include_router(v1)

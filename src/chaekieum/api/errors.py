@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import metrics
 from ..domain.errors import Code, DomainError, Reason, message
 from .responses import JSON
 
@@ -66,6 +67,7 @@ def error_response(code: Code, status: int | None = None, lang: str = "ko",
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSON:
+        metrics.refused(exc.code, "api")
         status, body = refusal(exc, _lang(request))
         return JSON(body, status_code=status)
 

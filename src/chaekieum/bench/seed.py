@@ -447,7 +447,8 @@ def prepare(database_url: str | None, shape: Shape, *, reseed: bool = False,
 
 def reset_loans(url: str) -> None:
     """Bring a re-used bench database to the current schema (new migrations), close loans
-    a previous (interrupted) run left open and lift any suspension."""
+    a previous (interrupted) run left open, lift any suspension and lost-card block (e.g.
+    those `bench snapshot` sets)."""
     upgrade(url)
     engine = sa.create_engine(normalize_url(url))
     try:
@@ -457,6 +458,7 @@ def reset_loans(url: str) -> None:
                 "return_library = library_code WHERE state = 'active'"))
             conn.execute(sa.text(
                 "UPDATE members SET suspended_until = NULL WHERE suspended_until IS NOT NULL"))
+            conn.execute(sa.text("UPDATE members SET card_lost = false WHERE card_lost"))
             conn.execute(sa.text("DELETE FROM transits WHERE state <> 'home'"))
     finally:
         engine.dispose()

@@ -145,7 +145,16 @@ class _Endpoints(Generic[R]):
 
     # -- health --------------------------------------------------------------
     def health(self) -> R:
+        """The hub and its database answer (503 `SERVICE_UNAVAILABLE` if the database
+        does not); the same as `health_ready`."""
         return self._run(_get("/health"))
+
+    def health_ready(self) -> R:
+        return self._run(_get("/health/ready"))
+
+    def health_live(self) -> R:
+        """The hub process answers, whatever its database does."""
+        return self._run(_get("/health/live"))
 
     # -- circulation ---------------------------------------------------------
     def checkout(self, member: str, item: str, *, owner_library: str | None = None,

@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from .. import metrics
 from .framing import FrameBuffer, Oversized, sniff_garbage
 from .session import Session, Shared
 
@@ -94,6 +95,7 @@ class Sip2Server:
         assert task is not None
         self._connections[task] = writer
         session = Session(self.shared, peer)
+        metrics.SIP2_SESSIONS.inc()
         try:
             await self._serve(session, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -105,6 +107,7 @@ class Sip2Server:
         except Exception:  # a bug must cost one connection, never the server
             log.exception("sip2 %s: connection of %s failed", peer, session.label)
         finally:
+            metrics.SIP2_SESSIONS.dec()
             self._connections.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .. import metrics
 from ..domain.actors import Actor, Role
 from .codec import (
     EncodeError,
@@ -185,7 +186,9 @@ class Session:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("sip2 %s: %s -> %s AA=%s AB=%s", self.peer, self.label, req.code,
                       mask(req.get("AA")), (req.get("AB") or "-")[:40])
+        started = time.perf_counter()
         reply = handle(Context(self.shared.backend, self), req)
+        metrics.SIP2_SECONDS.labels(req.code).observe(time.perf_counter() - started)
         data = self._encode(reply, req)
         if data is None:
             return Action(close=True)

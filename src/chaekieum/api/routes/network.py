@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from ... import metrics
 from ...domain.errors import Code, DomainError
 from ...services.context import Actor, Role
 from ..auth import current_actor, hub_of
@@ -167,7 +168,11 @@ def events(request: Request, actor: ActorDep,
            limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     if actor.role != Role.LIBRARY_SYSTEM and not actor.library_code:
         raise DomainError(Code.FORBIDDEN, problem="send X-Acting-Library")
-    return hub_of(request).feed.read(actor.require_library(), after, limit)
+    page = hub_of(request).feed.read(actor.require_library(), after, limit)
+    if page["events"]:
+        metrics.feed_delivered(datetime.fromisoformat(
+            page["events"][0]["created_at"].replace("Z", "+00:00")).timestamp())
+    return page
 
 
 @router.get("/audit", tags=["audit"], summary="Audit trail (scoped to the caller)")

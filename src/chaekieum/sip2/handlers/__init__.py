@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ... import metrics
 from ...domain.errors import Code, DomainError, message
 from ..codec import Request
 from . import holds, items, patron, status
@@ -60,6 +61,7 @@ def handle(ctx: Context, req: Request) -> Reply:
     try:
         return DISPATCH[req.code](ctx, req)
     except DomainError as exc:  # a refusal no handler expected (e.g. LIBRARY_NOT_LIVE)
+        metrics.refused(exc.code, "sip2")
         log.info("sip2 %s: %s %s refused: %s", ctx.session.peer, ctx.login, req.code, exc)
         return refusal(ctx, req, [reason_text(r) for r in exc.reasons])
     except Exception:  # the hub is unavailable or a bug: answer, log, keep serving
