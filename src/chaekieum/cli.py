@@ -286,9 +286,22 @@ def bench_cost(
     copies_per_library: int = CopiesOption,
     transactions: int = typer.Option(4000, help="measured transactions per layer"),
     pgbench: bool = typer.Option(True, help="on PostgreSQL, also run pgbench TPC-B"),
+    baseline: str | None = typer.Option(
+        None, "--baseline",
+        help="also measure this git revision, alternating with this tree, and print the "
+             "ratios (the VM's speed drifts: compare within one run)"),
+    rounds: int = typer.Option(3, min=1, help="with --baseline: measurements of each side"),
 ) -> None:
     """CPU per circulation transaction (services, whole HTTP app, database), one at a
     time in-process, and the throughput ceiling it sets on this machine's cores."""
+    if baseline:
+        from .bench.compare import run as compare
+
+        compare(baseline, ["--libraries", str(libraries), "--members", str(members),
+                           "--copies-per-library", str(copies_per_library),
+                           "--transactions", str(transactions)],
+                database_url=database_url, rounds=rounds)
+        return
     from .bench.cost import run
 
     run(database_url, libraries=libraries, members=members,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
@@ -151,3 +153,23 @@ def test_bench_sip2_and_web_smoke(tmp_path: Path, capsys) -> None:
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.match(r"^RESULT anonymous\.login=\d+\.\d .* ok=(true|false)$", line), line
     assert "librarian.desk=" in line and "member.portal=" in line
+
+
+def test_bench_cost_against_a_baseline_revision(capsys) -> None:
+    """`bench cost --baseline REV`: an older revision (from git) and this tree, measured
+    alternately in their own processes and databases; the RESULT line gives the ratios."""
+    from chaekieum.bench import compare
+
+    rev = subprocess.run(["git", "-C", str(compare.ROOT), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True)
+    if rev.returncode != 0:
+        pytest.skip("not a git checkout")
+    console = Console(file=io.StringIO(), width=120)
+    line = compare.run("HEAD", ["--libraries", "5", "--members", "200",
+                                "--copies-per-library", "10", "--transactions", "40"],
+                       rounds=1, console=console)
+    m = re.match(rf"^RESULT baseline={rev.stdout.strip()} service_ratio=(\d+\.\d+) "
+                 r"http_ratio=(\d+\.\d+) db_ratio=na rounds=1$", line)
+    assert m, line
+    assert 0.2 < float(m[1]) < 5 and 0.2 < float(m[2]) < 5  # the same code, both sides
+    assert "round 1/1: baseline" in console.file.getvalue()

@@ -17,6 +17,7 @@ would take minutes. Fine for a throw-away benchmark database, never for a real o
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -36,7 +37,9 @@ from ..domain.policy import MemberClass
 from ..store.db import normalize_url, sqlite_path
 from ..store.migrate import upgrade
 
-PG_BENCH_DB = "chaekieum_bench"
+# the throw-away database; `bench cost --baseline` gives the code under test its own, so
+# an older revision's schema and this one's never share a database
+PG_BENCH_DB = os.environ.get("CHAEKIEUM_BENCH_DB", "chaekieum_bench")
 ISSUE_YEAR = 2024  # every synthetic member was issued in 2024 (2-digit year "24")
 KEY_SECRET = "bench-shared-secret-not-for-production"
 KEY_LABEL = "chaekieum bench desk key"
@@ -154,7 +157,7 @@ def pg_database_url(url: str, database: str) -> str:
 def pg_admin_url(url: str) -> str:
     """A maintenance database on the cluster (the URL's own unless it is a bench one)."""
     u = sa.engine.make_url(normalize_url(url))
-    if u.database in (None, "", PG_BENCH_DB, "chaekieum_pgbench"):
+    if u.database in (None, "", PG_BENCH_DB, "chaekieum_bench", "chaekieum_pgbench"):
         u = u.set(database="postgres")
     return u.render_as_string(hide_password=False)
 
