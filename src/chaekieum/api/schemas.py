@@ -178,8 +178,8 @@ class ReservationOut(BaseModel):
     title: str
     library_code: str = Field(..., description="owning library = pickup library")
     library_name: str
-    member_number: str
-    member_number_masked: str
+    member_number: str | None = Field(None, description="none once the member withdrew")
+    member_number_masked: str | None = None
     state: str = Field(..., description="waiting | ready | fulfilled | expired | cancelled")
     state_label: str
     position: int | None = Field(None, description="1 = head of the copy's queue (active only)")

@@ -65,7 +65,7 @@ def loan_view(conn: Connection, loan_id: int) -> dict[str, Any]:
     row = conn.execute(
         select(loans, copies.c.reg_no, copies.c.title, members.c.number)
         .join(copies, copies.c.id == loans.c.copy_id)
-        .join(members, members.c.id == loans.c.member_id)
+        .outerjoin(members, members.c.id == loans.c.member_id)  # none once withdrawn
         .where(loans.c.id == loan_id)
     ).one()
     return _loan_dict(row.id, row.number, row.owner_library, row.reg_no, row.title,
@@ -73,14 +73,14 @@ def loan_view(conn: Connection, loan_id: int) -> dict[str, Any]:
                       row.channel, row.offline, row.returned_at, row.return_library)
 
 
-def _loan_dict(loan_id: int, number: str, owner: str, reg_no: str, title: str, library: str,
+def _loan_dict(loan_id: int, number: str | None, owner: str, reg_no: str, title: str, library: str,
                state: str, loaned_at: datetime, due_on: date, renewals: int, channel: str,
                offline: bool, returned_at: datetime | None = None,
                return_library: str | None = None) -> dict[str, Any]:
     return {
         "id": loan_id,
         "member_number": number,
-        "member_number_masked": mask_member_number(number),
+        "member_number_masked": mask_member_number(number) if number else None,
         "item": f"${owner}{reg_no}",
         "registration_number": reg_no,
         "title": title,
@@ -594,6 +594,8 @@ class Circulation:
             raise DomainError(Code.NOT_FOUND, loan_id=loan_id)
         conn.execute(select(members.c.id).where(members.c.id == loan.member_id).with_for_update())
         loan = conn.execute(select(loans).where(loans.c.id == loan_id).with_for_update()).one()
+        if loan.member_id is None:  # the member withdrew: the loan is anonymous now
+            raise DomainError(Code.UNDO_NOT_POSSIBLE, problem="member withdrawn")
         if side == "lending" and loan.library_code != library_code:
             raise DomainError(Code.FORBIDDEN, problem="only the lending library can undo")
         return loan

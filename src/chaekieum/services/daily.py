@@ -52,7 +52,11 @@ def bump(conn: Connection, library_code: str, day: date, *, loans: int = 0, retu
 
 def rebuild(conn: Connection) -> None:
     """Recompute every counter from the loan ledger (repairs, bulk-loaded data). The
-    same SQL backfills migration 0003, which keeps its own copy: migrations are frozen."""
+    same SQL backfills migration 0003, which keeps its own copy: migrations are frozen.
+    A withdrawn member's loans (anonymous, no member) count as loans and returns; whether
+    they were lent outside the member's issuing library is not known any more. Sandbox
+    rows stay out (a sandbox copy is lent only to sandbox members, so an anonymous
+    sandbox loan is known by its copy)."""
     return_day = ("date(returned_at, '+9 hours')" if conn.dialect.name == "sqlite"
                   else "CAST(returned_at + interval '9 hours' AS date)")
     conn.exec_driver_sql("DELETE FROM daily_circulation")
@@ -62,11 +66,15 @@ def rebuild(conn: Connection) -> None:
             SELECT loans.library_code AS library_code, loaned_on AS day, 1 AS l, 0 AS r,
                    CASE WHEN members.issuing_library <> loans.library_code THEN 1 ELSE 0 END
                    AS e
-            FROM loans JOIN members ON members.id = loans.member_id
+            FROM loans LEFT JOIN members ON members.id = loans.member_id
+            JOIN copies ON copies.id = loans.copy_id
             WHERE loans.state <> 'undone' AND members.sandbox_of IS NULL
+              AND copies.sandbox_of IS NULL
             UNION ALL
             SELECT return_library, {return_day}, 0, 1, 0
-            FROM loans JOIN members ON members.id = loans.member_id
-            WHERE state = 'returned' AND return_library IS NOT NULL AND members.sandbox_of IS NULL
+            FROM loans LEFT JOIN members ON members.id = loans.member_id
+            JOIN copies ON copies.id = loans.copy_id
+            WHERE state = 'returned' AND return_library IS NOT NULL
+              AND members.sandbox_of IS NULL AND copies.sandbox_of IS NULL
         ) AS t GROUP BY library_code, day
     """)

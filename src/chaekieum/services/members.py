@@ -28,6 +28,7 @@ from . import access, audit, sessions, throttle
 from .access import Op
 from .context import Actor, Clock, Role
 from .credentials import dummy_hash, hash_secret, verify_secret
+from .erasure import erase_reading_links
 from .events import Kind, emit, emit_many
 from .lookup import require_member
 from .registry import Registry
@@ -365,7 +366,9 @@ class Members:
             withdrawn_on=today, issuing_library=member.issuing_library,
             birth_decade=(member.birth_year // 10 * 10) if member.birth_year else None,
             member_class=member.member_class, total_loans=total))
-        # Erase personal data; keep the number (never reused) and anonymous loan rows.
+        # Erase personal data and the links to what the member read; keep the number
+        # (never reused, it keeps nothing) and the loans, anonymous, for the statistics.
+        erased = erase_reading_links(conn, member.id, member.number)
         conn.execute(update(members).where(members.c.id == member.id).values(
             status=rules.MemberStatus.WITHDRAWN, withdrawn_at=at, updated_at=at,
             name=None, birth_year=None, phone=None, email=None, ci_hash=None, card_uid=None,
@@ -376,7 +379,8 @@ class Members:
             memberships.c.member_id == member.id)).all()
         emit_many(conn, libs, Kind.MEMBER_WITHDRAWN, {"member": member.number}, at)
         sessions.end_all(conn, sessions.MEMBER, member.number)
-        audit.record(conn, actor, "member.withdraw", "member", member.number, at, {})
+        audit.record(conn, actor, "member.withdraw", "member", member.number, at,
+                     {f"erased_{what}": n for what, n in erased.items()})
         return {"number": member.number, "status": rules.MemberStatus.WITHDRAWN,
                 "personal_data_erased": True}
 

@@ -80,7 +80,7 @@ def others_waiting(conn: Connection, copy_id: int, member_id: int) -> bool:
 _VIEW = (select(reservations, copies.c.reg_no, copies.c.title, members.c.number,
                 libraries.c.name.label("library_name"))
          .join(copies, copies.c.id == reservations.c.copy_id)
-         .join(members, members.c.id == reservations.c.member_id)
+         .outerjoin(members, members.c.id == reservations.c.member_id)  # none: withdrawn
          .join(libraries, libraries.c.code == reservations.c.library_code))
 
 
@@ -97,7 +97,7 @@ def _view(conn: Connection, row) -> dict[str, Any]:  # noqa: ANN001
         "library_code": row.library_code,
         "library_name": row.library_name,
         "member_number": row.number,
-        "member_number_masked": mask_member_number(row.number),
+        "member_number_masked": mask_member_number(row.number) if row.number else None,
         "state": row.state,
         "state_label": rules.LABELS[row.state],
         "position": position,

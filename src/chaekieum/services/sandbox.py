@@ -169,8 +169,9 @@ class Sandbox:
                 reservations.c.loan_id.in_(loan_ids)))).rowcount,
             "transits": conn.execute(delete(transits).where(or_(
                 transits.c.loan_id.in_(loan_ids), transits.c.copy_id.in_(cids)))).rowcount,
-            "suspensions": conn.execute(delete(suspensions).where(
-                suspensions.c.member_id.in_(mids))).rowcount,
+            "suspensions": conn.execute(delete(suspensions).where(or_(
+                suspensions.c.member_id.in_(mids),
+                suspensions.c.loan_id.in_(loan_ids)))).rowcount,  # also once withdrawn
             "loans": conn.execute(delete(loans).where(loans.c.id.in_(loan_ids))).rowcount,
         }
         conn.execute(delete(memberships).where(memberships.c.member_id.in_(mids)))

@@ -145,7 +145,7 @@ memberships = Table(
 suspensions = Table(
     "suspensions", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id")),  # NULL: erased at withdrawal
     Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
     Column("loan_id", Id),
     Column("days_late", Integer, nullable=False),
@@ -177,7 +177,8 @@ loans = Table(
     "loans", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("copy_id", Id, ForeignKey("copies.id"), nullable=False),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    # NULL once the member withdrew: the loan stays, anonymous, for the statistics
+    Column("member_id", Id, ForeignKey("members.id")),
     Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
     Column("owner_library", String(6), nullable=False),
     Column("state", String(10), nullable=False),  # active | returned | undone
@@ -231,7 +232,7 @@ reservations = Table(
     "reservations", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("copy_id", Id, ForeignKey("copies.id"), nullable=False),
-    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id")),  # NULL: erased at withdrawal
     Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
     Column("state", String(10), nullable=False),  # waiting|ready|fulfilled|expired|cancelled
     Column("channel", String(12), nullable=False),

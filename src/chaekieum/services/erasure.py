@@ -1,0 +1,103 @@
+"""Withdrawal erases the link between a member and what they read (domain.md section 4:
+personal data is erased and only anonymous statistics remain; the number is never
+reused and keeps nothing).
+
+The loans, suspensions and reservations stay, without a member (the daily counters and
+the dashboards count them as before). Everything else that tied the number to copies
+goes too: a kiosk's checkout id (derived from the patron number), the masked number and
+loan ids in the audit trail, the member as the actor of their own portal actions, the
+member in reservation events, and stored idempotent responses that carried the number.
+The audit trail keeps that the member withdrew (``member.withdraw``) and what they did
+to their own record, never which loans or reservations were theirs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Text, bindparam, case, cast, delete, or_, select, update
+
+from ..store.tables import (
+    audit_log,
+    events,
+    idempotency_keys,
+    loans,
+    reservations,
+    suspensions,
+)
+from .events import Kind
+
+ERASED = "erased"  # stands for the member wherever their number was an actor
+CHUNK = 500
+RESERVATION_EVENTS = (Kind.RESERVATION_PLACED, Kind.RESERVATION_READY,
+                      Kind.RESERVATION_FULFILLED, Kind.RESERVATION_EXPIRED,
+                      Kind.RESERVATION_CANCELLED)
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _without(details: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in (details or {}).items() if k not in keys}
+
+
+def _scrub_audit(conn: Connection, rows, *keys: str) -> int:  # noqa: ANN001
+    changed = [{"aid": r.id, "details": _without(r.details, *keys)} for r in rows
+               if any(k in (r.details or {}) for k in keys)]
+    if changed:
+        conn.execute(update(audit_log).where(audit_log.c.id == bindparam("aid"))
+                     .values(details=bindparam("details")), changed)
+    return len(changed)
+
+
+def erase_reading_links(conn: Connection, member_id: int, number: str) -> dict[str, int]:
+    """Unlink the member from their loans, suspensions and reservations and erase what
+    else tied the number to copies. The caller holds the member's row lock and has
+    checked that nothing is open (no active loan, reservation or suspension)."""
+    label = f"member:{number}"
+    loan_ids = [str(i) for i in conn.scalars(
+        select(loans.c.id).where(loans.c.member_id == member_id))]
+    reservation_ids = [str(i) for i in conn.scalars(
+        select(reservations.c.id).where(reservations.c.member_id == member_id))]
+    erased = {
+        "loans": conn.execute(update(loans).where(loans.c.member_id == member_id)
+                              .values(member_id=None, client_txn_id=None)).rowcount,
+        "suspensions": conn.execute(update(suspensions).where(
+            suspensions.c.member_id == member_id).values(member_id=None)).rowcount,
+        "reservations": conn.execute(update(reservations).where(
+            reservations.c.member_id == member_id).values(
+                member_id=None,
+                placed_by=case((reservations.c.placed_by == label, ERASED),
+                               else_=reservations.c.placed_by),
+                closed_by=case((reservations.c.closed_by == label, ERASED),
+                               else_=reservations.c.closed_by))).rowcount,
+    }
+    # the audit trail: which loans and reservations were the member's goes
+    audited = 0
+    for entity, ids in (("loan", loan_ids), ("reservation", reservation_ids)):
+        for chunk in _chunks(ids):
+            rows = conn.execute(select(audit_log.c.id, audit_log.c.details).where(
+                audit_log.c.entity == entity, audit_log.c.entity_id.in_(chunk))).all()
+            audited += _scrub_audit(conn, rows, "member")
+    rows = conn.execute(select(audit_log.c.id, audit_log.c.details).where(
+        audit_log.c.entity == "member", audit_log.c.entity_id == number)).all()
+    audited += _scrub_audit(conn, rows, "loan_id")  # member.suspend named the loan
+    conn.execute(update(audit_log).where(audit_log.c.actor == label).values(actor=ERASED))
+    erased["audit_rows"] = audited
+    # the change feed: reservation events named the member with the copy
+    rows = conn.execute(select(events.c.id, events.c.payload).where(
+        events.c.kind.in_(RESERVATION_EVENTS),
+        events.c.payload["member"].as_string() == number)).all()
+    if rows:
+        conn.execute(update(events).where(events.c.id == bindparam("eid"))
+                     .values(payload=bindparam("payload")),
+                     [{"eid": r.id, "payload": _without(r.payload, "member")} for r in rows])
+    erased["events"] = len(rows)
+    # stored answers to retried API writes (loans and reservations with their titles)
+    erased["idempotent_responses"] = conn.execute(delete(idempotency_keys).where(or_(
+        idempotency_keys.c.principal == label,
+        cast(idempotency_keys.c.response, Text).contains(number)))).rowcount
+    return erased
