@@ -6,14 +6,17 @@ The loans, suspensions and reservations stay, without a member (the daily counte
 the dashboards count them as before). Everything else that tied the number to copies
 goes too: a kiosk's checkout id (derived from the patron number), the masked number and
 loan ids in the audit trail, the member as the actor of their own portal actions, the
-member in reservation events, and stored idempotent responses that carried the number.
-The audit trail keeps that the member withdrew (``member.withdraw``) and what they did
-to their own record, never which loans or reservations were theirs.
+member in the change feed's events, and stored idempotent responses that carried the
+number. Exact times link as well as ids do (an auto-join, a suspension and the loan or
+return that caused it share one timestamp), so the audit rows about the member no longer
+name them and their library memberships keep no join time. The audit trail keeps that
+the member withdrew (``member.withdraw``, written after this), never what they read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Text, bindparam, case, cast, delete, or_, select, update
@@ -23,16 +26,14 @@ from ..store.tables import (
     events,
     idempotency_keys,
     loans,
+    members,
+    memberships,
     reservations,
     suspensions,
 )
-from .events import Kind
 
-ERASED = "erased"  # stands for the member wherever their number was an actor
+ERASED = "erased"  # stands for the member wherever their number was
 CHUNK = 500
-RESERVATION_EVENTS = (Kind.RESERVATION_PLACED, Kind.RESERVATION_READY,
-                      Kind.RESERVATION_FULFILLED, Kind.RESERVATION_EXPIRED,
-                      Kind.RESERVATION_CANCELLED)
 
 
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:
@@ -53,11 +54,18 @@ def _scrub_audit(conn: Connection, rows, *keys: str) -> int:  # noqa: ANN001
     return len(changed)
 
 
-def erase_reading_links(conn: Connection, member_id: int, number: str) -> dict[str, int]:
+def erase_reading_links(conn: Connection, member_id: int, number: str,
+                        at: datetime) -> dict[str, int]:
     """Unlink the member from their loans, suspensions and reservations and erase what
     else tied the number to copies. The caller holds the member's row lock and has
     checked that nothing is open (no active loan, reservation or suspension)."""
     label = f"member:{number}"
+    # the libraries whose feeds carried events about the member
+    feeds = set(conn.scalars(select(memberships.c.library_code).where(
+        memberships.c.member_id == member_id)))
+    feeds |= set(conn.scalars(select(reservations.c.library_code).where(
+        reservations.c.member_id == member_id)))
+    feeds.add(conn.scalar(select(members.c.issuing_library).where(members.c.id == member_id)))
     loan_ids = [str(i) for i in conn.scalars(
         select(loans.c.id).where(loans.c.member_id == member_id))]
     reservation_ids = [str(i) for i in conn.scalars(
@@ -84,12 +92,21 @@ def erase_reading_links(conn: Connection, member_id: int, number: str) -> dict[s
             audited += _scrub_audit(conn, rows, "member")
     rows = conn.execute(select(audit_log.c.id, audit_log.c.details).where(
         audit_log.c.entity == "member", audit_log.c.entity_id == number)).all()
-    audited += _scrub_audit(conn, rows, "loan_id")  # member.suspend named the loan
+    _scrub_audit(conn, rows, "loan_id")  # member.suspend named the loan
+    # what happened to the member (an auto-join or a suspension at the instant of a loan
+    # or a return) no longer says who
+    audited += conn.execute(update(audit_log).where(
+        audit_log.c.entity == "member", audit_log.c.entity_id == number).values(
+            entity_id=ERASED)).rowcount
     conn.execute(update(audit_log).where(audit_log.c.actor == label).values(actor=ERASED))
     erased["audit_rows"] = audited
-    # the change feed: reservation events named the member with the copy
+    # an automatic join happened at the instant of the first loan there
+    conn.execute(update(memberships).where(memberships.c.member_id == member_id).values(
+        joined_at=at))
+    # the change feed: events that named the member (joins, suspensions, reservations
+    # of a copy) no longer do
     rows = conn.execute(select(events.c.id, events.c.payload).where(
-        events.c.kind.in_(RESERVATION_EVENTS),
+        events.c.library_code.in_(sorted(feeds)),
         events.c.payload["member"].as_string() == number)).all()
     if rows:
         conn.execute(update(events).where(events.c.id == bindparam("eid"))

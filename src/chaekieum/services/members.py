@@ -368,7 +368,7 @@ class Members:
             member_class=member.member_class, total_loans=total))
         # Erase personal data and the links to what the member read; keep the number
         # (never reused, it keeps nothing) and the loans, anonymous, for the statistics.
-        erased = erase_reading_links(conn, member.id, member.number)
+        erased = erase_reading_links(conn, member.id, member.number, at)
         conn.execute(update(members).where(members.c.id == member.id).values(
             status=rules.MemberStatus.WITHDRAWN, withdrawn_at=at, updated_at=at,
             name=None, birth_year=None, phone=None, email=None, ci_hash=None, card_uid=None,
