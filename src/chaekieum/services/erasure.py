@@ -87,9 +87,12 @@ def erase_reading_links(conn: Connection, member_id: int, number: str,
     audited = 0
     for entity, ids in (("loan", loan_ids), ("reservation", reservation_ids)):
         for chunk in _chunks(ids):
-            rows = conn.execute(select(audit_log.c.id, audit_log.c.details).where(
-                audit_log.c.entity == entity, audit_log.c.entity_id.in_(chunk))).all()
+            these = (audit_log.c.entity == entity) & audit_log.c.entity_id.in_(chunk)
+            rows = conn.execute(select(audit_log.c.id, audit_log.c.details).where(these)).all()
             audited += _scrub_audit(conn, rows, "member")
+            # the member's own portal actions (renewals, reservations)
+            conn.execute(update(audit_log).where(these, audit_log.c.actor == label)
+                         .values(actor=ERASED))
     rows = conn.execute(select(audit_log.c.id, audit_log.c.details).where(
         audit_log.c.entity == "member", audit_log.c.entity_id == number)).all()
     _scrub_audit(conn, rows, "loan_id")  # member.suspend named the loan
@@ -97,8 +100,8 @@ def erase_reading_links(conn: Connection, member_id: int, number: str,
     # or a return) no longer says who
     audited += conn.execute(update(audit_log).where(
         audit_log.c.entity == "member", audit_log.c.entity_id == number).values(
-            entity_id=ERASED)).rowcount
-    conn.execute(update(audit_log).where(audit_log.c.actor == label).values(actor=ERASED))
+            entity_id=ERASED, actor=case((audit_log.c.actor == label, ERASED),
+                                         else_=audit_log.c.actor))).rowcount
     erased["audit_rows"] = audited
     # an automatic join happened at the instant of the first loan there
     conn.execute(update(memberships).where(memberships.c.member_id == member_id).values(
