@@ -181,13 +181,15 @@ def test_network_registry_and_onboarding(admin, libs):
     assert r.json()["code"] == "LIBRARY_EXISTS"
     r = admin.post("/libraries/131001/stage", {"stage": "live"})
     assert r.json()["code"] == "ONBOARDING_BAD_STEP"
-    for stage in ("vendor_selection", "application", "registered", "building", "final_test",
-                  "pilot", "live"):
+    for stage in ("vendor_selection", "application", "registered", "building", "final_test"):
         r = admin.post("/libraries/131001/stage", {"stage": stage, "note": "ok"})
         assert r.json()["status"] == stage, r.text
+    # the pilot gate (test_onboarding.py walks the rest of the way)
+    r = admin.post("/libraries/131001/stage", {"stage": "pilot"})
+    assert r.status_code == 409 and r.json()["code"] == "ONBOARDING_NO_REPORT", r.text
     detail = admin.get("/libraries/131001").json()
-    assert [s["stage"] for s in detail["onboarding_log"]][-1] == "live"
-    assert detail["live_since"] is not None
+    assert [s["stage"] for s in detail["onboarding_log"]][-1] == "final_test"
+    assert detail["live_since"] is None
     r = admin.client.patch("/api/v1/libraries/131001", json={"closed_weekdays": [0, 6]},
                            headers=admin.headers)
     assert r.status_code == 200, r.text

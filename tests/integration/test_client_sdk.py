@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
@@ -125,6 +125,26 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(adm.update_library, "111077", name="SDK 작은도서관")
     attempt(adm.set_closed_dates, "111077", [{"day": "2026-05-06", "reason": "점검"}])
     attempt(adm.advance_stage, "111077", "agreement")
+    # onboarding (test_onboarding.py covers the rules; here every endpoint once)
+    assert attempt(adm.onboarding, "111077")["stage"] == "registered"
+    assert attempt(adm.onboarding_transition, "111077", "building")["status"] == "building"
+    assert attempt(adm.onboarding_check, "111077", "rules.numbering")["done"] is True
+    assert attempt(adm.onboarding_system, "111077", "ILS", "ils", integrated=True,
+                   tested=True)["tested"] is True
+    attempt(adm.onboarding_system, "111077", "old kiosk", "kiosk")
+    assert attempt(adm.remove_onboarding_system, "111077", "old kiosk")["removed"] == "old kiosk"
+    kit_report = {
+        "schema": "chaekieum-conformance/1", "kit_version": "1", "code_revision": "x",
+        "target": {"url": live_server.url, "library": "111077"},
+        "started_at": "2026-03-04T00:00:00Z", "finished_at": "2026-03-04T00:05:00Z",
+        "selected": [], "summary": {"passed": 1, "failed": 0, "skipped": 0, "result": "pass"},
+        "results": [], "sandbox": {}}
+    stored = attempt(adm.store_conformance_report, "111077", kit_report)
+    assert attempt(adm.conformance_report, "111077", stored["id"])["target"]["library"] == "111077"
+    assert attempt(adm.onboarding_plan, "111077", {"pilot": date(2026, 6, 1)})["plan"] == {
+        "pilot": "2026-06-01"}
+    assert attempt(adm.announce_launch, "111077", date(2027, 1, 4))["launch_date"] == "2027-01-04"
+    assert "111077" in attempt(adm.onboarding_todo, region="seoul")["by_party"]["vendor"]
     attempt(adm.policy, "national")
     attempt(adm.effective_policy, "111001")
     attempt(adm.set_policy, "library", {"loan_period_days": 14}, scope="111077")

@@ -123,12 +123,16 @@ def expected_next(stage: str) -> set[str]:
         return {"suspended"}
     if stage == "suspended":
         return {"live"}
-    return {SPEC_ORDER[SPEC_ORDER.index(stage) + 1]}
+    if stage == "on_hold":  # back to the stage it was held at: none known here
+        return {"withdrawn"}
+    if stage == "withdrawn":
+        return set()
+    return {SPEC_ORDER[SPEC_ORDER.index(stage) + 1], "on_hold", "withdrawn"}
 
 
 def test_stages_follow_the_seed_order():
     assert [str(s) for s in ORDER] == SPEC_ORDER
-    assert set(ALL_STAGES) == {*SPEC_ORDER, "suspended"}
+    assert set(ALL_STAGES) == {*SPEC_ORDER, "suspended", "on_hold", "withdrawn"}
 
 
 def test_onboarding_labels_cover_every_stage():
@@ -151,12 +155,14 @@ REFUSED_PAIRS = [(a, b) for a in ALL_STAGES for b in ALL_STAGES if b not in expe
 
 def test_every_pair_is_classified():
     assert len(ALLOWED_PAIRS) + len(REFUSED_PAIRS) == len(ALL_STAGES) ** 2
-    assert len(ALLOWED_PAIRS) == 9  # seven steps forward, plus live <-> suspended
+    # seven steps forward (each also to hold or withdrawal), live <-> suspended,
+    # on hold -> withdrawn
+    assert len(ALLOWED_PAIRS) == 7 * 3 + 2 + 1
 
 
 @pytest.mark.parametrize(("current", "target"), ALLOWED_PAIRS)
 def test_allowed_onboarding_steps(current, target):
-    result = advance(current, target)
+    result = advance(current, target, reason="사유")
     assert result == target and isinstance(result, Stage)
 
 
@@ -227,3 +233,103 @@ def test_random_walk_stays_on_the_path(targets):
         stage = str(nxt)
     if stage == "suspended":
         assert not can_circulate(stage)
+
+
+# --- onboarding as data: parties, hold/resume, checklists, gates --------------------------
+from datetime import date, datetime, timedelta  # noqa: E402
+
+from chaekieum.domain.onboarding import (  # noqa: E402
+    RESPONSIBLE,
+    Party,
+    ReportFacts,
+    Rules,
+    SystemFacts,
+    launch_gate,
+    overdue,
+    pilot_gate,
+)
+
+
+def test_every_stage_has_a_responsible_party():
+    assert set(RESPONSIBLE) == set(Stage)
+    assert RESPONSIBLE[Stage.REGISTERED] is Party.NATIONAL
+    assert RESPONSIBLE[Stage.BUILDING] is Party.VENDOR
+    assert RESPONSIBLE[Stage.TESTING] is Party.REGIONAL_CENTER
+    assert RESPONSIBLE[Stage.SUITABILITY] is Party.LIBRARY
+
+
+def test_hold_needs_a_reason_and_resumes_where_it_was_held():
+    with pytest.raises(DomainError) as err:
+        advance("building", "on_hold", reason="  ")
+    assert err.value.code is Code.ONBOARDING_REASON_REQUIRED
+    assert advance("building", "on_hold", reason="예산 미확보") is Stage.ON_HOLD
+    assert allowed_next("on_hold", held_at="building") == {Stage.BUILDING, Stage.WITHDRAWN}
+    assert advance("on_hold", "building", held_at="building") is Stage.BUILDING
+    with pytest.raises(DomainError):
+        advance("on_hold", "final_test", held_at="building")
+    with pytest.raises(DomainError) as err:
+        advance("on_hold", "withdrawn", held_at="building")
+    assert err.value.code is Code.ONBOARDING_REASON_REQUIRED
+    assert allowed_next("withdrawn") == set()
+
+
+def test_checklists_are_data_with_unique_keys():
+    keys = [i.key for items in onboarding.CHECKLISTS.values() for i in items]
+    assert len(keys) == len(set(keys)) == len(onboarding.ITEMS)
+    assert {"equipment.rfid_pad", "rules.numbering", "application.survey"} <= set(keys)
+    with pytest.raises(DomainError) as err:
+        onboarding.checklist_item("equipment.teleporter")
+    assert err.value.code is Code.ONBOARDING_UNKNOWN_ITEM
+
+
+NOW = datetime(2026, 3, 4, 1, 0)
+RULES = Rules(report_max_age_days=30, launch_notice_days=14, pilot_min_days=14)
+TICKED = [SystemFacts("ILS", True, True)]
+
+
+@pytest.mark.parametrize(("report", "systems", "code"), [
+    (None, TICKED, Code.ONBOARDING_NO_REPORT),
+    (ReportFacts("fail", NOW), TICKED, Code.ONBOARDING_REPORT_FAILED),
+    (ReportFacts("incomplete", NOW), TICKED, Code.ONBOARDING_REPORT_FAILED),
+    (ReportFacts("pass", NOW - timedelta(days=30, seconds=1)), TICKED,
+     Code.ONBOARDING_REPORT_STALE),
+    (ReportFacts("pass", NOW), [], Code.ONBOARDING_SYSTEMS_OPEN),
+    (ReportFacts("pass", NOW), [*TICKED, SystemFacts("kiosk", True, False)],
+     Code.ONBOARDING_SYSTEMS_OPEN),
+])
+def test_pilot_gate_refusals(report, systems, code):
+    with pytest.raises(DomainError) as err:
+        pilot_gate(RULES, NOW, report, systems)
+    assert err.value.code is code
+
+
+def test_pilot_gate_passes_with_a_fresh_passing_report_and_every_system_ticked():
+    pilot_gate(RULES, NOW, ReportFacts("pass", NOW - timedelta(days=30)), TICKED)
+
+
+D = date(2026, 4, 1)
+
+
+@pytest.mark.parametrize(("today", "launch", "announced", "pilot", "code"), [
+    (D, None, None, D - timedelta(days=30), Code.ONBOARDING_LAUNCH_NOT_ANNOUNCED),
+    (D, D, D - timedelta(days=13), D - timedelta(days=30), Code.ONBOARDING_LAUNCH_TOO_SOON),
+    (D - timedelta(days=1), D, D - timedelta(days=14), D - timedelta(days=30),
+     Code.ONBOARDING_LAUNCH_NOT_YET),
+    (D, D, D - timedelta(days=20), D - timedelta(days=13), Code.ONBOARDING_PILOT_TOO_SHORT),
+    (D, D, D - timedelta(days=20), None, Code.ONBOARDING_PILOT_TOO_SHORT),
+])
+def test_launch_gate_refusals(today, launch, announced, pilot, code):
+    with pytest.raises(DomainError) as err:
+        launch_gate(RULES, today, launch, announced, pilot)
+    assert err.value.code is code
+
+
+def test_launch_gate_passes():
+    launch_gate(RULES, D, D, D - timedelta(days=14), D - timedelta(days=14))
+
+
+def test_overdue_only_when_past_and_not_reached():
+    assert overdue(D, D + timedelta(days=1), reached=False)
+    assert not overdue(D, D, reached=False)
+    assert not overdue(D, D + timedelta(days=1), reached=True)
+    assert not overdue(None, D, reached=False)

@@ -9,7 +9,15 @@ from ..domain.errors import Code, DomainError
 from ..services.hub import Hub
 from . import errors
 from .limits import BodyLimit
-from .routes import circulation, connector, members, network, reservations, sandbox
+from .routes import (
+    circulation,
+    connector,
+    members,
+    network,
+    onboarding,
+    reservations,
+    sandbox,
+)
 
 
 def mount(app: FastAPI, hub: Hub) -> None:
@@ -22,6 +30,7 @@ def mount(app: FastAPI, hub: Hub) -> None:
     v1.include_router(reservations.router)
     v1.include_router(connector.router)
     v1.include_router(sandbox.router)
+    v1.include_router(onboarding.router)
 
     def ready() -> dict:
         try:

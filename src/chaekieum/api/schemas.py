@@ -215,3 +215,32 @@ class SandboxPeerIn(Body):
     occurred_at: datetime | None = None
     offline: bool = False
     due_on: date | None = None
+
+
+# -- onboarding (services/onboarding.py) ------------------------------------------------
+class TransitionIn(Body):
+    stage: str = Field(..., max_length=24)
+    reason: str = Field("", max_length=500)
+
+
+class CheckIn(Body):
+    done: bool
+    note: str = Field("", max_length=500)
+
+
+class SystemIn(Body):
+    kind: str = Field(..., max_length=16)
+    integrated: bool = False
+    tested: bool = False
+
+
+class ConformanceReportIn(Body):
+    report: dict[str, Any]  # the conformance kit's JSON report (schema chaekieum-conformance/1)
+
+
+class PlanIn(Body):
+    planned: dict[str, date] = Field(..., max_length=20)  # stage -> planned date (세부일정)
+
+
+class LaunchIn(Body):
+    launch_date: date

@@ -338,6 +338,61 @@ class _Endpoints(Generic[R]):
         return self._run(_write("POST", f"/libraries/{_seg(code)}/stage",
                                 {"stage": stage, "note": note}, idempotency_key))
 
+    # -- onboarding (joining the network) -------------------------------------------
+    def onboarding(self, code: str) -> R:
+        """A library's onboarding: stage, responsible party, checklists, linked systems,
+        conformance reports, planned dates (overdue flagged), launch date, history."""
+        return self._run(_get(f"/libraries/{_seg(code)}/onboarding"))
+
+    def onboarding_transition(self, code: str, stage: str, reason: str = "", *,
+                              idempotency_key: str | None = None) -> R:
+        """Move to another stage (on_hold / withdrawn need a reason); gates apply."""
+        return self._run(_write("POST", f"/libraries/{_seg(code)}/onboarding/transitions",
+                                {"stage": stage, "reason": reason}, idempotency_key))
+
+    def onboarding_check(self, code: str, item: str, done: bool = True, note: str = "", *,
+                         idempotency_key: str | None = None) -> R:
+        return self._run(_write(
+            "PUT", f"/libraries/{_seg(code)}/onboarding/checklist/{_seg(item)}",
+            {"done": done, "note": note}, idempotency_key))
+
+    def onboarding_system(self, code: str, name: str, kind: str, *, integrated: bool = False,
+                          tested: bool = False, idempotency_key: str | None = None) -> R:
+        return self._run(_write(
+            "PUT", f"/libraries/{_seg(code)}/onboarding/systems/{_seg(name)}",
+            {"kind": kind, "integrated": integrated, "tested": tested}, idempotency_key))
+
+    def remove_onboarding_system(self, code: str, name: str, *,
+                                 idempotency_key: str | None = None) -> R:
+        return self._run(_write(
+            "DELETE", f"/libraries/{_seg(code)}/onboarding/systems/{_seg(name)}",
+            key=idempotency_key))
+
+    def store_conformance_report(self, code: str, report: Mapping[str, Any], *,
+                                 idempotency_key: str | None = None) -> R:
+        """Store a conformance kit JSON report (validated against the kit's schema)."""
+        return self._run(_write("POST", f"/libraries/{_seg(code)}/onboarding/reports",
+                                {"report": dict(report)}, idempotency_key))
+
+    def conformance_report(self, code: str, report_id: int) -> R:
+        return self._run(_get(f"/libraries/{_seg(code)}/onboarding/reports/{int(report_id)}"))
+
+    def onboarding_plan(self, code: str, planned: Mapping[str, date], *,
+                        idempotency_key: str | None = None) -> R:
+        """Submit the 세부일정: {stage: planned date}."""
+        return self._run(_write("PUT", f"/libraries/{_seg(code)}/onboarding/plan",
+                                {"planned": {k: _iso(v) for k, v in planned.items()}},
+                                idempotency_key))
+
+    def announce_launch(self, code: str, launch_date: date, *,
+                        idempotency_key: str | None = None) -> R:
+        return self._run(_write("PUT", f"/libraries/{_seg(code)}/onboarding/launch",
+                                {"launch_date": _iso(launch_date)}, idempotency_key))
+
+    def onboarding_todo(self, *, region: str | None = None) -> R:
+        """What each party must do next, for the libraries this key may see."""
+        return self._run(_get("/onboarding/todo", region=region))
+
     def policy(self, level: str, *, scope: str = "", member_class: str = "") -> R:
         return self._run(_get(f"/policies/{_seg(level)}", scope=scope,
                               member_class=member_class))

@@ -70,6 +70,17 @@ class Code(StrEnum):
     LIBRARY_EXISTS = "LIBRARY_EXISTS"
     REGION_UNKNOWN = "REGION_UNKNOWN"
     ONBOARDING_BAD_STEP = "ONBOARDING_BAD_STEP"
+    ONBOARDING_REASON_REQUIRED = "ONBOARDING_REASON_REQUIRED"
+    ONBOARDING_UNKNOWN_ITEM = "ONBOARDING_UNKNOWN_ITEM"
+    ONBOARDING_NO_REPORT = "ONBOARDING_NO_REPORT"
+    ONBOARDING_REPORT_FAILED = "ONBOARDING_REPORT_FAILED"
+    ONBOARDING_REPORT_STALE = "ONBOARDING_REPORT_STALE"
+    ONBOARDING_REPORT_INVALID = "ONBOARDING_REPORT_INVALID"
+    ONBOARDING_SYSTEMS_OPEN = "ONBOARDING_SYSTEMS_OPEN"
+    ONBOARDING_LAUNCH_NOT_ANNOUNCED = "ONBOARDING_LAUNCH_NOT_ANNOUNCED"
+    ONBOARDING_LAUNCH_TOO_SOON = "ONBOARDING_LAUNCH_TOO_SOON"
+    ONBOARDING_LAUNCH_NOT_YET = "ONBOARDING_LAUNCH_NOT_YET"
+    ONBOARDING_PILOT_TOO_SHORT = "ONBOARDING_PILOT_TOO_SHORT"
     POLICY_INVALID = "POLICY_INVALID"
     # access
     AUTH_REQUIRED = "AUTH_REQUIRED"
@@ -201,6 +212,47 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.ONBOARDING_BAD_STEP: (
         "참여 절차 순서에 맞지 않는 단계입니다.",
         "That onboarding step is not allowed now.",
+    ),
+    Code.ONBOARDING_REASON_REQUIRED: (
+        "보류나 참여 철회에는 사유를 적어야 합니다.",
+        "Putting onboarding on hold or withdrawing needs a reason.",
+    ),
+    Code.ONBOARDING_UNKNOWN_ITEM: ("점검표에 없는 항목입니다.", "Not an item of the onboarding checklists."),
+    Code.ONBOARDING_NO_REPORT: (
+        "시범운영 전에 이 도서관의 적합성 검사 결과서를 등록해야 합니다.",
+        "Pilot needs a conformance report for this library.",
+    ),
+    Code.ONBOARDING_REPORT_FAILED: (
+        "최근 적합성 검사를 통과하지 못했습니다. 실패한 항목을 고친 뒤 다시 검사하세요.",
+        "The latest conformance report did not pass; fix the failures and run it again.",
+    ),
+    Code.ONBOARDING_REPORT_STALE: (
+        "적합성 검사 결과서가 너무 오래되었습니다. 검사를 다시 실행하세요.",
+        "The conformance report is too old; run the kit again.",
+    ),
+    Code.ONBOARDING_REPORT_INVALID: (
+        "적합성 검사 결과서 형식이 올바르지 않거나 다른 도서관의 결과서입니다.",
+        "Not a valid conformance report for this library.",
+    ),
+    Code.ONBOARDING_SYSTEMS_OPEN: (
+        "연계 시스템 목록의 모든 시스템이 연계·시험 완료로 확인되어야 합니다.",
+        "Every linked system must be ticked as integrated and tested.",
+    ),
+    Code.ONBOARDING_LAUNCH_NOT_ANNOUNCED: (
+        "서비스 개시일을 먼저 공지해야 합니다.",
+        "Announce the launch date first.",
+    ),
+    Code.ONBOARDING_LAUNCH_TOO_SOON: (
+        "서비스 개시일은 정해진 기간 이전에 미리 공지해야 합니다.",
+        "The launch date must be announced the configured number of days ahead.",
+    ),
+    Code.ONBOARDING_LAUNCH_NOT_YET: (
+        "공지한 서비스 개시일이 아직 되지 않았습니다.",
+        "The announced launch date has not come yet.",
+    ),
+    Code.ONBOARDING_PILOT_TOO_SHORT: (
+        "시범운영 기간이 정해진 최소 기간보다 짧습니다.",
+        "The pilot has not run for the configured minimum yet.",
     ),
     Code.POLICY_INVALID: ("정책 값이 올바르지 않습니다.", "Invalid policy value."),
     Code.AUTH_REQUIRED: ("인증이 필요합니다.", "Authentication required."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from ..domain.onboarding import Rules as OnboardingRules
 from ..store.db import Database
 from ..store.migrate import upgrade
 from .audit_log import AuditLog
@@ -15,6 +16,7 @@ from .events import ChangeFeed
 from .idempotency import IdempotencyStore
 from .members import Members
 from .network import Network
+from .onboarding import Onboarding
 from .registry import Registry
 from .reservations import Reservations
 from .sandbox import Sandbox
@@ -26,7 +28,8 @@ from .transits import Transits
 class Hub:
     def __init__(self, database_url: str, *, secret: bytes, clock: Clock | None = None,
                  pool_size: int = 10, session_idle: timedelta = DEFAULT_IDLE,
-                 read_database_url: str | None = None):
+                 read_database_url: str | None = None,
+                 onboarding_rules: OnboardingRules | None = None):
         self.db = Database(database_url, pool_size=pool_size, read_url=read_database_url)
         self.clock = clock or Clock()
         self.secret = secret
@@ -34,6 +37,7 @@ class Hub:
         self.members = Members(self.db, self.registry, self.clock, secret)
         self.circulation = Circulation(self.db, self.registry, self.clock)
         self.network = Network(self.db, self.registry, self.clock)
+        self.onboarding = Onboarding(self.db, self.registry, self.clock, onboarding_rules)
         self.credentials = Credentials(self.db, self.clock)
         self.transits = Transits(self.db, self.registry, self.clock)
         self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members,

@@ -170,25 +170,6 @@ class Network:
         self.registry.invalidate()
         return len(unique)
 
-    @transactional
-    def advance_stage(self, conn: Connection, actor: Actor, code: str, target: str,
-                      note: str = "") -> dict[str, Any]:
-        row = self._library_for_admin(conn, actor, code)
-        if target in (onboarding.Stage.REGISTERED, onboarding.Stage.LIVE):
-            actor.require_role(Role.NATIONAL_ADMIN)  # 국중 registers and opens libraries
-        stage = onboarding.advance(row.status, target)
-        at = self.clock.now()
-        values: dict[str, Any] = {"status": stage}
-        if stage is onboarding.Stage.LIVE and row.live_since is None:
-            values["live_since"] = self.clock.today()
-        conn.execute(update(libraries).where(libraries.c.code == code).values(**values))
-        conn.execute(insert(library_stage_log).values(
-            library_code=code, stage=stage, at=at, actor=actor.label, note=note[:500]))
-        audit.record(conn, actor, "library.stage", "library", code, at,
-                     {"from": row.status, "to": str(stage)}, code)
-        self.registry.invalidate()
-        return {"code": code, "status": str(stage), "label": onboarding.LABELS[stage]}
-
     # -- policies --------------------------------------------------------------------
     def get_policy(self, level: str, scope: str = "", member_class: str = "") -> dict[str, Any]:
         with self.db.read() as conn:

@@ -63,6 +63,9 @@ libraries = Table(
     Column("ils", String(40), nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
     Column("live_since", Date),
+    # onboarding (services/onboarding.py): the announced 서비스 개시일 and when it was announced
+    Column("launch_date", Date),
+    Column("launch_announced_on", Date),
     Index("ix_libraries_region", "region_code"),
 )
 
@@ -81,6 +84,55 @@ library_stage_log = Table(
     Column("at", DateTime, nullable=False),
     Column("actor", String(80), nullable=False),
     Column("note", Text, nullable=False, server_default=""),
+)
+
+# Onboarding checklists (domain/onboarding.py CHECKLISTS): one row per ticked item.
+onboarding_checks = Table(
+    "onboarding_checks", metadata,
+    Column("library_code", String(6), ForeignKey("libraries.code"), primary_key=True),
+    Column("item", String(40), primary_key=True),
+    Column("done", Boolean, nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+)
+
+# Inventory of the library's linked systems (ILS, RFID pads, kiosks ...), each ticked
+# integrated and tested.
+onboarding_systems = Table(
+    "onboarding_systems", metadata,
+    Column("library_code", String(6), ForeignKey("libraries.code"), primary_key=True),
+    Column("name", String(60), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("integrated", Boolean, nullable=False),
+    Column("tested", Boolean, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+)
+
+# Conformance kit reports (conformance/report.py JSON, validated) stored for a library.
+onboarding_reports = Table(
+    "onboarding_reports", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("schema", String(40), nullable=False),
+    Column("result", String(12), nullable=False),  # pass | fail | incomplete
+    Column("finished_at", DateTime, nullable=False),  # when the run ended (UTC)
+    Column("passed", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("report", Text, nullable=False),  # the JSON as uploaded
+    Column("uploaded_at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Index("ix_onboarding_reports_library", "library_code", "finished_at"),
+)
+
+# Planned date per stage (세부일정).
+onboarding_plan = Table(
+    "onboarding_plan", metadata,
+    Column("library_code", String(6), ForeignKey("libraries.code"), primary_key=True),
+    Column("stage", String(24), primary_key=True),
+    Column("planned_on", Date, nullable=False),
 )
 
 policies = Table(

@@ -222,7 +222,7 @@ def advance_stage(request: Request, code: str, actor: Actor = Depends(staff),
                   form: Any = Depends(form_data)) -> Response:
     _library_or_403(request, actor, code, admin=True)
     with flash_refusal(request):
-        result = hub_of(request).network.advance_stage(
+        result = hub_of(request).onboarding.move(
             actor, code, str(form.get("target", "")), str(form.get("note", ""))[:500])
         flash(request, "ok", "common.done", result["label"])
     return redirect(f"/console/libraries/{code}")

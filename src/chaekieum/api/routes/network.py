@@ -79,7 +79,7 @@ def closed_dates(code: str, body: ClosedDatesIn, request: Request, actor: ActorD
 @router.post("/libraries/{code}/stage", summary="Move a library to its next onboarding stage")
 def advance(code: str, body: StageIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
-    return perform(request, actor, body, lambda conn: hub.network.advance_stage(
+    return perform(request, actor, body, lambda conn: hub.onboarding.move(
         actor, code, body.stage, body.note, conn=conn))
 
 

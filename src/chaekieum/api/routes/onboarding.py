@@ -1,0 +1,238 @@
+"""The onboarding workflow of a joining library (services/onboarding.py): its stage and
+history, checklists, linked systems, conformance reports, schedule, launch date, and the
+to-do list of every party."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from ...services.context import Actor
+from ..auth import current_actor, hub_of
+from ..schemas import (
+    CheckIn,
+    ConformanceReportIn,
+    LaunchIn,
+    PlanIn,
+    SystemIn,
+    TransitionIn,
+)
+from ..writes import perform
+
+router = APIRouter(tags=["onboarding"])
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+class CheckItemOut(BaseModel):
+    key: str
+    label: str
+    done: bool
+    note: str
+    at: str | None
+    actor: str | None
+
+
+class ChecklistOut(BaseModel):
+    stage: str
+    label: str
+    items: list[CheckItemOut]
+
+
+class SystemOut(BaseModel):
+    name: str
+    kind: str
+    kind_label: str
+    integrated: bool
+    tested: bool
+    at: str
+    actor: str
+
+
+class ReportSummaryOut(BaseModel):
+    id: int
+    schema_id: str
+    result: str
+    finished_at: str
+    passed: int
+    failed: int
+    skipped: int
+    uploaded_at: str
+    actor: str
+
+
+class PlanStageOut(BaseModel):
+    stage: str
+    label: str
+    planned_on: str | None
+    reached_at: str | None
+    overdue: bool
+
+
+class HistoryOut(BaseModel):
+    stage: str
+    label: str
+    at: str
+    actor: str
+    reason: str
+
+
+class OnboardingOut(BaseModel):
+    code: str
+    name: str
+    region_code: str
+    stage: str
+    label: str
+    responsible: str
+    responsible_label: str
+    held_at: str | None
+    allowed_next: list[str]
+    checklists: list[ChecklistOut]
+    systems: list[SystemOut]
+    reports: list[ReportSummaryOut]
+    plan: list[PlanStageOut]
+    launch_date: str | None
+    launch_announced_on: str | None
+    history: list[HistoryOut]
+
+
+class TransitionOut(BaseModel):
+    code: str
+    status: str
+    label: str
+
+
+class CheckOut(BaseModel):
+    code: str
+    item: str
+    done: bool
+    note: str
+
+
+class SystemPutOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    integrated: bool
+    tested: bool
+
+
+class SystemRemovedOut(BaseModel):
+    code: str
+    removed: str
+
+
+class ReportStoredOut(BaseModel):
+    code: str
+    id: int
+    result: str
+    finished_at: str
+
+
+class PlanOut(BaseModel):
+    code: str
+    plan: dict[str, str]
+
+
+class LaunchOut(BaseModel):
+    code: str
+    launch_date: str
+    announced_on: str
+
+
+class TodoItemOut(BaseModel):
+    code: str
+    name: str
+    region_code: str
+    stage: str
+    label: str
+    party: str
+    party_label: str
+    next: list[str]
+    open_items: list[str]
+    open_systems: list[str]
+    planned_on: str | None
+    overdue: bool
+
+
+class TodoOut(BaseModel):
+    items: list[TodoItemOut]
+    by_party: dict[str, list[str]]
+
+
+BASE = "/libraries/{code}/onboarding"
+
+
+@router.get(BASE, response_model=OnboardingOut,
+            summary="A library's onboarding: stage, checklists, systems, reports, plan, history")
+def view(code: str, request: Request, actor: ActorDep):
+    return hub_of(request).onboarding.view(actor, code)
+
+
+@router.post(f"{BASE}/transitions", response_model=TransitionOut,
+             summary="Move a library's onboarding to another stage (with a reason)")
+def transition(code: str, body: TransitionIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.onboarding.move(
+        actor, code, body.stage, body.reason, conn=conn))
+
+
+@router.put(f"{BASE}/checklist/{{item}}", response_model=CheckOut,
+            summary="Tick (or untick) one checklist item")
+def check(code: str, item: str, body: CheckIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.onboarding.tick(
+        actor, code, item, body.done, body.note, conn=conn))
+
+
+@router.put(f"{BASE}/systems/{{name}}", response_model=SystemPutOut,
+            summary="Add or update a linked system, ticked integrated and tested")
+def put_system(code: str, name: str, body: SystemIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.onboarding.put_system(
+        actor, code, name, body.kind, body.integrated, body.tested, conn=conn))
+
+
+@router.delete(f"{BASE}/systems/{{name}}", response_model=SystemRemovedOut,
+               summary="Remove a linked system from the inventory")
+def remove_system(code: str, name: str, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None, lambda conn: hub.onboarding.remove_system(
+        actor, code, name, conn=conn))
+
+
+@router.post(f"{BASE}/reports", response_model=ReportStoredOut, status_code=201,
+             summary="Store a conformance kit report (JSON, validated against its schema)")
+def store_report(code: str, body: ConformanceReportIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.onboarding.store_report(
+        actor, code, body.report, conn=conn), status=201)
+
+
+@router.get(f"{BASE}/reports/{{report_id}}", response_model=dict[str, Any],
+            summary="A stored conformance report as uploaded")
+def get_report(code: str, report_id: int, request: Request, actor: ActorDep):
+    return hub_of(request).onboarding.report(actor, code, report_id)
+
+
+@router.put(f"{BASE}/plan", response_model=PlanOut,
+            summary="Submit the schedule (세부일정): a planned date per stage")
+def set_plan(code: str, body: PlanIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.onboarding.set_plan(
+        actor, code, body.planned, conn=conn))
+
+
+@router.put(f"{BASE}/launch", response_model=LaunchOut,
+            summary="Announce the launch date (서비스 개시일), national admin only")
+def announce(code: str, body: LaunchIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body, lambda conn: hub.onboarding.announce_launch(
+        actor, code, body.launch_date, conn=conn))
+
+
+@router.get("/onboarding/todo", response_model=TodoOut,
+            summary="What each party must do next, for the libraries the caller may see")
+def todo(request: Request, actor: ActorDep, region: str | None = None):
+    return hub_of(request).onboarding.todo(actor, region)
