@@ -2,14 +2,14 @@
 planned dates per stage, and the announced launch date of a library.
 
 Revision ID: onboarding_1
-Revises: sandbox_1
+Revises: withdrawal_erasure_1
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "onboarding_1"
-down_revision = "sandbox_1"
+down_revision = "withdrawal_erasure_1"
 branch_labels = None
 depends_on = None
 
