@@ -213,3 +213,28 @@ def test_favicon(new_web) -> None:  # noqa: ANN001
     r = new_web().c.get("/favicon.ico")
     assert r.status_code == 200 and r.headers["content-type"] == "image/x-icon"
     assert r.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_policy_page_keeps_the_shared_limit_national(hub, new_web) -> None:  # noqa: ANN001
+    """Issue #8, item 11: the shared limit is shown locked below the national policy,
+    and a crafted form that sets it there is refused in Korean."""
+    from chaekieum.domain.errors import Code
+
+    admin = new_web().staff("admin")
+    national = admin.c.get("/console/policy?level=national").text
+    assert re.search(r'<input id="pol-shared_loan_limit"[^>]*>', national)
+    assert "pol-shared_loan_limit-national" not in national  # editable there
+    for page in ("/console/policy?level=library&scope=111001",
+                 "/console/policy?level=region&region=seoul",
+                 "/console/policy?level=national&member_class=준회원"):
+        field = re.search(r'<input id="pol-shared_loan_limit"[^>]*>', admin.c.get(page).text)
+        assert field and "disabled" in field.group(0), page
+        assert 'aria-describedby="pol-shared_loan_limit-national"' in field.group(0)
+    r = admin.post("/console/policy", {"level": "library", "scope": "111001",
+                                       "shared_loan_limit": "30", "loan_period_days": "21"})
+    shown = admin.c.get(r.headers["location"]).text
+    assert message(Code.POLICY_NATIONAL_ONLY, "ko") in shown
+    assert "전국 공통 값입니다" in shown
+    assert hub.network.get_policy("library", "111001")["settings"] == {}
+    admin.post("/console/policy", {"level": "national", "shared_loan_limit": "25"})
+    assert hub.registry.policy("111001").shared_loan_limit == 25

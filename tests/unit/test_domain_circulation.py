@@ -21,6 +21,7 @@ from chaekieum.domain.circulation import (
     MemberFacts,
     ReturnRoute,
     can_undo,
+    copy_is_here,
     decide_checkout,
     decide_renewal,
     due_date,
@@ -227,6 +228,19 @@ def test_copy_reserved_for_someone_else():
     assert codes(checkout(copy=replace(FREE, reserved_for_other=True))) == [Code.COPY_RESERVED]
 
 
+def test_a_copy_not_at_the_acting_library_is_refused_naming_its_owner():
+    decision = checkout(copy=replace(FREE, here=False, owner="121001"))
+    assert codes(decision) == [Code.COPY_NOT_HERE]
+    assert decision.reasons[0].details == {"owner": "121001"}
+
+
+def test_a_copy_is_here_at_its_owner_or_where_the_hub_records_it():
+    assert copy_is_here("111001", "111001", received_here=False)
+    assert copy_is_here("111001", "111002", received_here=True)  # received here (타관반납)
+    assert not copy_is_here("111001", "111002", received_here=False)
+    assert not copy_is_here("111001", "121001", received_here=False)  # another region
+
+
 # --- checkout: every reason at once -------------------------------------------------------
 
 def test_every_reason_is_gathered():
@@ -280,6 +294,8 @@ def expected_checkout_codes(member, copy, counts, policy, today) -> set[Code]:
     if copy is None:
         out.add(Code.COPY_UNKNOWN)
     else:
+        if not copy.here:
+            out.add(Code.COPY_NOT_HERE)
         if not copy.loanable:
             out.add(Code.COPY_NOT_LOANABLE)
         if copy.on_loan:
@@ -302,7 +318,7 @@ members = st.one_of(
     ),
 )
 copies = st.one_of(st.none(), st.builds(CopyFacts, st.booleans(), st.booleans(), st.booleans(),
-                                        st.booleans()))
+                                        st.booleans(), st.booleans(), st.just("121001")))
 counts_ = st.builds(LoanCounts, st.integers(0, 30), st.integers(0, 30), st.integers(0, 3))
 policies = st.builds(
     Policy,

@@ -16,7 +16,9 @@ from chaekieum.domain.policy import (
     Policy,
     SharingMode,
     SuspensionMode,
+    effective_layer,
     resolve,
+    validate_level_overrides,
     validate_overrides,
 )
 
@@ -274,3 +276,35 @@ def test_resolve_is_stable_under_re_resolving(layer_list):
     p = resolve(layer_list)
     assert resolve([p.as_dict()]) == p
     assert resolve([*layer_list, {}]) == p
+
+
+# --- the shared limit is one national number (issue 8, item 11) ------------------------------
+
+@pytest.mark.parametrize(("level", "member_class"), [
+    ("region", ""), ("library", ""), ("library", "준회원"), ("national", "준회원")])
+def test_the_shared_limit_is_refused_below_the_national_policy(level, member_class):
+    with pytest.raises(DomainError) as refused:
+        validate_level_overrides(level, member_class, {"shared_loan_limit": 30,
+                                                       "library_loan_limit": 5})
+    assert refused.value.code == Code.POLICY_NATIONAL_ONLY
+    assert refused.value.details["key"] == "shared_loan_limit"
+    # lower levels keep their own, lower limits
+    assert validate_level_overrides(level, member_class, {"library_loan_limit": 5,
+                                                          "class_loan_limit": 2}) == {
+        "library_loan_limit": 5, "class_loan_limit": 2}
+
+
+def test_the_national_policy_sets_the_shared_limit():
+    assert validate_level_overrides("national", "", {"shared_loan_limit": 25}) == {
+        "shared_loan_limit": 25}
+
+
+def test_a_stored_shared_limit_below_the_national_policy_is_ignored():
+    stored = {"shared_loan_limit": 30, "library_loan_limit": 8}
+    assert effective_layer("library", "", stored) == {"library_loan_limit": 8}
+    assert effective_layer("region", "", {"shared_loan_limit": 1}) == {}
+    assert effective_layer("national", "", stored) is stored
+    p = resolve([effective_layer("national", "", {"shared_loan_limit": 20}),
+                 effective_layer("library", "", stored),
+                 effective_layer("library", "준회원", {"shared_loan_limit": 40})])
+    assert (p.shared_loan_limit, p.library_loan_limit) == (20, 8)

@@ -32,6 +32,19 @@ class CopyFacts:
     on_loan: bool
     in_transit: bool = False
     reserved_for_other: bool = False
+    # Where the copy is. A library lends only a copy that is at that library: one it
+    # owns, or one the hub records as being there (`copy_is_here`). `owner` names the
+    # owning library in the refusal.
+    here: bool = True
+    owner: str = ""
+
+
+def copy_is_here(owner: str, acting_library: str, received_here: bool) -> bool:
+    """Whether the hub places a copy at the acting library: its own copy, or one of
+    another library recorded as being there (today: a 타관반납 received there and not
+    yet sent home). Nothing else: a library cannot lend a copy that, as far as the
+    network knows, stands on another library's shelf, and could then not take it back."""
+    return owner == acting_library or received_here
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,8 @@ def decide_checkout(
     if copy is None:
         reasons.append(Reason(Code.COPY_UNKNOWN))
     else:
+        if not copy.here:
+            reasons.append(Reason(Code.COPY_NOT_HERE, {"owner": copy.owner}))
         if not copy.loanable:
             reasons.append(Reason(Code.COPY_NOT_LOANABLE))
         if copy.on_loan:

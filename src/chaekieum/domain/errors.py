@@ -39,6 +39,7 @@ class Code(StrEnum):
     COPY_IN_TRANSIT = "COPY_IN_TRANSIT"
     SANDBOX_MIXED = "SANDBOX_MIXED"
     SANDBOX_NO_PEER = "SANDBOX_NO_PEER"
+    COPY_NOT_HERE = "COPY_NOT_HERE"
     # renewals
     RENEW_NOT_OWN_LIBRARY = "RENEW_NOT_OWN_LIBRARY"
     RENEW_LIMIT_REACHED = "RENEW_LIMIT_REACHED"
@@ -82,6 +83,7 @@ class Code(StrEnum):
     ONBOARDING_LAUNCH_NOT_YET = "ONBOARDING_LAUNCH_NOT_YET"
     ONBOARDING_PILOT_TOO_SHORT = "ONBOARDING_PILOT_TOO_SHORT"
     POLICY_INVALID = "POLICY_INVALID"
+    POLICY_NATIONAL_ONLY = "POLICY_NATIONAL_ONLY"
     # access
     AUTH_REQUIRED = "AUTH_REQUIRED"
     AUTH_INVALID = "AUTH_INVALID"
@@ -155,6 +157,11 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.COPY_ON_LOAN: ("이미 대출 중인 자료입니다.", "The item is already on loan."),
     Code.COPY_RESERVED: ("다른 회원이 예약한 자료입니다.", "The item is reserved for another member."),
     Code.COPY_IN_TRANSIT: ("소장 도서관으로 이동 중인 자료입니다.", "The item is in transit home."),
+    Code.COPY_NOT_HERE: (
+        "다른 도서관 소장 자료로, 이 도서관에서는 대출할 수 없습니다. 소장 도서관에서 대출하세요.",
+        "This item belongs to another library and is not recorded here: only the owning "
+        "library can lend it.",
+    ),
     Code.RENEW_NOT_OWN_LIBRARY: (
         "소장 도서관에서만 반납연기할 수 있습니다.",
         "Only the owning library can renew this item.",
@@ -255,6 +262,13 @@ MESSAGES: dict[Code, tuple[str, str]] = {
         "The pilot has not run for the configured minimum yet.",
     ),
     Code.POLICY_INVALID: ("정책 값이 올바르지 않습니다.", "Invalid policy value."),
+    Code.POLICY_NATIONAL_ONLY: (
+        "전국 공통 값(통합 대출 한도 등)은 통합센터의 전국 정책에서만 정할 수 있습니다. "
+        "지역·도서관·회원 등급 정책에서는 자체 대출 한도를 더 낮게 정하세요.",
+        "This setting (e.g. the network-wide loan limit) is one national number: only the "
+        "national policy sets it. Region, library and class policies set their own, lower "
+        "limits instead.",
+    ),
     Code.AUTH_REQUIRED: ("인증이 필요합니다.", "Authentication required."),
     Code.AUTH_INVALID: ("인증 정보가 올바르지 않습니다.", "Invalid credentials."),
     Code.FORBIDDEN: ("권한이 없습니다.", "Not allowed."),

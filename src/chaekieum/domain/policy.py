@@ -74,6 +74,13 @@ _NON_NEGATIVE = {
 # Values that must be at least 1 (a pickup window of 0 days would expire at once).
 _POSITIVE = {"reservation_pickup_days"}
 
+# Settings that are one national number (대출책수제한공유: one limit on the books a
+# member has on loan across the whole network). Only the national policy for all classes
+# sets them; lower levels keep their own, lower limits (library_loan_limit,
+# class_loan_limit) and can never raise or lower the shared one.
+NATIONAL_ONLY = frozenset({"shared_loan_limit"})
+NATIONAL = "national"
+
 # The national defaults for member classes that differ from the base policy.
 CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
     MemberClass.NON_MEMBER: {"can_borrow": False},
@@ -111,6 +118,33 @@ def validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
             raise DomainError(Code.POLICY_INVALID, key=key, expected=">= 1")
         clean[key] = value
     return clean
+
+
+def sets_national_only(level: str, member_class: str) -> bool:
+    """Whether a policy at this level (and class; '' = every class) may set the
+    NATIONAL_ONLY settings: only the national policy for every class."""
+    return level == NATIONAL and not member_class
+
+
+def validate_level_overrides(level: str, member_class: str,
+                             overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """`validate_overrides` for the policy stored at one level of the cascade: a
+    NATIONAL_ONLY setting anywhere but the national policy is refused."""
+    if not sets_national_only(level, member_class):
+        national = sorted(NATIONAL_ONLY & set(overrides))
+        if national:
+            raise DomainError(Code.POLICY_NATIONAL_ONLY, key=national[0], level=level,
+                              member_class=member_class)
+    return validate_overrides(overrides)
+
+
+def effective_layer(level: str, member_class: str,
+                    settings: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What a stored level contributes to the cascade: a NATIONAL_ONLY value stored
+    below the national policy (before the rule existed) is ignored, never applied."""
+    if sets_national_only(level, member_class) or not NATIONAL_ONLY & set(settings):
+        return settings
+    return {k: v for k, v in settings.items() if k not in NATIONAL_ONLY}
 
 
 def resolve(layers: Iterable[Mapping[str, Any]]) -> Policy:

@@ -41,8 +41,8 @@ from .lookup import (
     CIRCULATION_MEMBER_COLUMNS,
     check_sandbox,
     find_copy,
+    find_member,
     item_key,
-    require_member,
     upsert_own_copy,
 )
 from .registry import Registry
@@ -116,6 +116,10 @@ _CHECKOUT_FACTS = select(
     _scalar(select(func.count()).select_from(transits).where(
         transits.c.copy_id == bindparam("copy_id"), transits.c.state != TransitState.HOME)
     ).label("open_transits"),
+    _scalar(select(func.count()).select_from(transits).where(
+        transits.c.copy_id == bindparam("copy_id"), transits.c.state == TransitState.RECEIVED,
+        transits.c.from_library == bindparam("library"))
+    ).label("received_here"),
     _scalar(select(func.count()).select_from(memberships).where(
         memberships.c.member_id == bindparam("member_id"),
         memberships.c.library_code == bindparam("library"))).label("joined"),
@@ -235,23 +239,28 @@ class Circulation:
     def _decide_checkout(self, conn: Connection, library_code: str, member, owner: str,  # noqa: ANN001
                          copy, today: date):  # noqa: ANN001, ANN205
         """(facts, the copy's active loan or None, policy, Decision): what checkout and its
-        dry run both decide on, so the two can never disagree."""
-        facts = self._checkout_facts(conn, member.id, library_code, copy, today)
+        dry run both decide on, so the two can never disagree. An unknown member (None)
+        is refused with the copy's reasons too: everything that can be known is said."""
+        member_id = member.id if member is not None else -1
+        facts = self._checkout_facts(conn, member_id, library_code, copy, today)
         active = None
         if facts.active_loan_id is not None:
             active = conn.execute(select(loans).where(loans.c.id == facts.active_loan_id)).one()
-        policy = self.registry.policy(library_code, member.member_class, conn=conn)
+        policy = self.registry.policy(library_code, member.member_class if member else "",
+                                      conn=conn)
         counts = rules.LoanCounts(facts.total, facts.here, facts.overdue)
         copy_facts = None if copy is None else rules.CopyFacts(
             loanable=copy.loanable,
             on_loan=active is not None,
             in_transit=bool(facts.open_transits) and owner != library_code,
             reserved_for_other=reservation_rules.reserved_for_other(
-                facts.head_reserver, member.id, on_loan=active is not None),
+                facts.head_reserver, member_id, on_loan=active is not None),
+            here=rules.copy_is_here(owner, library_code, bool(facts.received_here)),
+            owner=owner,
         )
-        decision = rules.decide_checkout(
-            self._member_facts(conn, member, library_code, today), copy_facts, counts, policy,
-            today)
+        member_facts = (None if member is None
+                        else self._member_facts(conn, member, library_code, today))
+        decision = rules.decide_checkout(member_facts, copy_facts, counts, policy, today)
         return facts, active, policy, decision
 
     def check_checkout(self, actor: Actor, req: CheckoutRequest) -> CheckoutCheck:
@@ -262,11 +271,13 @@ class Circulation:
             lib = self._acting_library(actor, conn)
             today = self.clock.today()
             owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
-            member = require_member(conn, req.member, brief=True)
+            member = find_member(conn, req.member, brief=True)
             copy = find_copy(conn, owner, reg_no)
             check_sandbox(member, copy)
             facts, active, _, decision = self._decide_checkout(conn, lib.code, member, owner,
                                                                copy, today)
+            if member is None:
+                return CheckoutCheck("checkout", decision, joins=False)
             if active is not None and active.member_id == member.id:
                 decision = self._renewal_decision(conn, lib, member, copy, active, today)
                 return CheckoutCheck("renew", decision, joins=False)
@@ -289,13 +300,15 @@ class Circulation:
         today = self.clock.today()
         loan_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
-        member = require_member(conn, req.member, lock=True, brief=True)
+        member = find_member(conn, req.member, lock=True, brief=True)
         own_copy_info = req.copy if owner == lib.code else None
         copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
         check_sandbox(member, copy)
 
         facts, active, policy, decision = self._decide_checkout(conn, lib.code, member, owner,
                                                                 copy, today)
+        if member is None:  # MEMBER_UNKNOWN, with the copy's reasons (never offline-accepted)
+            raise DomainError(decision.reasons)
         if active is not None and active.member_id == member.id and not req.offline:
             # Checking out what the member already holds is a renewal (kiosks do this).
             return self._renew_loan(conn, actor, lib, member, copy, active, at, today)

@@ -196,7 +196,7 @@ class Network:
             self._library_for_admin(conn, actor, scope)
         if member_class and member_class not in policy_rules.MEMBER_CLASSES:
             raise DomainError(Code.VALIDATION_ERROR, field="member_class")
-        clean = policy_rules.validate_overrides(settings)
+        clean = policy_rules.validate_level_overrides(level, member_class, settings)
         stored = {k: (str(v) if isinstance(v, policy_rules.StrEnum) else v)
                   for k, v in clean.items()}
         at = self.clock.now()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -115,15 +116,19 @@ class Registry:
 _LEVEL_ORDER = {"national": 0, "region": 1, "library": 2}
 
 
-def cascade_layers(rows, member_class: str) -> list[dict[str, Any]]:  # noqa: ANN001
+def cascade_layers(rows, member_class: str) -> list[Mapping[str, Any]]:  # noqa: ANN001
     """national -> region -> library, then the class overrides in the same order."""
     general = sorted((r for r in rows if r.member_class == ""), key=lambda r: _LEVEL_ORDER[r.level])
-    layers: list[dict[str, Any]] = [r.settings for r in general]
+    layers: list[Mapping[str, Any]] = [_layer(r) for r in general]
     if member_class:
         layers.append(policy_rules.CLASS_DEFAULTS.get(member_class, {}))
         specific = sorted(
             (r for r in rows if r.member_class == member_class),
             key=lambda r: _LEVEL_ORDER[r.level],
         )
-        layers.extend(r.settings for r in specific)
+        layers.extend(_layer(r) for r in specific)
     return layers
+
+
+def _layer(row) -> Mapping[str, Any]:  # noqa: ANN001
+    return policy_rules.effective_layer(row.level, row.member_class, row.settings)

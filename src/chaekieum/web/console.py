@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from ..domain.errors import Code, DomainError
 from ..domain.onboarding import LABELS as STAGE_LABELS
 from ..domain.onboarding import allowed_next
-from ..domain.policy import Policy
+from ..domain.policy import NATIONAL_ONLY, Policy, sets_national_only
 from ..services.access import Op
 from ..services.context import Actor, Role, to_utc_naive
 from .codes import code128_svg, member_card_pdf
@@ -402,6 +402,9 @@ def policy_page(request: Request, actor: Actor = Depends(staff), level: str = ""
         "level": level, "scope": code, "member_class": member_class, "editable": editable,
         "current": current, "effective": effective, "levels": POLICY_LEVELS,
         "classes": CLASSES, "regions": hub.network.regions(),
+        # one national number (대출책수제한공유): shown, never editable below it
+        "national_only": (frozenset() if sets_national_only(level, member_class)
+                          else NATIONAL_ONLY),
         "fields": [(name, default, _kind(default)) for name, default in POLICY_FIELDS]})
 
 

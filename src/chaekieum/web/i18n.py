@@ -295,6 +295,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pol.hint": ("비워 두면 상위 범위(전국 → 지역 → 도서관 → 회원 구분)의 값을 따릅니다.",
                  "Leave blank to inherit (national → region → library → member class)."),
     "pol.saved": ("대출 정책을 저장했습니다", "Policy saved"),
+    "pol.national_only": ("전국 공통 값입니다. 통합센터의 전국 정책에서만 정합니다.",
+                          "One national number: only the national policy sets it."),
     "pol.show": ("불러오기", "Load"),
     # confirmation of irreversible actions
     "confirm.title": ("확인", "Please confirm"),

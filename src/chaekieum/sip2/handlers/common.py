@@ -86,7 +86,7 @@ def reason_text(reason: Reason) -> str:
         text += f" (한도 {d['limit']}권, 대출 중 {d.get('on_loan', '?')}권)"
     elif reason.code == Code.MEMBER_HAS_OVERDUE and d.get("overdue"):
         text += f" ({d['overdue']}권)"
-    elif reason.code == Code.RENEW_NOT_OWN_LIBRARY and d.get("owner"):
+    elif reason.code in (Code.RENEW_NOT_OWN_LIBRARY, Code.COPY_NOT_HERE) and d.get("owner"):
         text += f" (소장 도서관 {d['owner']})"
     return text
 
