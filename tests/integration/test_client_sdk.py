@@ -104,6 +104,12 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(lib.link_card, new["number"], "04AABBCCDD")
     attempt(lib.report_card_lost, new["number"])
     attempt(lib.lift_card_lost, new["number"])
+    expelled = attempt(lib.expel_member, new["number"], "SDK 시험")
+    assert not isinstance(expelled, HubError) and expelled["status"] == "expelled"
+    attempt(lib.lift_expulsion, new["number"])
+    barred = attempt(lib.bar_member, new["number"], "SDK 시험")
+    assert not isinstance(barred, HubError) and barred["barred_here"] is True
+    attempt(lib.lift_bar, new["number"], "해제")
     attempt(lib.member_loans, number, history=True)
     attempt(lib.hide_history, number)
     attempt(lib.member_suspensions, number)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -118,8 +119,10 @@ def kiosk(hub: Hub) -> Iterator:
         c.send_raw(sip(f"9300CNkiosk-{JUNGNANG}|COkiosk-pass-{JUNGNANG}|CPentrance|"))
         assert decode_response(c.read_line(), "utf-8").fixed["ok"] == "1"
 
+        seq = itertools.count(1)
+
         def send(frame: str):  # noqa: ANN202
-            c.send_raw(sip(frame, 1))
+            c.send_raw(sip(frame, next(seq) % 10))  # a new sequence number: not a resend
             return decode_response(c.read_line(), "utf-8")
 
         yield send

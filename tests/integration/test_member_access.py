@@ -58,11 +58,12 @@ MASKED = "200, personal data masked, no titles"
 EMPTY = "200, nothing found"
 DONE = "2xx, changed and audited"
 NOT_JOINED = "403 MEMBER_NOT_JOINED_HERE"
+NOT_ISSUED = "403 MEMBER_NOT_ISSUED_HERE"
 OUT_OF_REGION = "403 MEMBER_OUT_OF_REGION"
 NEEDS_LIBRARY = "403 FORBIDDEN (no acting library)"
 NO_DATA = "answered, no personal data"
 REFUSED = {NOT_JOINED: "MEMBER_NOT_JOINED_HERE", OUT_OF_REGION: "MEMBER_OUT_OF_REGION",
-           NEEDS_LIBRARY: "FORBIDDEN"}
+           NEEDS_LIBRARY: "FORBIDDEN", NOT_ISSUED: "MEMBER_NOT_ISSUED_HERE"}
 
 
 def row(issuing: str, joined: str, same_region: str, other_region: str, regional_own: str,
@@ -74,6 +75,11 @@ def row(issuing: str, joined: str, same_region: str, other_region: str, regional
 # the rule for reads of personal data / titles and for changes: libraries the member joined
 JOINED_READ = row(FULL, FULL, NOT_JOINED, NOT_JOINED, FULL, OUT_OF_REGION, FULL)
 JOINED_WRITE = row(DONE, DONE, NOT_JOINED, NOT_JOINED, DONE, OUT_OF_REGION, DONE)
+# expulsion (제적): the issuing library, its regional admin, a national admin
+ISSUER_WRITE = row(DONE, NOT_ISSUED, NOT_ISSUED, NOT_ISSUED, DONE, OUT_OF_REGION, DONE)
+# a library's own bar: a library the member joined, for itself (admins: X-Acting-Library)
+OWN_LIBRARY_WRITE = row(DONE, DONE, NOT_JOINED, NOT_JOINED, NEEDS_LIBRARY, NEEDS_LIBRARY,
+                        NEEDS_LIBRARY)
 
 
 # --- the world each call starts from ------------------------------------------------------
@@ -212,6 +218,27 @@ REST: list[RestCase] = [
     RestCase("POST", "/members/{ref}/withdraw", JOINED_WRITE, _post("/members/{n}/withdraw"),
              changed=lambda hub, m: state(hub, m.number)["status"] == "withdrawn",
              audit="member.withdraw", active_loan=False),
+    RestCase("POST", "/members/{ref}/expel", ISSUER_WRITE,
+             _post("/members/{n}/expel", {"reason": "도서 훼손 반복"}),
+             changed=lambda hub, m: state(hub, m.number)["status"] == "expelled",
+             audit="member.expel"),
+    RestCase("POST", "/members/{ref}/expel/lift", ISSUER_WRITE, _post("/members/{n}/expel/lift"),
+             changed=lambda hub, m: state(hub, m.number)["status"] == "active",
+             audit="member.lift_expulsion",
+             prepare=lambda hub, m: hub.members.expel(SYSTEM, m.number, "시험")),
+    RestCase("POST", "/members/{ref}/bar", OWN_LIBRARY_WRITE,
+             _post("/members/{n}/bar", {"reason": "열람실 소란"}),
+             changed=lambda hub, m: any(j["status"] == "barred"
+                                        for j in state(hub, m.number)["libraries"]),
+             audit="member.bar"),
+    RestCase("POST", "/members/{ref}/bar/lift", OWN_LIBRARY_WRITE,
+             _post("/members/{n}/bar/lift", {"reason": "사과함"}),
+             changed=lambda hub, m: any(j["status"] == "active"
+                                        for j in state(hub, m.number)["libraries"]),
+             audit="member.lift_bar",
+             prepare=lambda hub, m: [hub.members.bar(Actor(Role.SYSTEM, "t", "cli", code),
+                                                     m.number, "시험")
+                                     for code in (ISSUING, JOINED)]),
     RestCase("GET", "/members/{ref}/loans", JOINED_READ, _get("/members/{n}/loans"),
              reveals=_titles_shown),
     RestCase("GET", "/members/{ref}/loans?history=true", JOINED_READ,
@@ -349,7 +376,8 @@ def test_every_operation_of_the_rule_is_exercised() -> None:
     """Each Op of services/access.py is covered by a REST row, a SIP2 row or a
     service test below."""
     rest = {Op.LOOKUP, Op.READ, Op.UPDATE, Op.JOIN, Op.CARD_LOST, Op.LIFT_CARD_LOST,
-            Op.LINK_CARD, Op.WITHDRAW, Op.LOANS, Op.HIDE_HISTORY, Op.SUSPENSIONS}
+            Op.LINK_CARD, Op.WITHDRAW, Op.LOANS, Op.HIDE_HISTORY, Op.SUSPENSIONS, Op.EXPEL,
+            Op.LIFT_EXPULSION, Op.BAR, Op.LIFT_BAR}
     service_only = {Op.SET_PASSWORD}  # the portal and the desk, not the REST API
     assert rest | service_only == set(Op)
     assert set(access.WHO_MAY) == set(Op)

@@ -228,6 +228,12 @@ def test_copy_reserved_for_someone_else():
     assert codes(checkout(copy=replace(FREE, reserved_for_other=True))) == [Code.COPY_RESERVED]
 
 
+def test_a_member_barred_here_is_refused_here_only():
+    assert codes(checkout(member=replace(ACTIVE, barred_here=True))) == [
+        Code.MEMBER_BARRED_HERE]
+    assert checkout(member=replace(ACTIVE, barred_here=False)).allowed
+
+
 def test_a_copy_not_at_the_acting_library_is_refused_naming_its_owner():
     decision = checkout(copy=replace(FREE, here=False, owner="121001"))
     assert codes(decision) == [Code.COPY_NOT_HERE]
@@ -280,6 +286,8 @@ def expected_checkout_codes(member, copy, counts, policy, today) -> set[Code]:
             out.add(Code.MEMBER_NOT_ELIGIBLE)
         if member.card_lost:
             out.add(Code.CARD_LOST)
+        if member.barred_here:
+            out.add(Code.MEMBER_BARRED_HERE)
         suspended = member.suspended_until is not None and member.suspended_until >= today
         if suspended and (policy.suspension_sharing == "enforce" or member.suspended_here):
             out.add(Code.MEMBER_SUSPENDED)
@@ -315,6 +323,7 @@ members = st.one_of(
         card_lost=st.booleans(),
         suspended_until=st.one_of(st.none(), st.integers(-5, 5).map(lambda n: TODAY + timedelta(n))),
         suspended_here=st.booleans(),
+        barred_here=st.booleans(),
     ),
 )
 copies = st.one_of(st.none(), st.builds(CopyFacts, st.booleans(), st.booleans(), st.booleans(),

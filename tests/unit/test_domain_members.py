@@ -317,3 +317,45 @@ def test_mask_phone_never_shows_the_middle_digits(phone):
 )
 def test_mask_email(email, masked):
     assert mask_email(email) == masked
+
+
+# --- expulsion (제적) and a library's own bar (issue 8, item 13) ------------------------------
+
+def test_expulsion_changes_and_refuses_the_status_the_member_has():
+    from chaekieum.domain.members import expulsion_change
+
+    assert expulsion_change("active", expel=True) == "expelled"
+    assert expulsion_change("expelled", expel=False) == "active"
+    for status, expel in (("expelled", True), ("active", False)):
+        with pytest.raises(DomainError) as refused:
+            expulsion_change(status, expel)
+        assert refused.value.code == Code.MEMBER_STATUS_UNCHANGED
+    with pytest.raises(DomainError) as refused:
+        expulsion_change("withdrawn", expel=True)
+    assert refused.value.code == Code.MEMBER_WITHDRAWN
+
+
+def test_bar_changes_and_refuses_the_status_the_library_has():
+    from chaekieum.domain.members import bar_change
+
+    assert bar_change("active", bar=True) == "barred"
+    assert bar_change("barred", bar=False) == "active"
+    for status, bar in (("barred", True), ("active", False)):
+        with pytest.raises(DomainError) as refused:
+            bar_change(status, bar)
+        assert refused.value.code == Code.MEMBER_STATUS_UNCHANGED
+    with pytest.raises(DomainError):
+        bar_change("withdrawn", bar=True)
+
+
+def test_a_status_change_needs_a_reason_and_keeps_it_short():
+    from chaekieum.domain.members import REASON_MAX, status_reason
+
+    assert status_reason("  도서   훼손 ", required=True) == "도서 훼손"
+    assert status_reason(None, required=False) == ""
+    for blank in (None, "", "   "):
+        with pytest.raises(DomainError) as refused:
+            status_reason(blank, required=True)
+        assert refused.value.details == {"field": "reason", "problem": "required"}
+    with pytest.raises(DomainError):
+        status_reason("가" * (REASON_MAX + 1), required=False)

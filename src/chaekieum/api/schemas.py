@@ -90,6 +90,19 @@ class CardUidIn(Body):
     card_uid: str = Field(..., min_length=1, max_length=64)
 
 
+class StatusChangeIn(Body):
+    """Expel (제적) or bar a member: why (kept with the member and in the audit log)."""
+
+    reason: str = Field(..., min_length=1, max_length=500,
+                        description="why, for the staff who read the record and the audit log")
+
+
+class StatusLiftIn(Body):
+    """Lift an expulsion or a bar; the reason is optional."""
+
+    reason: str | None = Field(None, max_length=500)
+
+
 class CopyIn(Body):
     registration_number: str = Field(..., min_length=3, max_length=20)
     title: str = Field("", max_length=300)

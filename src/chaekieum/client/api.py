@@ -290,6 +290,27 @@ class _Endpoints(Generic[R]):
         return self._run(_write("POST", f"/members/{_seg(ref)}/withdraw",
                                 key=idempotency_key))
 
+    def expel_member(self, ref: str, reason: str, *,
+                     idempotency_key: str | None = None) -> R:
+        """제적: refused loans everywhere (the issuing library or a national key)."""
+        return self._run(_write("POST", f"/members/{_seg(ref)}/expel", {"reason": reason},
+                                idempotency_key))
+
+    def lift_expulsion(self, ref: str, reason: str | None = None, *,
+                       idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", f"/members/{_seg(ref)}/expel/lift",
+                                _body(reason=reason), idempotency_key))
+
+    def bar_member(self, ref: str, reason: str, *, idempotency_key: str | None = None) -> R:
+        """Bar the member at this library only (no loans here; other libraries unaffected)."""
+        return self._run(_write("POST", f"/members/{_seg(ref)}/bar", {"reason": reason},
+                                idempotency_key))
+
+    def lift_bar(self, ref: str, reason: str | None = None, *,
+                 idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", f"/members/{_seg(ref)}/bar/lift",
+                                _body(reason=reason), idempotency_key))
+
     def member_loans(self, ref: str, *, history: bool = False) -> R:
         return self._run(_get(f"/members/{_seg(ref)}/loans", history=history))
 

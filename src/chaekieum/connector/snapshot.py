@@ -160,7 +160,8 @@ class Snapshot:
         member = rules.MemberFacts(
             status=_STATUS_OF.get(blocked, MemberStatus.ACTIVE),
             card_lost=blocked == "CARD_LOST",
-            suspended_until=until if blocked == "MEMBER_SUSPENDED" else None)
+            suspended_until=until if blocked == "MEMBER_SUSPENDED" else None,
+            barred_here=blocked == "MEMBER_BARRED_HERE")
         policy = self.policy(row["member_class"])
         counts = rules.LoanCounts(total=(row["on_loan"] or 0) + queued,
                                   here=(row["here"] or 0) + queued,

@@ -24,6 +24,7 @@ class MemberFacts:
     card_lost: bool
     suspended_until: date | None
     suspended_here: bool = False  # a running suspension was earned at the acting library
+    barred_here: bool = False  # the acting library barred the member (its own status)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def _member_reasons(member: MemberFacts | None, policy: Policy, today: date) -> 
         reasons.append(Reason(Code.MEMBER_NOT_ELIGIBLE))
     if member.card_lost:
         reasons.append(Reason(Code.CARD_LOST))
+    if member.barred_here:
+        reasons.append(Reason(Code.MEMBER_BARRED_HERE))
     if is_suspended(member.suspended_until, today):
         suspended = Reason(Code.MEMBER_SUSPENDED, {"until": member.suspended_until.isoformat()})
         if policy.suspension_sharing is SharingMode.ENFORCE or member.suspended_here:
@@ -149,6 +152,8 @@ def decide_renewal(
         member.suspended_until, today
     ):
         reasons.append(Reason(Code.RENEW_MEMBER_NOT_ACTIVE))
+    if member.barred_here:
+        reasons.append(Reason(Code.MEMBER_BARRED_HERE))
     if overdue_loans:
         reasons.append(Reason(Code.MEMBER_HAS_OVERDUE, {"overdue": overdue_loans}))
     if reserved_for_other:

@@ -16,6 +16,8 @@ class Code(StrEnum):
     MEMBER_UNKNOWN = "MEMBER_UNKNOWN"
     MEMBER_WITHDRAWN = "MEMBER_WITHDRAWN"
     MEMBER_EXPELLED = "MEMBER_EXPELLED"
+    MEMBER_BARRED_HERE = "MEMBER_BARRED_HERE"
+    MEMBER_STATUS_UNCHANGED = "MEMBER_STATUS_UNCHANGED"
     MEMBER_NOT_ELIGIBLE = "MEMBER_NOT_ELIGIBLE"
     CARD_LOST = "CARD_LOST"
     MEMBER_SUSPENDED = "MEMBER_SUSPENDED"
@@ -90,6 +92,7 @@ class Code(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     MEMBER_NOT_JOINED_HERE = "MEMBER_NOT_JOINED_HERE"
     MEMBER_OUT_OF_REGION = "MEMBER_OUT_OF_REGION"
+    MEMBER_NOT_ISSUED_HERE = "MEMBER_NOT_ISSUED_HERE"
     # generic request problems
     NOT_FOUND = "NOT_FOUND"
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -111,6 +114,14 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.MEMBER_UNKNOWN: ("등록되지 않은 회원입니다.", "Unknown member."),
     Code.MEMBER_WITHDRAWN: ("탈퇴한 회원입니다.", "The member has withdrawn."),
     Code.MEMBER_EXPELLED: ("제적된 회원입니다.", "The member has been expelled."),
+    Code.MEMBER_BARRED_HERE: (
+        "이 도서관에서 이용이 제한된 회원입니다. 이 도서관에서는 대출할 수 없습니다.",
+        "This library has barred the member: no loans here.",
+    ),
+    Code.MEMBER_STATUS_UNCHANGED: (
+        "회원이 이미 그 상태입니다.",
+        "The member already has that status.",
+    ),
     Code.MEMBER_NOT_ELIGIBLE: ("비회원은 대출할 수 없습니다.", "Non-members cannot borrow."),
     Code.CARD_LOST: ("분실 신고된 이용증입니다.", "This card has been reported lost."),
     Code.MEMBER_SUSPENDED: ("대출정지 중인 회원입니다.", "The member's borrowing is suspended."),
@@ -281,6 +292,11 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.MEMBER_OUT_OF_REGION: (
         "관할 지역 도서관의 회원이 아닙니다.",
         "The member has not joined any library of your region.",
+    ),
+    Code.MEMBER_NOT_ISSUED_HERE: (
+        "제적과 제적 해제는 회원증을 발급한 도서관(또는 그 지역센터, 통합센터)만 할 수 있습니다.",
+        "Only the library that issued the member's card (its regional center, or the "
+        "national center) can expel a member or lift an expulsion.",
     ),
     Code.NOT_FOUND: ("찾을 수 없습니다.", "Not found."),
     Code.VALIDATION_ERROR: ("요청 값이 올바르지 않습니다.", "Invalid request."),

@@ -22,6 +22,48 @@ class MemberStatus(StrEnum):
 STATUS_LABELS = {"active": "정상", "suspended": "대출정지", "expelled": "제적", "withdrawn": "탈퇴"}
 
 
+class LibraryStatus(StrEnum):
+    """A library's own status of a member (its registration, `memberships.status`)."""
+
+    ACTIVE = "active"
+    BARRED = "barred"  # 이용제한: no loans at this library
+    WITHDRAWN = "withdrawn"  # the member withdrew (everywhere)
+
+
+REASON_MAX = 500
+
+
+def status_reason(reason: str | None, required: bool) -> str:
+    """The reason staff give for an expulsion or a bar (required) or for lifting one."""
+    text = " ".join((reason or "").split())
+    if required and not text:
+        raise DomainError(Code.VALIDATION_ERROR, field="reason", problem="required")
+    if len(text) > REASON_MAX:
+        raise DomainError(Code.VALIDATION_ERROR, field="reason", problem=f"max {REASON_MAX}")
+    return text
+
+
+def expulsion_change(status: str, expel: bool) -> MemberStatus:
+    """The member's status after expelling (`expel`) or lifting an expulsion: withdrawn
+    members are gone; asking for the status the member already has is refused."""
+    if status == MemberStatus.WITHDRAWN:
+        raise DomainError(Code.MEMBER_WITHDRAWN)
+    target = MemberStatus.EXPELLED if expel else MemberStatus.ACTIVE
+    if status == target:
+        raise DomainError(Code.MEMBER_STATUS_UNCHANGED, status=status)
+    return target
+
+
+def bar_change(library_status: str, bar: bool) -> LibraryStatus:
+    """The library's own status of the member after barring (`bar`) or lifting a bar."""
+    if library_status == LibraryStatus.WITHDRAWN:
+        raise DomainError(Code.MEMBER_WITHDRAWN)
+    target = LibraryStatus.BARRED if bar else LibraryStatus.ACTIVE
+    if library_status == target:
+        raise DomainError(Code.MEMBER_STATUS_UNCHANGED, status=library_status)
+    return target
+
+
 def display_status(status: str, suspended_until: date | None, today: date) -> str:
     """What a person sees: 'suspended' is a status to them, a date to us."""
     if status == MemberStatus.ACTIVE and is_suspended(suspended_until, today):

@@ -131,6 +131,7 @@ class PlacementFacts:
     already_reserved: bool  # the member has an active reservation of this copy
     active_reservations: int  # the member's active reservations at the owning library
     limit: int  # policy reservation_limit (0 = this library takes no reservations)
+    barred: bool = False  # the owning (pickup) library barred the member
 
 
 def decide_placement(f: PlacementFacts, today: date) -> Decision:
@@ -144,6 +145,8 @@ def decide_placement(f: PlacementFacts, today: date) -> Decision:
         reasons.append(Reason(Code.MEMBER_NOT_ELIGIBLE))
     if f.card_lost:
         reasons.append(Reason(Code.CARD_LOST))
+    if f.barred:
+        reasons.append(Reason(Code.MEMBER_BARRED_HERE))
     if is_suspended(f.suspended_until, today):
         reasons.append(Reason(Code.MEMBER_SUSPENDED, {"until": f.suspended_until.isoformat()}))
     if not f.copy_known:

@@ -14,6 +14,12 @@ An actor stands in one of four relations to a member:
 - PARTICIPANT: any other participating library (API key, librarian, kiosk, or an admin
   acting at a library): enough to find the member for circulation, masked.
 - NONE: an admin without a library outside their region; another member.
+
+One operation goes further than JOINED: expulsion (제적) belongs to the member's issuing
+library. The ISSUER relation is held, besides the actor's standing, by the issuing
+library itself (its staff and its library system, not its kiosks), the regional admin of
+the issuing library's region (the library's admin, as for its policy and credentials),
+a national admin and the system.
 """
 
 from __future__ import annotations
@@ -41,6 +47,10 @@ class Op(StrEnum):
     LINK_CARD = "link_card"  # link an RFID card UID
     WITHDRAW = "withdraw"  # withdrawal: erases personal data
     HIDE_HISTORY = "hide_history"  # hide returned loans from the history
+    EXPEL = "expel"  # 제적: refused everywhere (issuing library or national)
+    LIFT_EXPULSION = "lift_expulsion"  # end an expulsion
+    BAR = "bar"  # the acting library's own status: no loans there
+    LIFT_BAR = "lift_bar"  # end the acting library's bar
 
 
 class Standing(StrEnum):
@@ -48,9 +58,10 @@ class Standing(StrEnum):
     SELF = "self"
     PARTICIPANT = "participant"
     NONE = "none"
+    ISSUER = "issuer"  # held besides JOINED: see the module's docstring
 
 
-_J, _S, _P = Standing.JOINED, Standing.SELF, Standing.PARTICIPANT
+_J, _S, _P, _I = Standing.JOINED, Standing.SELF, Standing.PARTICIPANT, Standing.ISSUER
 
 # THE RULE: operation -> the standings that may perform it. Every change is audited by
 # the service that makes it (tests/integration/test_member_access.py checks the rows).
@@ -67,7 +78,16 @@ WHO_MAY: dict[Op, frozenset[Standing]] = {
     Op.LIFT_CARD_LOST: frozenset({_J}),
     Op.LINK_CARD: frozenset({_J}),
     Op.WITHDRAW: frozenset({_J}),
+    Op.EXPEL: frozenset({_I}),
+    Op.LIFT_EXPULSION: frozenset({_I}),
+    # the acting library's own status; the service also requires that the member joined
+    # that library (the status is part of that registration)
+    Op.BAR: frozenset({_J}),
+    Op.LIFT_BAR: frozenset({_J}),
 }
+
+# Operations no kiosk performs, whatever its standing (staff decisions with a reason).
+STAFF_ONLY = frozenset({Op.EXPEL, Op.LIFT_EXPULSION, Op.BAR, Op.LIFT_BAR})
 
 # Roles bound to one library (they act for it everywhere).
 LIBRARY_ROLES = frozenset({Role.LIBRARY_SYSTEM, Role.LIBRARIAN, Role.TERMINAL})
@@ -80,12 +100,16 @@ class Subject:
     number: str
     libraries: frozenset[str]  # codes of the libraries the member joined
     regions: frozenset[str]  # their regions
+    issuing: tuple[str, str] = ("", "")  # (library code, region code) that issued the card
 
     @classmethod
-    def of(cls, number: str, joined: Iterable[tuple[str, str]]) -> Subject:
-        """`joined`: (library code, region code) of each library the member joined."""
+    def of(cls, number: str, joined: Iterable[tuple[str, str]],
+           issuing: tuple[str, str] = ("", "")) -> Subject:
+        """`joined`: (library code, region code) of each library the member joined;
+        `issuing`: those of the issuing library."""
         pairs = list(joined)
-        return cls(number, frozenset(c for c, _ in pairs), frozenset(r for _, r in pairs))
+        return cls(number, frozenset(c for c, _ in pairs), frozenset(r for _, r in pairs),
+                   issuing)
 
 
 def standing(actor: Actor, subject: Subject) -> Standing:
@@ -101,11 +125,29 @@ def standing(actor: Actor, subject: Subject) -> Standing:
     return Standing.NONE
 
 
+def is_issuer(actor: Actor, subject: Subject) -> bool:
+    library, region = subject.issuing
+    if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
+        return True
+    if actor.role == Role.REGIONAL_ADMIN:
+        return bool(region) and actor.region_code == region
+    return actor.role in (Role.LIBRARIAN, Role.LIBRARY_SYSTEM) and bool(library) \
+        and actor.library_code == library
+
+
 def check(actor: Actor, op: Op, subject: Subject) -> Standing:
     """The actor's standing if the rule lets it perform `op`; a refusal otherwise."""
     where = standing(actor, subject)
-    if where in WHO_MAY[op]:
+    if op in STAFF_ONLY and actor.role in (Role.TERMINAL, Role.MEMBER):
+        raise DomainError(Code.FORBIDDEN, operation=str(op))
+    if where in WHO_MAY[op] or (_I in WHO_MAY[op] and is_issuer(actor, subject)):
         return where
+    if _I in WHO_MAY[op]:
+        if actor.role == Role.REGIONAL_ADMIN:
+            raise DomainError(Code.MEMBER_OUT_OF_REGION, operation=str(op),
+                              region_code=actor.region_code)
+        raise DomainError(Code.MEMBER_NOT_ISSUED_HERE, operation=str(op),
+                          issuing_library=subject.issuing[0])
     if where == Standing.PARTICIPANT:
         raise DomainError(Code.MEMBER_NOT_JOINED_HERE, operation=str(op),
                           library_code=actor.library_code)

@@ -18,6 +18,7 @@ from ..domain import circulation as rules
 from ..domain import reservations as reservation_rules
 from ..domain import suspension as suspension_rules
 from ..domain.errors import Code, Decision, DomainError, Reason
+from ..domain.members import LibraryStatus
 from ..domain.numbering import mask_member_number
 from ..domain.onboarding import can_circulate
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome  # noqa: F401
@@ -39,6 +40,7 @@ from .events import Kind, emit, emit_many
 from .events import row as events_row
 from .lookup import (
     CIRCULATION_MEMBER_COLUMNS,
+    barred_at,
     check_sandbox,
     find_copy,
     find_member,
@@ -123,6 +125,10 @@ _CHECKOUT_FACTS = select(
     _scalar(select(func.count()).select_from(memberships).where(
         memberships.c.member_id == bindparam("member_id"),
         memberships.c.library_code == bindparam("library"))).label("joined"),
+    _scalar(select(func.count()).select_from(memberships).where(
+        memberships.c.member_id == bindparam("member_id"),
+        memberships.c.library_code == bindparam("library"),
+        memberships.c.status == LibraryStatus.BARRED)).label("barred"),
     holds.head_reserver_query(bindparam("copy_id")).label("head_reserver"),
 )
 _LOAN_BY_CLIENT_TXN = select(loans.c.id, loans.c.state).where(
@@ -198,11 +204,15 @@ class Circulation:
             )
         ) > 0
 
-    def _member_facts(self, conn, member, library_code: str, today: date) -> rules.MemberFacts:  # noqa: ANN001
+    def _member_facts(self, conn, member, library_code: str, today: date,  # noqa: ANN001
+                      barred: bool | None = None) -> rules.MemberFacts:
         here = False
         if suspension_rules.is_suspended(member.suspended_until, today):
             here = self._suspended_here(conn, member.id, library_code, today)
-        return rules.MemberFacts(member.status, member.card_lost, member.suspended_until, here)
+        if barred is None:
+            barred = barred_at(conn, member.id, library_code)
+        return rules.MemberFacts(member.status, member.card_lost, member.suspended_until, here,
+                                 barred)
 
     @staticmethod
     def _record_exception(conn, library_code, loan_id, action, reasons, at) -> list[dict]:  # noqa: ANN001
@@ -258,8 +268,8 @@ class Circulation:
             here=rules.copy_is_here(owner, library_code, bool(facts.received_here)),
             owner=owner,
         )
-        member_facts = (None if member is None
-                        else self._member_facts(conn, member, library_code, today))
+        member_facts = (None if member is None else self._member_facts(
+            conn, member, library_code, today, barred=bool(facts.barred)))
         decision = rules.decide_checkout(member_facts, copy_facts, counts, policy, today)
         return facts, active, policy, decision
 

@@ -25,6 +25,10 @@ class Kind:
     MEMBER_WITHDRAWN = "member.withdrawn"
     MEMBER_JOINED = "member.joined"
     CARD_LOST = "member.card_lost"
+    MEMBER_EXPELLED = "member.expelled"  # 제적, to every library the member joined
+    MEMBER_EXPULSION_LIFTED = "member.expulsion_lifted"
+    MEMBER_BARRED = "member.barred"  # to the barring library only (its own status)
+    MEMBER_BAR_LIFTED = "member.bar_lifted"
     TRANSIT_ADDRESSED = "transit.addressed"  # a copy of yours was returned elsewhere
     TRANSIT_SENT = "transit.sent"
     TRANSIT_ARRIVED = "transit.arrived"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from ..domain.errors import Code, DomainError
+from ..domain.members import LibraryStatus
 from ..domain.numbering import (
     InstitutionBarcode,
     MemberNumber,
@@ -16,7 +17,7 @@ from ..domain.numbering import (
     parse_scan,
     validate_library_code,
 )
-from ..store.tables import copies, members
+from ..store.tables import copies, members, memberships
 
 # What circulation decides on about a member: the hot path reads these columns only
 # (the whole row carries contact data, consents and the portal password hash).
@@ -63,6 +64,13 @@ def require_member(conn: Connection, ref: str, *, lock: bool = False,
     if row is None:
         raise DomainError(Code.MEMBER_UNKNOWN, member=ref[:40])
     return row
+
+
+def barred_at(conn: Connection, member_id: int, library_code: str) -> bool:
+    """Whether the library barred the member (its own status of the member)."""
+    return conn.scalar(select(func.count()).select_from(memberships).where(
+        memberships.c.member_id == member_id, memberships.c.library_code == library_code,
+        memberships.c.status == LibraryStatus.BARRED)) > 0
 
 
 def item_key(item: str, acting_library: str, owner_hint: str | None = None) -> tuple[str, str]:

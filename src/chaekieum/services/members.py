@@ -54,6 +54,10 @@ class Registration:
     card_uid: str | None = None
 
 
+def _iso(at) -> str | None:  # noqa: ANN001
+    return at.isoformat() + "Z" if at is not None else None
+
+
 class Members:
     def __init__(self, db: Database, registry: Registry, clock: Clock, ci_pepper: bytes):
         self.db = db
@@ -116,16 +120,26 @@ class Members:
             .where(memberships.c.member_id == member_id).order_by(memberships.c.joined_at)
         ).all()
 
+    def _subject(self, conn: Connection, member, joined: list) -> access.Subject:  # noqa: ANN001
+        issuing = self.registry.library(member.issuing_library, conn)
+        return access.Subject.of(member.number, ((j.library_code, j.region_code) for j in joined),
+                                 (issuing.code, issuing.region_code))
+
     def _authorize(self, conn: Connection, actor: Actor, op: Op, member) -> access.Standing:  # noqa: ANN001
-        joined = self._joined(conn, member.id)
-        subject = access.Subject.of(member.number,
-                                    ((j.library_code, j.region_code) for j in joined))
-        return access.check(actor, op, subject)
+        return access.check(actor, op, self._subject(conn, member, self._joined(conn, member.id)))
 
     def authorize(self, actor: Actor, ref: str, op: Op) -> None:
         """Refuse now what the rule would refuse (e.g. before a confirmation step)."""
         with self.db.read() as conn:
             self._authorize(conn, actor, op, require_member(conn, ref))
+
+    def may(self, actor: Actor, ref: str, op: Op) -> bool:
+        """Whether the rule lets the actor do `op` (e.g. to offer a button or not)."""
+        try:
+            self.authorize(actor, ref, op)
+        except DomainError:
+            return False
+        return True
 
     # -- reading -------------------------------------------------------------------
     def get(self, actor: Actor, ref: str, op: Op = Op.LOOKUP) -> dict[str, Any]:
@@ -143,7 +157,7 @@ class Members:
         """The member as `actor` may see it; `op`: first check the actor may do that."""
         m = conn.execute(select(members).where(members.c.id == member_id)).one()
         joined = self._joined(conn, member_id)
-        subject = access.Subject.of(m.number, ((j.library_code, j.region_code) for j in joined))
+        subject = self._subject(conn, m, joined)
         where = (access.check(actor, op, subject) if op is not None
                  else access.standing(actor, subject))
         full = access.personal_data_visible(where)
@@ -181,14 +195,21 @@ class Members:
             "libraries": [
                 {"library_code": j.library_code, "library_name": j.name, "how": j.how,
                  "joined_at": j.joined_at.isoformat() + "Z", "by": j.actor,
-                 "status": j.status}
+                 "status": j.status, "status_reason": j.status_reason,
+                 "status_changed_at": _iso(j.status_changed_at), "status_by": j.status_by}
                 for j in joined
             ] if full else [],
             "joined_here": bool(actor.library_code) and actor.library_code in subject.libraries,
+            # the acting library's own bar (circulation needs it, so it is never masked)
+            "barred_here": any(j.library_code == actor.library_code
+                               and j.status == rules.LibraryStatus.BARRED for j in joined),
             "personal_data_visible": full,
         }
         if full:
             view["consents"] = m.consents
+            if m.status_changed_at is not None:  # the last expulsion or its lifting
+                view["status_change"] = {"reason": m.status_reason, "by": m.status_by,
+                                         "at": _iso(m.status_changed_at)}
         return view
 
     def search(self, actor: Actor, query: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -332,6 +353,82 @@ class Members:
                          {"card_uid_linked": member.card_uid is not None})
         return self._view(conn, actor, member.id)
 
+    # -- expulsion (제적) and a library's own bar ----------------------------------------
+    @transactional
+    def expel(self, conn: Connection, actor: Actor, ref: str, reason: str) -> dict[str, Any]:
+        """제적: refused loans at every library (MEMBER_EXPELLED) until lifted. The issuing
+        library (its staff or system, its regional admin) or a national admin."""
+        return self._set_expelled(conn, actor, ref, reason, expel=True)
+
+    @transactional
+    def lift_expulsion(self, conn: Connection, actor: Actor, ref: str,
+                       reason: str | None = None) -> dict[str, Any]:
+        return self._set_expelled(conn, actor, ref, reason, expel=False)
+
+    def _set_expelled(self, conn: Connection, actor: Actor, ref: str, reason: str | None,
+                      expel: bool) -> dict[str, Any]:
+        member = require_member(conn, ref, lock=True)
+        self._authorize(conn, actor, Op.EXPEL if expel else Op.LIFT_EXPULSION, member)
+        target = rules.expulsion_change(member.status, expel)
+        text = rules.status_reason(reason, required=expel)
+        at = self.clock.now()
+        conn.execute(update(members).where(members.c.id == member.id).values(
+            status=target, status_reason=text or None, status_changed_at=at,
+            status_by=actor.label, updated_at=at))
+        if expel:
+            audit.record(conn, actor, "member.expel", "member", member.number, at,
+                         {"reason": text})
+        else:
+            audit.record(conn, actor, "member.lift_expulsion", "member", member.number, at,
+                         {"reason": text})
+        libs = conn.scalars(select(memberships.c.library_code).where(
+            memberships.c.member_id == member.id)).all()
+        emit_many(conn, libs, Kind.MEMBER_EXPELLED if expel else Kind.MEMBER_EXPULSION_LIFTED,
+                  {"member": member.number}, at)
+        return self._view(conn, actor, member.id)
+
+    @transactional
+    def bar(self, conn: Connection, actor: Actor, ref: str, reason: str) -> dict[str, Any]:
+        """The acting library's own status of the member: no loans there
+        (MEMBER_BARRED_HERE) until lifted; other libraries are not affected."""
+        return self._set_barred(conn, actor, ref, reason, bar=True)
+
+    @transactional
+    def lift_bar(self, conn: Connection, actor: Actor, ref: str,
+                 reason: str | None = None) -> dict[str, Any]:
+        return self._set_barred(conn, actor, ref, reason, bar=False)
+
+    def _set_barred(self, conn: Connection, actor: Actor, ref: str, reason: str | None,
+                    bar: bool) -> dict[str, Any]:
+        library_code = actor.require_library()
+        member = require_member(conn, ref, lock=True)
+        self._authorize(conn, actor, Op.BAR if bar else Op.LIFT_BAR, member)
+        here = conn.execute(select(memberships.c.status).where(
+            memberships.c.member_id == member.id,
+            memberships.c.library_code == library_code)).first()
+        if here is None:  # the status is part of the registration at this library
+            raise DomainError(Code.MEMBER_NOT_JOINED_HERE, operation=str(Op.BAR),
+                              library_code=library_code)
+        target = rules.bar_change(here.status, bar)
+        text = rules.status_reason(reason, required=bar)
+        at = self.clock.now()
+        conn.execute(update(memberships).where(
+            memberships.c.member_id == member.id, memberships.c.library_code == library_code
+        ).values(status=target, status_reason=text or None, status_changed_at=at,
+                 status_by=actor.label))
+        # a change of the member: library connectors pick it up in their next delta
+        conn.execute(update(members).where(members.c.id == member.id).values(updated_at=at))
+        details = {"reason": text, "library": library_code}
+        if bar:
+            audit.record(conn, actor, "member.bar", "member", member.number, at, details,
+                         library_code)
+        else:
+            audit.record(conn, actor, "member.lift_bar", "member", member.number, at, details,
+                         library_code)
+        emit(conn, library_code, Kind.MEMBER_BARRED if bar else Kind.MEMBER_BAR_LIFTED,
+             {"member": member.number, "library": library_code}, at)
+        return self._view(conn, actor, member.id)
+
     @transactional
     def join(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
         """Explicit registration at the acting library (the desk's ID check)."""
@@ -372,9 +469,10 @@ class Members:
         conn.execute(update(members).where(members.c.id == member.id).values(
             status=rules.MemberStatus.WITHDRAWN, withdrawn_at=at, updated_at=at,
             name=None, birth_year=None, phone=None, email=None, ci_hash=None, card_uid=None,
-            guardian_name=None, guardian_phone=None, consents={}, password_hash=None))
+            guardian_name=None, guardian_phone=None, consents={}, password_hash=None,
+            status_reason=None))
         conn.execute(update(memberships).where(memberships.c.member_id == member.id).values(
-            status="withdrawn", actor="erased"))
+            status="withdrawn", actor="erased", status_reason=None))
         libs = conn.scalars(select(memberships.c.library_code).where(
             memberships.c.member_id == member.id)).all()
         emit_many(conn, libs, Kind.MEMBER_WITHDRAWN, {"member": member.number}, at)

@@ -38,7 +38,7 @@ from ..store.tables import copies, libraries, loans, members, memberships, reser
 from . import audit
 from .context import Actor, Clock, Role, local_date
 from .events import Kind, emit
-from .lookup import find_copy, item_key, require_member
+from .lookup import barred_at, find_copy, item_key, require_member
 from .registry import Registry
 from .tx import transactional
 
@@ -233,7 +233,7 @@ class Reservations:
             copy_on_loan=False, copy_in_transit=False, copy_queued=False,
             borrower_is_member=False, already_reserved=False,
             active_reservations=active_count(conn, member.id, owner),
-            limit=policy.reservation_limit)
+            limit=policy.reservation_limit, barred=barred_at(conn, member.id, owner))
         if copy is not None:
             borrower = conn.scalar(select(loans.c.member_id).where(
                 loans.c.copy_id == copy.id, loans.c.state == "active"))

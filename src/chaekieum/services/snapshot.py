@@ -2,7 +2,7 @@
 
 One page at a time, for the key's library:
 - every member blocked network-wide (withdrawn, expelled, card lost, suspended with the
-  end date), by member number;
+  end date), by member number, and the library's own members it barred;
 - the library's own members (joined there) with their network-wide active-loan counts;
 - on the first page, the library's policies per member class and its calendar (closed
   weekdays, and every closed date and public holiday of the next 400 days).
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 
-from ..domain.members import MemberStatus
+from ..domain.members import LibraryStatus, MemberStatus
 from ..domain.policy import MEMBER_CLASSES
 from ..domain.suspension import is_suspended
 from ..store.db import Database
@@ -36,11 +36,14 @@ CALENDAR_DAYS = 400
 MAX_PAGE = 5000
 
 
-def blocked_code(status: str, card_lost: bool, suspended_until, today) -> str | None:  # noqa: ANN001
+def blocked_code(status: str, card_lost: bool, suspended_until, today,  # noqa: ANN001
+                 barred_here: bool = False) -> str | None:
     if status == MemberStatus.WITHDRAWN:
         return "MEMBER_WITHDRAWN"
     if status == MemberStatus.EXPELLED:
         return "MEMBER_EXPELLED"
+    if barred_here:
+        return "MEMBER_BARRED_HERE"
     if card_lost:
         return "CARD_LOST"
     if is_suspended(suspended_until, today):
@@ -66,9 +69,14 @@ class ConnectorSnapshot:
         overdue = select(func.count()).where(active, loans.c.due_on < today).scalar_subquery()
         here = select(func.count()).where(active, loans.c.library_code == code).scalar_subquery()
         joined = members.c.id.in_(own)
-        # loan counts only for own members: a blocked member of another library costs
-        # no loan lookups (the database evaluates a CASE branch only when it is taken)
-        on_loan, here, overdue = (case((joined, q)) for q in (on_loan, here, overdue))
+        barred = select(func.count()).select_from(memberships).where(
+            memberships.c.member_id == members.c.id, memberships.c.library_code == code,
+            memberships.c.status == LibraryStatus.BARRED).scalar_subquery()
+        # loan counts (and the library's own bar) only for own members: a blocked member
+        # of another library costs no lookups (the database evaluates a CASE branch only
+        # when it is taken)
+        on_loan, here, overdue, barred = (case((joined, q))
+                                          for q in (on_loan, here, overdue, barred))
         if since is None and own_only:
             wanted = joined
         elif since is None:
@@ -82,12 +90,13 @@ class ConnectorSnapshot:
                 select(members.c.id, members.c.number, members.c.status, members.c.card_lost,
                        members.c.suspended_until, members.c.member_class,
                        joined.label("own"), on_loan.label("on_loan"),
-                       here.label("here"), overdue.label("overdue"))
+                       here.label("here"), overdue.label("overdue"), barred.label("barred"))
                 .where(wanted, members.c.id > after).order_by(members.c.id).limit(limit)
             ).all()
         items = [{
             "number": r.number,
-            "blocked": blocked_code(r.status, r.card_lost, r.suspended_until, today),
+            "blocked": blocked_code(r.status, r.card_lost, r.suspended_until, today,
+                                    bool(r.barred)),
             "until": r.suspended_until.isoformat() if r.suspended_until else None,
             "member_class": r.member_class,
             "own": bool(r.own),

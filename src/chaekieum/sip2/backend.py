@@ -76,7 +76,8 @@ def build_patron_facts(view: dict[str, Any], active: list[dict[str, Any]], holds
     suspended_until = (date.fromisoformat(view["suspended_until"])
                        if view.get("suspended_until") else None)
     status = MemberStatus.ACTIVE if view["status"] == "suspended" else view["status"]
-    member = rules.MemberFacts(status, view["card_lost"], suspended_until, suspended_here)
+    member = rules.MemberFacts(status, view["card_lost"], suspended_until, suspended_here,
+                               bool(view.get("barred_here")))
     # (a library the member never joined has lent them nothing: a checkout joins them)
     counts = rules.LoanCounts(
         total=view.get("loans_active", len(active)),

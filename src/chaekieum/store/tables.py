@@ -170,6 +170,10 @@ members = Table(
     Column("updated_at", DateTime, nullable=False),
     # conformance-kit test data (services/sandbox.py): the library whose sandbox it is
     Column("sandbox_of", String(6)),
+    # the last expulsion (제적) or its lifting: why, when and by whom (audited as well)
+    Column("status_reason", String(500)),
+    Column("status_changed_at", DateTime),
+    Column("status_by", String(80)),
     Index("ix_members_name", "name"),
     Index("ix_members_updated_at", "updated_at"),
     Index("ix_members_sandbox_of", "sandbox_of",
@@ -190,7 +194,12 @@ memberships = Table(
     Column("joined_at", DateTime, nullable=False),
     Column("how", String(10), nullable=False),  # direct | auto
     Column("actor", String(80), nullable=False),  # staff, device or key that did it
+    # the library's own status of the member: active | barred | withdrawn
     Column("status", String(12), nullable=False, server_default="active"),
+    # the last bar or its lifting at this library: why, when and by whom (audited as well)
+    Column("status_reason", String(500)),
+    Column("status_changed_at", DateTime),
+    Column("status_by", String(80)),
     Index("ix_memberships_library", "library_code"),
 )
 

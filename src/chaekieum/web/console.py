@@ -445,8 +445,12 @@ def member_detail(request: Request, number: str, actor: Actor = Depends(staff)) 
     # message (e.g. MEMBER_NOT_JOINED_HERE) with 403
     hub = hub_of(request)
     view = hub.members.get(actor, number, Op.READ)
+    # the buttons the rule allows this actor (expulsion: the issuing library or national;
+    # a bar: the actor's own library, where the member joined)
+    may = {op: hub.members.may(actor, number, op) for op in (Op.EXPEL, Op.BAR)}
     return render(request, "console_member.html", {
-        "m": view, "number": number,
+        "m": view, "number": number, "may_expel": may[Op.EXPEL],
+        "may_bar": may[Op.BAR] and bool(actor.library_code) and view["joined_here"],
         "loans": hub.members.loans(actor, number),
         "suspensions": hub.members.suspension_history(actor, number),
         "audit": hub.audit.search(actor, entity="member", entity_id=number, limit=100)})
@@ -482,6 +486,51 @@ def link_card(request: Request, number: str, actor: Actor = Depends(staff),
     with flash_refusal(request):
         hub_of(request).members.link_card(actor, number, str(form.get("uid", ""))[:64])
         flash(request, "ok", "mem.linked")
+    return redirect(f"/console/members/{number}")
+
+
+@router.post("/members/{number}/expel")
+def expel(request: Request, number: str, actor: Actor = Depends(staff),
+          form: Any = Depends(form_data)) -> Response:
+    hub_of(request).members.authorize(actor, number, Op.EXPEL)  # before asking
+    if ask := unconfirmed(request, form, "confirm.expel", f"/console/members/{number}"):
+        return ask
+    with flash_refusal(request):
+        hub_of(request).members.expel(actor, number, str(form.get("reason", ""))[:500])
+        flash(request, "ok", "mem.expelled")
+    return redirect(f"/console/members/{number}")
+
+
+@router.post("/members/{number}/expel/lift")
+def lift_expulsion(request: Request, number: str, actor: Actor = Depends(staff),
+                   form: Any = Depends(form_data)) -> Response:
+    hub_of(request).members.authorize(actor, number, Op.LIFT_EXPULSION)
+    with flash_refusal(request):
+        hub_of(request).members.lift_expulsion(actor, number,
+                                               str(form.get("reason", ""))[:500])
+        flash(request, "ok", "mem.expulsion_lifted")
+    return redirect(f"/console/members/{number}")
+
+
+@router.post("/members/{number}/bar")
+def bar(request: Request, number: str, actor: Actor = Depends(staff),
+        form: Any = Depends(form_data)) -> Response:
+    hub_of(request).members.authorize(actor, number, Op.BAR)  # before asking
+    if ask := unconfirmed(request, form, "confirm.bar", f"/console/members/{number}"):
+        return ask
+    with flash_refusal(request):
+        hub_of(request).members.bar(actor, number, str(form.get("reason", ""))[:500])
+        flash(request, "ok", "mem.barred")
+    return redirect(f"/console/members/{number}")
+
+
+@router.post("/members/{number}/bar/lift")
+def lift_bar(request: Request, number: str, actor: Actor = Depends(staff),
+             form: Any = Depends(form_data)) -> Response:
+    hub_of(request).members.authorize(actor, number, Op.LIFT_BAR)
+    with flash_refusal(request):
+        hub_of(request).members.lift_bar(actor, number, str(form.get("reason", ""))[:500])
+        flash(request, "ok", "mem.bar_lifted")
     return redirect(f"/console/members/{number}")
 
 

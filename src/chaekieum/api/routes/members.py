@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from ...services.context import Actor
 from ...services.members import Registration
 from ..auth import current_actor, hub_of
-from ..schemas import CardUidIn, HistoryHideIn, MemberIn, MemberPatch
+from ..schemas import (
+    CardUidIn,
+    HistoryHideIn,
+    MemberIn,
+    MemberPatch,
+    StatusChangeIn,
+    StatusLiftIn,
+)
 from ..writes import perform
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -80,6 +87,42 @@ def withdraw(ref: str, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, None,
                    lambda conn: hub.members.withdraw(actor, ref, conn=conn))
+
+
+@router.post("/{ref}/expel",
+             summary="제적: expel the member (refused loans everywhere); the issuing library, "
+                     "its regional admin or a national admin; audited")
+def expel(ref: str, body: StatusChangeIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body,
+                   lambda conn: hub.members.expel(actor, ref, body.reason, conn=conn))
+
+
+@router.post("/{ref}/expel/lift",
+             summary="Lift an expulsion (who may expel may lift it; audited)")
+def lift_expulsion(ref: str, request: Request, actor: ActorDep,
+                   body: StatusLiftIn | None = None):
+    hub = hub_of(request)
+    reason = body.reason if body else None
+    return perform(request, actor, body,
+                   lambda conn: hub.members.lift_expulsion(actor, ref, reason, conn=conn))
+
+
+@router.post("/{ref}/bar",
+             summary="Bar the member at the acting library only (its own status: no loans "
+                     "there); a library the member joined; audited")
+def bar(ref: str, body: StatusChangeIn, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, body,
+                   lambda conn: hub.members.bar(actor, ref, body.reason, conn=conn))
+
+
+@router.post("/{ref}/bar/lift", summary="Lift the acting library's bar (audited)")
+def lift_bar(ref: str, request: Request, actor: ActorDep, body: StatusLiftIn | None = None):
+    hub = hub_of(request)
+    reason = body.reason if body else None
+    return perform(request, actor, body,
+                   lambda conn: hub.members.lift_bar(actor, ref, reason, conn=conn))
 
 
 @router.get("/{ref}/loans", summary="The member's loans at every library")
