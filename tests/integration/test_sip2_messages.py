@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from chaekieum.services import demo
-from chaekieum.services.context import SYSTEM
+from chaekieum.services.circulation import CheckoutRequest
+from chaekieum.services.context import SYSTEM, Actor, Role
 from chaekieum.sip2.client import Sip2Client
 from chaekieum.sip2.client import raw_frame as sip
 from chaekieum.sip2.codec import checksum, decode_response, verify_checksum
@@ -65,6 +66,13 @@ def checkout(c: Sip2Client, patron: str, item: str, seq: int = 1, *, no_block: s
 def checkin(c: Sip2Client, item: str, seq: int = 2, *, no_block: str = "N",
             when: str = NOW):  # noqa: ANN201
     return ask(c, sip(f"09{no_block}{when}{when}AP111001|AO111001|AB{item}|AC|", seq))
+
+
+def lend_at_its_owner(hub, member: str, item: str) -> None:  # noqa: ANN001
+    """Another library's copy, lent where it is: by its owner (a kiosk lends only its
+    own library's copies, COPY_NOT_HERE otherwise)."""
+    owner = Actor(Role.LIBRARIAN, f"staff:lib-{item[1:7]}", "desk", item[1:7])
+    hub.circulation.checkout(owner, CheckoutRequest(member, item))
 
 
 def active_loans(hub) -> int:  # noqa: ANN001
@@ -341,10 +349,10 @@ def test_checkout_of_held_item_is_a_renewal(clock, kiosk, member):  # noqa: ANN0
     assert r.get("AH") > first.get("AH")
 
 
-def test_renew_then_limit_and_renew_all(clock, kiosk, member):  # noqa: ANN001
+def test_renew_then_limit_and_renew_all(hub, clock, kiosk, member):  # noqa: ANN001
     checkout(kiosk, member, "$111001EM0000000001", 1)
     checkout(kiosk, member, "$111001EM0000000002", 2)
-    checkout(kiosk, member, "$111002EM0000000001", 3)  # another library's copy
+    lend_at_its_owner(hub, member, "$111002EM0000000001")  # another library's copy
     r = ask(kiosk, sip(f"29NN{NOW}{BLANK}AO111001|AA{member}|AB$111001EM0000000001|", 4))
     assert r.code == "30" and r.fixed["ok"] == "0"
     assert "대출 당일에는 반납연기할 수 없습니다." in r.all("AF") and r.get("AH")
@@ -370,7 +378,7 @@ def test_renew_all_without_transaction_date_and_no_patron(kiosk, member):  # noq
 
 
 def test_cross_return_creates_a_transit(hub, kiosk, member):  # noqa: ANN001
-    checkout(kiosk, member, "$111002EM0000000001")
+    lend_at_its_owner(hub, member, "$111002EM0000000001")
     r = checkin(kiosk, "$111002EM0000000001")
     assert r.fixed["ok"] == "1" and r.fixed["alert"] == "Y"
     assert r.get("AQ") == "111002" and r.get("CT") == "111002" and r.get("CV") == "04"
