@@ -124,12 +124,15 @@ def test_change_feed_yields_every_event_exactly_once_under_concurrent_writes(pg_
                 return
             time.sleep(0.005)
 
-    # real circulation writes in parallel, through the services
+    # real circulation writes in parallel, through the services: another library's
+    # offline loans of 111001's copies (facts the hub records, flagged COPY_NOT_HERE),
+    # each a loan.elsewhere event in the owner's feed
     def lender() -> None:
         actor = Actor(Role.LIBRARY_SYSTEM, "key:test", "api", "111002")
         member = demo.info(hub)["members"][1]["number"]
         for n in range(1, 12):
-            hub.circulation.checkout(actor, CheckoutRequest(member, f"$111001EM{n:010d}"))
+            hub.circulation.checkout(actor, CheckoutRequest(
+                member, f"$111001EM{n:010d}", offline=True, client_txn_id=f"feed-{n}"))
 
     read_thread = threading.Thread(target=reader)
     read_thread.start()
