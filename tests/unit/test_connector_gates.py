@@ -43,7 +43,9 @@ PAGE = {"library": {"code": "111001", "closed_weekdays": [0], "closed_dates": ["
             {"number": "L", "blocked": None, "until": None, "member_class": "정회원",
              "on_loan": 2, "here": 0, "overdue": 0},
             {"number": "Z", "blocked": None, "until": None, "member_class": "정회원",
-             "on_loan": None, "here": None, "overdue": None}]}
+             "on_loan": None, "here": None, "overdue": None},
+            {"number": "B", "blocked": "MEMBER_BARRED_HERE", "until": None,
+             "member_class": "정회원", "on_loan": 1, "here": 0, "overdue": 0}]}
 
 
 def test_checkout_gate_uses_the_domain_rules(tmp_path) -> None:  # noqa: ANN001
@@ -73,6 +75,9 @@ def test_checkout_gate_uses_the_domain_rules(tmp_path) -> None:  # noqa: ANN001
         "OFFLINE_MEMBER_UNVERIFIED"
     assert snap.member("Z") is None
     assert snap.checkout_gate("nobody", OfflinePolicy(1), today).allowed
+    # barred by this library (its own status, in its snapshot): refused offline too
+    barred = snap.checkout_gate("B", refuse, today)
+    assert [r.code for r in barred.reasons] == ["MEMBER_BARRED_HERE"]
     store.close()
 
 
