@@ -18,7 +18,6 @@ from ..domain import circulation as rules
 from ..domain import reservations as reservation_rules
 from ..domain import suspension as suspension_rules
 from ..domain.errors import Code, Decision, DomainError, Reason
-from ..domain.members import LibraryStatus
 from ..domain.numbering import mask_member_number
 from ..domain.onboarding import can_circulate
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome  # noqa: F401
@@ -41,6 +40,7 @@ from .events import row as events_row
 from .lookup import (
     CIRCULATION_MEMBER_COLUMNS,
     barred_at,
+    barred_count,
     check_sandbox,
     find_copy,
     find_member,
@@ -125,10 +125,7 @@ _CHECKOUT_FACTS = select(
     _scalar(select(func.count()).select_from(memberships).where(
         memberships.c.member_id == bindparam("member_id"),
         memberships.c.library_code == bindparam("library"))).label("joined"),
-    _scalar(select(func.count()).select_from(memberships).where(
-        memberships.c.member_id == bindparam("member_id"),
-        memberships.c.library_code == bindparam("library"),
-        memberships.c.status == LibraryStatus.BARRED)).label("barred"),
+    _scalar(barred_count(bindparam("member_id"), bindparam("library"))).label("barred"),
     holds.head_reserver_query(bindparam("copy_id")).label("head_reserver"),
 )
 _LOAN_BY_CLIENT_TXN = select(loans.c.id, loans.c.state).where(

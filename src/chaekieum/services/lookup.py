@@ -66,11 +66,15 @@ def require_member(conn: Connection, ref: str, *, lock: bool = False,
     return row
 
 
-def barred_at(conn: Connection, member_id: int, library_code: str) -> bool:
-    """Whether the library barred the member (its own status of the member)."""
-    return conn.scalar(select(func.count()).select_from(memberships).where(
+def barred_count(member_id, library_code):  # noqa: ANN001, ANN201 - values or columns
+    """1 when the library barred the member (its own status of the member), else 0."""
+    return select(func.count()).select_from(memberships).where(
         memberships.c.member_id == member_id, memberships.c.library_code == library_code,
-        memberships.c.status == LibraryStatus.BARRED)) > 0
+        memberships.c.status == LibraryStatus.BARRED)
+
+
+def barred_at(conn: Connection, member_id: int, library_code: str) -> bool:
+    return conn.scalar(barred_count(member_id, library_code)) > 0
 
 
 def item_key(item: str, acting_library: str, owner_hint: str | None = None) -> tuple[str, str]:

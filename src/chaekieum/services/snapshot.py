@@ -21,12 +21,13 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 
-from ..domain.members import LibraryStatus, MemberStatus
+from ..domain.members import MemberStatus
 from ..domain.policy import MEMBER_CLASSES
 from ..domain.suspension import is_suspended
 from ..store.db import Database
 from ..store.tables import loans, members, memberships
 from .context import Actor, Clock, to_utc_naive
+from .lookup import barred_count
 from .registry import Registry
 
 # A delta re-reads this much before its `since`: a member row committed a little after
@@ -69,9 +70,7 @@ class ConnectorSnapshot:
         overdue = select(func.count()).where(active, loans.c.due_on < today).scalar_subquery()
         here = select(func.count()).where(active, loans.c.library_code == code).scalar_subquery()
         joined = members.c.id.in_(own)
-        barred = select(func.count()).select_from(memberships).where(
-            memberships.c.member_id == members.c.id, memberships.c.library_code == code,
-            memberships.c.status == LibraryStatus.BARRED).scalar_subquery()
+        barred = barred_count(members.c.id, code).scalar_subquery()
         # loan counts (and the library's own bar) only for own members: a blocked member
         # of another library costs no lookups (the database evaluates a CASE branch only
         # when it is taken)
