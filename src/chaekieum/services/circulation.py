@@ -45,6 +45,7 @@ from .lookup import (
     find_copy,
     find_member,
     item_key,
+    require_member,
     upsert_own_copy,
 )
 from .registry import Registry
