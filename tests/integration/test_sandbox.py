@@ -82,9 +82,14 @@ def test_the_peer_acts_only_on_the_callers_sandbox(libs, members) -> None:  # no
     assert r.status_code == 403
     r = lib.post("/sandbox/peer/checkout", {"member": number})
     assert r.status_code in (400, 422) and r.json()["code"] == "VALIDATION_ERROR"
-    out = lib.post("/sandbox/peer/checkout", {"member": number, "item": item}).json()
-    assert out["peer"] == "111002" and out["result"]["loan"]["library_code"] == "111002"
-    back = lib.post("/sandbox/peer/checkin", {"item": item}).json()["result"]
+    # the peer lends only what is at the peer: the caller's copy is lent by the caller
+    # (COPY_NOT_HERE at the peer) and returned at the peer (타관반납)
+    r = lib.post("/sandbox/peer/checkout", {"member": number, "item": item})
+    assert r.status_code == 409 and r.json()["code"] == "COPY_NOT_HERE"
+    assert lib.checkout(number, item).status_code == 200
+    out = lib.post("/sandbox/peer/checkin", {"item": item}).json()
+    assert out["peer"] == "111002"
+    back = out["result"]
     assert back["route"] == "transit"
     assert lib.post("/sandbox/peer/send", {"transit_id": back["transit_id"]}).json()[
         "result"]["state"] == "sent"

@@ -103,7 +103,7 @@ def find_copy(conn: Connection, owner: str, reg_no: str, *, lock: bool = False) 
 def check_sandbox(member, copy) -> None:  # noqa: ANN001
     """Sandbox (conformance-kit) members and copies are lent only to each other, so a
     test run can never hold a real copy or put a loan on a real member's record."""
-    if copy is not None and copy.sandbox_of != member.sandbox_of:
+    if member is not None and copy is not None and copy.sandbox_of != member.sandbox_of:
         raise DomainError(Code.SANDBOX_MIXED, member_sandbox=member.sandbox_of,
                           copy_sandbox=copy.sandbox_of)
 
