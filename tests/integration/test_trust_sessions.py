@@ -413,10 +413,14 @@ def test_serve_turns_uvicorns_own_proxy_trust_off(monkeypatch, tmp_path) -> None
     from typer.testing import CliRunner
     from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+    from chaekieum import logsafe
     from chaekieum.cli import app as cli
 
     seen: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    # `serve` configures root logging on the runner's stderr, which is closed once the
+    # invocation ends: later tests in this process would log into a closed stream
+    monkeypatch.setattr(logsafe, "configure", lambda *args, **kwargs: None)
     monkeypatch.setenv("CHAEKIEUM_HOME", str(tmp_path))
     db = f"sqlite:///{tmp_path / 'x.db'}"
     for args, env, trusted in (([], "", None), (["--forwarded-allow-ips", "10.0.0.1"], "",
