@@ -5,14 +5,14 @@ status of the member (now also `barred`); these columns keep the reason, time an
 of the last change of either, for the console (every change is audited as well).
 
 Revision ID: member_status_1
-Revises: withdrawal_erasure_1
+Revises: onboarding_1
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "member_status_1"
-down_revision = "withdrawal_erasure_1"
+down_revision = "onboarding_1"
 branch_labels = None
 depends_on = None
 
