@@ -34,6 +34,9 @@ connector_app = typer.Typer(help="The library connector (책이음 미들웨어)
 token_app = typer.Typer(help="Local device tokens of the connector.", no_args_is_help=True)
 connector_app.add_typer(token_app, name="token")
 app.add_typer(connector_app, name="connector")
+import_app = typer.Typer(help="Bulk import of a joining library's data (docs/import.md).",
+                         no_args_is_help=True)
+app.add_typer(import_app, name="import")
 ConfigOption = typer.Option("connector.toml", "--config", "-c", help="connector.toml")
 console = Console()
 
@@ -575,3 +578,93 @@ def conformance_schema() -> None:
     from .conformance.report import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+
+
+# -- bulk import (docs/import.md) ------------------------------------------------------
+LibraryOption = typer.Option(..., "--library", "-l", help="도서관부호 of the importing library")
+DryRunOption = typer.Option(False, "--dry-run", help="validate and count; write nothing")
+ReportOption = typer.Option(None, "--report", help="validation report CSV "
+                            "(default: FILE.report.csv beside the input)")
+
+
+def _import_progress(description: str, total: int):  # noqa: ANN202
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+                    TextColumn("{task.fields[records]:>9,} records"), TimeRemainingColumn(),
+                    console=console, transient=False)
+
+
+def _print_summary(summary, report) -> None:  # noqa: ANN001
+    from .domain.imports import Problem, message
+
+    table = Table(title=("검증만 (dry run): 아무것도 쓰지 않았습니다" if summary.dry_run
+                         else f"가져오기 #{summary.batch_id} ({summary.status})"))
+    table.add_column("")
+    table.add_column("count", justify="right")
+    for label, value in (("records read", summary.records), ("created", summary.created),
+                         ("updated", summary.updated), ("unchanged", summary.unchanged),
+                         ("skipped (problems)", summary.skipped)):
+        table.add_row(label, f"{value:,}")
+    for code, n in sorted(summary.by_code.items()):
+        table.add_row(f"  {code}: {message(Problem(code))}", f"{n:,}")
+    console.print(table)
+    if summary.resumed_from:
+        console.print(f"resumed after record {summary.resumed_from:,}")
+    if report is not None:
+        console.print(f"validation report: {report} ({summary.report_rows:,} rows)")
+
+
+@import_app.command("holdings")
+def import_holdings(
+    file: str = typer.Argument(..., help="MARC (ISO 2709 or MARCXML) or CSV file"),
+    library: str = LibraryOption,
+    fmt: str | None = typer.Option(None, "--format", help="iso2709 | marcxml | csv "
+                                   "(default: from the file name)"),
+    encoding: str = typer.Option("auto", help="auto | utf-8 | euc-kr | cp949 | marc8"),
+    not_loanable: str | None = typer.Option(
+        None, "--not-loanable", help="별치기호 that are not lent, comma-separated "
+        "(default: R,REF,참,참고,P,PER,정,정기)"),
+    dry_run: bool = DryRunOption,
+    report: str | None = ReportOption,
+    database_url: str | None = DbOption,
+) -> None:
+    """Import holdings (KORMARC / MARC 21 with 049 ▾l, or CSV); resumable, idempotent."""
+    from pathlib import Path
+
+    from .domain.actors import Actor, Role
+    from .domain.errors import DomainError
+    from .domain.imports import ShelfMarks
+
+    path = Path(file)
+    if not path.is_file():
+        console.print(f"[red]no such file: {file}[/red]")
+        raise typer.Exit(2)
+    report_path = Path(report) if report else path.with_name(path.name + ".report.csv")
+    hub = _hub(database_url)
+    actor = Actor(Role.SYSTEM, "cli:import", "cli", library)
+    marks = ShelfMarks.parse(not_loanable) if not_loanable is not None else None
+    with _import_progress("holdings", path.stat().st_size) as bar:
+        task = bar.add_task("가져오는 중" if not dry_run else "검증 중",
+                            total=path.stat().st_size, records=0)
+
+        def progress(s) -> None:  # noqa: ANN001
+            bar.update(task, completed=s.done_bytes, records=s.records)
+        try:
+            summary = hub.imports.holdings(actor, path, fmt=fmt, encoding=encoding,
+                                           shelf_marks=marks, dry_run=dry_run,
+                                           progress=progress, report=report_path)
+        except DomainError as exc:
+            console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]중단됨: 같은 명령을 다시 실행하면 이어서 가져옵니다 "
+                          "(interrupted: run the same command again to resume)[/yellow]")
+            raise typer.Exit(130) from None
+    _print_summary(summary, report_path)

@@ -14,6 +14,7 @@ from .copies import Copies
 from .credentials import Credentials
 from .events import ChangeFeed
 from .idempotency import IdempotencyStore
+from .imports import Imports
 from .members import Members
 from .network import Network
 from .onboarding import Onboarding
@@ -48,6 +49,7 @@ class Hub:
         self.snapshot = ConnectorSnapshot(self.db, self.registry, self.clock)
         self.idempotency = IdempotencyStore(self.db, self.clock)
         self.audit = AuditLog(self.db)
+        self.imports = Imports(self.db, self.registry, self.clock)
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)

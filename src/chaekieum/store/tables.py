@@ -228,10 +228,64 @@ copies = Table(
     Column("loanable", Boolean, nullable=False, server_default=text("true")),
     Column("updated_at", DateTime, nullable=False),
     Column("sandbox_of", String(6)),  # as members.sandbox_of
+    # catalogue data from a holdings import (docs/import.md)
+    Column("author", String(300), nullable=False, server_default=""),
+    Column("call_number", String(100), nullable=False, server_default=""),
+    Column("shelf_mark", String(20), nullable=False, server_default=""),  # 별치기호
+    Column("bib_id", String(40), nullable=False, server_default=""),  # MARC 001
+    Column("import_batch_id", Id),  # the import that last carried this copy
+    Column("import_record", Integer),  # ... and its record number in that file
     UniqueConstraint("library_code", "reg_no", name="uq_copies_library_reg_no"),
     Index("ix_copies_sandbox_of", "sandbox_of",
           postgresql_where=text("sandbox_of IS NOT NULL"),
           sqlite_where=text("sandbox_of IS NOT NULL")),
+    Index("ix_copies_import_batch_id", "import_batch_id"),
+)
+
+import_batches = Table(
+    "import_batches", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),  # holdings | members
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("file_size", BigInteger, nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("options", JSON, nullable=False),
+    # queued | running | interrupted | done | failed
+    Column("status", String(12), nullable=False),
+    Column("position", Integer, nullable=False, server_default="0"),  # records committed
+    Column("done_bytes", BigInteger, nullable=False, server_default="0"),
+    Column("created", Integer, nullable=False, server_default="0"),
+    Column("updated", Integer, nullable=False, server_default="0"),
+    Column("unchanged", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    Column("actor", String(80), nullable=False),
+    Column("error", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Index("ix_import_batches_library", "library_code", "kind", "file_sha256"),
+)
+
+import_problems = Table(
+    "import_problems", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("batch_id", Id, ForeignKey("import_batches.id"), nullable=False),
+    Column("record_no", Integer, nullable=False),
+    Column("key", String(40), nullable=False, server_default=""),
+    Column("code", String(30), nullable=False),
+    Column("detail", String(200), nullable=False, server_default=""),
+    Index("ix_import_problems_batch", "batch_id", "record_no"),
+)
+
+member_imports = Table(
+    "member_imports", metadata,
+    Column("library_code", String(6), ForeignKey("libraries.code"), primary_key=True),
+    Column("local_number", String(40), primary_key=True),  # the number in the old system
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False, unique=True),
+    Column("batch_id", Id, ForeignKey("import_batches.id"), nullable=False),
+    Column("record_no", Integer, nullable=False),
+    Index("ix_member_imports_batch", "batch_id"),
 )
 
 loans = Table(

@@ -250,6 +250,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "audit.transit.send": ("상호반납 발송", "Transit sent"),
     "audit.transit.arrive": ("상호반납 복귀", "Transit arrived"),
     "audit.copies.bulk_upsert": ("자료 일괄 등록", "Copies uploaded"),
+    "audit.import.holdings": ("소장자료 가져오기", "Holdings imported"),
+    "audit.import.members": ("회원 전환", "Members converted"),
     "audit.exception.resolve": ("예외 처리 완료", "Exception resolved"),
     "audit.staff.locked": ("직원 로그인 잠김", "Staff sign-in locked"),
     "audit.sip2.block_patron": ("무인기 회원 차단 요청", "Kiosk blocked a patron"),
