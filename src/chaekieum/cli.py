@@ -370,6 +370,19 @@ def bench_snapshot(
         copies_per_library=copies_per_library, blocked=blocked, passes=passes, deltas=deltas)
 
 
+@bench_app.command("import")
+def bench_import(
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="PostgreSQL URL; default: SQLite in a temporary folder"),
+    records: int = typer.Option(500_000, help="MARC records in the generated file"),
+    keep: str | None = typer.Option(None, help="keep the file and database in this folder"),
+) -> None:
+    """Holdings import of a generated KORMARC file: records/s and peak memory."""
+    from .bench.imports import run
+
+    run(database_url, records, keep)
+
+
 @bench_app.command("web")
 def bench_web(database_url: str | None = DbOption, libraries: int = LibrariesOption,
               members: int = MembersOption) -> None:

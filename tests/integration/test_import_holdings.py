@@ -147,6 +147,7 @@ def test_a_reg_no_of_another_record_at_the_hub_is_refused(any_hub, tmp_path) -> 
 def test_interrupted_import_resumes_after_the_last_committed_chunk(hub, tmp_path,
                                                                    monkeypatch) -> None:
     monkeypatch.setattr(imports_module, "CHUNK", 3)
+    monkeypatch.setattr(imports_module, "PARALLEL_FROM_BYTES", 0)  # the reading process
     path = iso_file(tmp_path, "utf-8")
     calls = []
 

@@ -58,7 +58,8 @@ def guess_format(name: str) -> str:
 
 
 # -- ISO 2709 -----------------------------------------------------------------------
-def iso2709(fh: IO[bytes], encoding: str = "auto") -> Iterator[Read]:
+def iso2709(fh: IO[bytes], encoding: str = "auto", skip: int = 0) -> Iterator[Read]:
+    """`skip`: records up to this number are only counted, not parsed (resume)."""
     number = 0
     position = 0
     rest = b""
@@ -74,7 +75,8 @@ def iso2709(fh: IO[bytes], encoding: str = "auto") -> Iterator[Read]:
             if not raw.strip():
                 number -= 1  # blank line between records (some exporters add one)
                 continue
-            yield Read(number, position, _parse_iso(raw.lstrip(b"\r\n") + RT, encoding))
+            yield Read(number, position, None if number <= skip else
+                       _parse_iso(raw.lstrip(b"\r\n") + RT, encoding))
     if rest.strip():
         number += 1
         position += len(rest)
@@ -301,16 +303,17 @@ def holding_from_csv(row: dict[str, str]) -> Holding:
                    if reg else [])
 
 
-def holdings(fh: IO[bytes], fmt: str, encoding: str = "auto") -> Iterator[Read]:
-    """Read holdings records: `value` is a Holding or a RecordProblem."""
+def holdings(fh: IO[bytes], fmt: str, encoding: str = "auto", skip: int = 0
+             ) -> Iterator[Read]:
+    """Read holdings records: `value` is a Holding or a RecordProblem (None for records
+    up to `skip` that a reader did not need to parse)."""
     if fmt == "csv":
         for r in csv_rows(fh, encoding):
-            if not isinstance(r.value, RecordProblem):
+            if r.number > skip and not isinstance(r.value, RecordProblem):
                 r.value = holding_from_csv(r.value)
             yield r
         return
-    reader = iso2709 if fmt == "iso2709" else marcxml
-    for r in reader(fh, encoding):
+    for r in (iso2709(fh, encoding, skip) if fmt == "iso2709" else marcxml(fh, encoding)):
         if isinstance(r.value, pymarc.Record):
             try:
                 r.value = holding_from_marc(r.value)
