@@ -39,7 +39,7 @@ from ..store.db import Database
 from ..store.tables import copies, import_batches, import_problems
 from . import audit
 from .context import Actor, Clock
-from .import_sources import ENCODINGS, FORMATS, Read, guess_format
+from .import_sources import ENCODINGS, FORMATS, Read, csv_rows, guess_format
 from .import_sources import holdings as read_holdings
 from .registry import Registry
 
@@ -72,6 +72,7 @@ class Summary:
         return dict(self.__dict__)
 
     def count(self, problems: list[dict[str, Any]]) -> None:
+        """Add a dry run's problems to by_code."""
         for p in problems:
             self.by_code[p["code"]] = self.by_code.get(p["code"], 0) + 1
 
@@ -111,11 +112,13 @@ def report_line(r: dict[str, Any]) -> list[Any]:
             r["detail"]]
 
 
-def _chunks(path: Path, fmt: str, encoding: str, start: int, size: int
+def _chunks(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int
             ) -> Iterator[list[Read]]:
     with path.open("rb") as fh:
         chunk: list[Read] = []
-        for read in read_holdings(fh, fmt, encoding, skip=start):
+        reads = read_holdings(fh, fmt, encoding, skip=start) if kind == "holdings" else \
+            csv_rows(fh, encoding)
+        for read in reads:
             if read.number <= start:
                 continue
             chunk.append(read)
@@ -126,29 +129,29 @@ def _chunks(path: Path, fmt: str, encoding: str, start: int, size: int
             yield chunk
 
 
-def _produce(path: Path, fmt: str, encoding: str, start: int, size: int,
+def _produce(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int,
              queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """The reading process: parse and map, hand over chunks (the queue is bounded, so
     memory is too)."""
     try:
-        for chunk in _chunks(path, fmt, encoding, start, size):
+        for chunk in _chunks(kind, path, fmt, encoding, start, size):
             queue.put(chunk)
         queue.put(None)
     except BaseException as exc:  # noqa: BLE001 - handed to the importing process
         queue.put(exc)
 
 
-def read_chunks(path: Path, fmt: str, encoding: str, start: int, size: int
+def read_chunks(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int
                 ) -> Iterator[list[Read]]:
     """Chunks of parsed records after record `start`. Big files are parsed in a second
     process while this one writes (parsing MARC in Python and writing to the database
     then overlap on two cores); small ones inline."""
     if path.stat().st_size < PARALLEL_FROM_BYTES:
-        yield from _chunks(path, fmt, encoding, start, size)
+        yield from _chunks(kind, path, fmt, encoding, start, size)
         return
     ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
     queue = ctx.Queue(maxsize=4)
-    proc = ctx.Process(target=_produce, args=(path, fmt, encoding, start, size, queue),
+    proc = ctx.Process(target=_produce, args=(kind, path, fmt, encoding, start, size, queue),
                        daemon=True)
     proc.start()
     try:
@@ -171,31 +174,52 @@ def read_chunks(path: Path, fmt: str, encoding: str, start: int, size: int
         queue.close()
 
 
-class _SeenInFile:
-    """A dry run's memory of the 등록번호s met so far (a temporary SQLite file: bounded
-    memory whatever the file size)."""
+class DryRun:
+    """What a dry run remembers instead of writing: the keys met so far per kind (a
+    temporary SQLite file: bounded memory whatever the file size) and the report."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Path | None) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="chaekieum-dry-")
         self.db = sqlite3.connect(Path(self._dir.name) / "seen.db")
-        self.db.execute("CREATE TABLE seen (reg TEXT PRIMARY KEY, record INTEGER)")
-        self.report: Any = None  # csv writer of the dry run's report
+        self.db.execute("CREATE TABLE seen (kind TEXT, key TEXT, record INTEGER,"
+                        " PRIMARY KEY (kind, key))")
+        self._sink = report.open("w", encoding="utf-8-sig", newline="") if report else None
+        self.report = csv.writer(self._sink) if self._sink else None
+        if self.report:
+            self.report.writerow(REPORT_COLUMNS)
 
-    def first_seen(self, regs: list[str]) -> dict[str, int]:
+    def first_seen(self, kind: str, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
-        for i in range(0, len(regs), 900):
-            part = regs[i:i + 900]
+        for i in range(0, len(keys), 900):
+            part = keys[i:i + 900]
             marks = ",".join("?" * len(part))
             out.update(self.db.execute(
-                f"SELECT reg, record FROM seen WHERE reg IN ({marks})", part).fetchall())
+                f"SELECT key, record FROM seen WHERE kind = ? AND key IN ({marks})",
+                [kind, *part]).fetchall())
         return out
 
-    def add(self, pairs: list[tuple[str, int]]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", pairs)
+    def add(self, kind: str, pairs: list[tuple[str, int]]) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?, ?)",
+                            [(kind, k, r) for k, r in pairs])
 
     def close(self) -> None:
         self.db.close()
         self._dir.cleanup()
+        if self._sink:
+            self._sink.close()
+
+
+Apply = Callable[[Connection, "Summary", list[Read], "DryRun | None"], "Counts"]
+
+
+@dataclass
+class Counts:
+    """What one chunk did (or, in a dry run, would do)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Imports:
@@ -266,75 +290,85 @@ class Imports:
                 status=status, error=error[:2000],
                 finished_at=self.clock.now() if status in ("done", "failed") else None))
 
-    # -- holdings --------------------------------------------------------------------
-    def holdings(self, actor: Actor, path: Path, *, fmt: str | None = None,
-                 encoding: str = "auto", shelf_marks: ShelfMarks | None = None,
-                 dry_run: bool = False, progress: Progress | None = None,
-                 batch_id: int | None = None, filename: str | None = None,
-                 report: Path | None = None) -> Summary:
-        """Import (or dry-run) a holdings file for the actor's library; `report`: where
-        to write the validation report (CSV)."""
+    # -- running a batch ---------------------------------------------------------------
+    def run(self, actor: Actor, kind: str, path: Path, fmt: str, options: dict[str, Any],
+            apply: Callable[[dict[str, Any]], Apply], *, dry_run: bool = False,
+            progress: Progress | None = None, batch_id: int | None = None,
+            filename: str | None = None, report: Path | None = None) -> Summary:
+        """Stream `path` in chunks through `apply(options)` (one transaction per chunk,
+        with the checkpoint), or resume the unfinished batch of the same file. A resumed
+        batch keeps the options it started with."""
         library = actor.require_library()
-        fmt = fmt or guess_format(path.name)
-        if fmt not in FORMATS:
-            raise DomainError(Code.VALIDATION_ERROR, field="format", allowed=list(FORMATS))
-        if encoding not in ENCODINGS:
-            raise DomainError(Code.VALIDATION_ERROR, field="encoding", allowed=list(ENCODINGS))
-        marks = shelf_marks or ShelfMarks()
-        options = {"encoding": encoding, "not_loanable": sorted(marks.not_loanable)}
         self.registry.library(library)
         size = path.stat().st_size
-        summary = Summary(None, "holdings", library, filename or path.name, dry_run, size)
-        seen: _SeenInFile | None = None
-        sink: IO[str] | None = None
+        s = Summary(None, kind, library, filename or path.name, dry_run, size)
+        dry = DryRun(report) if dry_run else None
         start = 0
-        if dry_run:
-            seen = _SeenInFile()
-            if report is not None:
-                sink = report.open("w", encoding="utf-8-sig", newline="")
-                seen.report = csv.writer(sink)
-                seen.report.writerow(REPORT_COLUMNS)
-        else:
+        if dry is None:
             if batch_id is None:
-                batch_id, _ = self.open_batch(actor, "holdings", path, fmt, options, filename)
+                batch_id, _ = self.open_batch(actor, kind, path, fmt, options, filename)
             state = self.batch(batch_id, library)
+            s.batch_id = batch_id
             if state["status"] == "done":
-                summary.batch_id = batch_id
-                return self._finished(summary, state, report)
-            start = state["position"]
+                return self._finished(s, state, report)
+            start = s.resumed_from = s.records = state["position"]
             options = state["options"]
-            marks = ShelfMarks(frozenset(options["not_loanable"]))
-            encoding = options["encoding"]
-            summary.batch_id = batch_id
-            summary.resumed_from = start
             for k in ("created", "updated", "unchanged", "skipped", "done_bytes"):
-                setattr(summary, k, state[k])
-            summary.records = start
+                setattr(s, k, state[k])
             self.mark(batch_id, "running")
+        chunk_apply = apply(options)
         try:
-            for chunk in read_chunks(path, fmt, encoding, start, CHUNK):
-                self._chunk(actor, library, chunk, marks, summary, seen)
+            for chunk in read_chunks(kind, path, fmt, options["encoding"], start, CHUNK):
+                if dry is not None:
+                    with self.db.read() as conn:
+                        counts = chunk_apply(conn, s, chunk, dry)
+                else:
+                    counts = self.db.run_write(
+                        lambda conn, chunk=chunk: self._write_chunk(conn, s, chunk,
+                                                                    chunk_apply))
+                s.created += counts.created
+                s.updated += counts.updated
+                s.unchanged += counts.unchanged
+                s.skipped += len(counts.problems)
+                s.records, s.done_bytes = chunk[-1].number, chunk[-1].position
+                if dry is not None:
+                    s.count(counts.problems)
+                    s.report_rows += len(counts.problems)
+                    if dry.report:
+                        dry.report.writerows(report_line(r) for r in counts.problems)
                 if progress:
-                    progress(summary)
-            summary.done_bytes = size
-            summary.status = "done"
-            if not dry_run:
-                self._finish(actor, summary)
-                self.export_report(summary, report)
+                    progress(s)
+            s.done_bytes = size
+            s.status = "done"
+            if dry is None:
+                self._finish(actor, s)
+                self.export_report(s, report)
             if progress:
-                progress(summary)
-            return summary
+                progress(s)
+            return s
         except BaseException as exc:
-            if not dry_run and batch_id is not None:
+            if dry is None and batch_id is not None:
                 interrupted = isinstance(exc, KeyboardInterrupt | SystemExit)
                 self.mark(batch_id, "interrupted" if interrupted else "failed",
                           "" if interrupted else repr(exc))
             raise
         finally:
-            if seen is not None:
-                seen.close()
-            if sink is not None:
-                sink.close()
+            if dry is not None:
+                dry.close()
+
+    def _write_chunk(self, conn: Connection, s: Summary, chunk: list[Read],
+                     chunk_apply: Apply) -> Counts:
+        counts = chunk_apply(conn, s, chunk, None)
+        if counts.problems:
+            conn.execute(insert(import_problems), counts.problems)
+        last = chunk[-1]
+        conn.execute(update(import_batches).where(import_batches.c.id == s.batch_id).values(
+            position=last.number, done_bytes=last.position,
+            created=import_batches.c.created + counts.created,
+            updated=import_batches.c.updated + counts.updated,
+            unchanged=import_batches.c.unchanged + counts.unchanged,
+            skipped=import_batches.c.skipped + len(counts.problems)))
+        return counts
 
     def _finished(self, summary: Summary, state: dict[str, Any],
                   report: Path | None) -> Summary:
@@ -368,13 +402,24 @@ class Imports:
                           "updated": s.updated, "unchanged": s.unchanged,
                           "skipped": s.skipped})
 
-    def _chunk(self, actor: Actor, library: str, chunk: list[Read], marks: ShelfMarks,
-               s: Summary, seen: _SeenInFile | None) -> None:
-        if seen is not None:
-            with self.db.read() as conn:
-                self._apply(conn, library, chunk, marks, s, seen)
-        else:
-            self.db.run_write(lambda conn: self._apply(conn, library, chunk, marks, s, None))
+    # -- holdings --------------------------------------------------------------------
+    def holdings(self, actor: Actor, path: Path, *, fmt: str | None = None,
+                 encoding: str = "auto", shelf_marks: ShelfMarks | None = None,
+                 **run: Any) -> Summary:
+        """Import (or dry-run) a holdings file for the actor's library. `run`: dry_run,
+        progress, batch_id, filename, report (the validation report CSV): see run()."""
+        fmt = fmt or guess_format(path.name)
+        if fmt not in FORMATS:
+            raise DomainError(Code.VALIDATION_ERROR, field="format", allowed=list(FORMATS))
+        if encoding not in ENCODINGS:
+            raise DomainError(Code.VALIDATION_ERROR, field="encoding", allowed=list(ENCODINGS))
+        marks = shelf_marks or ShelfMarks()
+        options = {"encoding": encoding, "not_loanable": sorted(marks.not_loanable)}
+        return self.run(actor, "holdings", path, fmt, options, self._holdings_apply, **run)
+
+    def _holdings_apply(self, options: dict[str, Any]) -> Apply:
+        marks = ShelfMarks(frozenset(options["not_loanable"]))
+        return lambda conn, s, chunk, dry: self._apply_holdings(conn, s, chunk, dry, marks)
 
     def _insert_copies(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if self.db.is_sqlite:
@@ -401,26 +446,21 @@ class Imports:
             {"batch": batch_id, "ids": [r["_id"] for r in rows],
              "recs": [r["import_record"] for r in rows]})
 
-    def _apply(self, conn: Connection, library: str, chunk: list[Read], marks: ShelfMarks,
-               s: Summary, seen: _SeenInFile | None) -> None:
-        """Plan one chunk against the hub and (unless a dry run) write it with the
-        batch's checkpoint. Counters are added to `s` only once the plan is complete
-        (run_write may retry the whole transaction)."""
-        dry = seen is not None
+    def _apply_holdings(self, conn: Connection, s: Summary, chunk: list[Read],
+                        dry: DryRun | None, marks: ShelfMarks) -> Counts:
+        """Plan one chunk against the hub and (unless a dry run) write the copies."""
+        library = s.library_code
         problems: list[dict[str, Any]] = []
         wanted: dict[str, tuple[int, dict[str, Any]]] = {}  # reg -> (record, values)
-        bad_records: set[int] = set()
         for read in chunk:
             value = read.value
             if isinstance(value, RecordProblem):
                 problems.append(problem_row(s.batch_id, read.number, value))
-                bad_records.add(read.number)
                 continue
             holding: Holding = value
             if not holding.copies:
                 problems.append(problem_row(s.batch_id, read.number,
                                             RecordProblem(Problem.NO_REG_NO)))
-                bad_records.add(read.number)
                 continue
             for c in holding.copies:
                 reg = check_reg_no(c.reg_no)
@@ -446,13 +486,13 @@ class Imports:
                 copies.c.call_number, copies.c.shelf_mark, copies.c.bib_id,
                 copies.c.loanable, copies.c.import_batch_id, copies.c.import_record,
             ).where(copies.c.library_code == library, copies.c.reg_no.in_(part))))
-        earlier = seen.first_seen(regs) if seen is not None else {}
+        earlier = dry.first_seen("reg", regs) if dry is not None else {}
         at = self.clock.now()
         new, changed, touched = [], [], []
         for reg, (record, values) in wanted.items():
             row = existing.get(reg)
             first = earlier.get(reg)
-            if first is None and row is not None and not dry and \
+            if first is None and row is not None and dry is None and \
                     row.import_batch_id == s.batch_id and row.import_record != record:
                 first = row.import_record
             if first is not None:
@@ -472,11 +512,9 @@ class Imports:
                 changed.append({"_id": row.id, "updated_at": at, **values, **mark})
             else:
                 touched.append({"_id": row.id, **mark})
-        if seen is not None:
-            seen.add([(reg, rec) for reg, (rec, _) in wanted.items()])
-        last = chunk[-1]
-        skipped = len(problems)
-        if not dry:
+        if dry is not None:
+            dry.add("reg", [(reg, rec) for reg, (rec, _) in wanted.items()])
+        else:
             if new:
                 self._insert_copies(conn, new)
             if changed:
@@ -484,22 +522,4 @@ class Imports:
                     {k: bindparam(k) for k in changed[0] if k != "_id"}), changed)
             if touched:
                 self._touch(conn, s.batch_id, touched)
-            if problems:
-                conn.execute(insert(import_problems), problems)
-            conn.execute(update(import_batches).where(import_batches.c.id == s.batch_id).values(
-                position=last.number, done_bytes=last.position,
-                created=import_batches.c.created + len(new),
-                updated=import_batches.c.updated + len(changed),
-                unchanged=import_batches.c.unchanged + len(touched),
-                skipped=import_batches.c.skipped + skipped))
-        elif seen.report is not None:
-            seen.report.writerows(report_line(r) for r in problems)
-        if dry:
-            s.count(problems)
-            s.report_rows += len(problems)
-        s.created += len(new)
-        s.updated += len(changed)
-        s.unchanged += len(touched)
-        s.skipped += skipped
-        s.records = last.number
-        s.done_bytes = last.position
+        return Counts(len(new), len(changed), len(touched), problems)
