@@ -600,7 +600,11 @@ ReportOption = typer.Option(None, "--report", help="validation report CSV "
                             "(default: FILE.report.csv beside the input)")
 
 
-def _import_progress(description: str, total: int):  # noqa: ANN202
+INTERRUPTED = ("[yellow]중단됨: 같은 명령을 다시 실행하면 이어서 가져옵니다 "
+               "(interrupted: run the same command again to resume)[/yellow]")
+
+
+def _import_progress():  # noqa: ANN202
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -663,21 +667,73 @@ def import_holdings(
     hub = _hub(database_url)
     actor = Actor(Role.SYSTEM, "cli:import", "cli", library)
     marks = ShelfMarks.parse(not_loanable) if not_loanable is not None else None
-    with _import_progress("holdings", path.stat().st_size) as bar:
+    with _import_progress() as bar:
         task = bar.add_task("가져오는 중" if not dry_run else "검증 중",
                             total=path.stat().st_size, records=0)
-
-        def progress(s) -> None:  # noqa: ANN001
-            bar.update(task, completed=s.done_bytes, records=s.records)
         try:
-            summary = hub.imports.holdings(actor, path, fmt=fmt, encoding=encoding,
-                                           shelf_marks=marks, dry_run=dry_run,
-                                           progress=progress, report=report_path)
+            summary = hub.imports.holdings(
+                actor, path, fmt=fmt, encoding=encoding, shelf_marks=marks, dry_run=dry_run,
+                report=report_path,
+                progress=lambda s: bar.update(task, completed=s.done_bytes, records=s.records))
         except DomainError as exc:
             console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            console.print("[yellow]중단됨: 같은 명령을 다시 실행하면 이어서 가져옵니다 "
-                          "(interrupted: run the same command again to resume)[/yellow]")
+            console.print(INTERRUPTED)
             raise typer.Exit(130) from None
     _print_summary(summary, report_path)
+
+
+@import_app.command("members")
+def import_members(
+    file: str = typer.Argument(..., help="member export as CSV (UTF-8 or EUC-KR/CP949)"),
+    library: str = LibraryOption,
+    column: list[str] = typer.Option(
+        [], "--map", help="FIELD=COLUMN for a column not under the usual names, e.g. "
+        "--map local_number=대출증번호 (fields: local_number name birth_year birth_date "
+        "phone email ci guardian_name guardian_phone member_class)"),
+    encoding: str = typer.Option("auto", help="auto | utf-8 | euc-kr | cp949"),
+    dry_run: bool = DryRunOption,
+    report: str | None = ReportOption,
+    mapping_out: str | None = typer.Option(
+        None, "--mapping-out", help="old-to-new number mapping CSV "
+        "(default: FILE.mapping.csv beside the input)"),
+    database_url: str | None = DbOption,
+) -> None:
+    """Convert a library's members: 14-digit numbers, old numbers kept (mapping file)."""
+    from pathlib import Path
+
+    from .domain.actors import Actor, Role
+    from .domain.errors import DomainError
+
+    path = Path(file)
+    if not path.is_file():
+        console.print(f"[red]no such file: {file}[/red]")
+        raise typer.Exit(2)
+    pairs = [c.split("=", 1) for c in column]
+    if any(len(p) != 2 for p in pairs):
+        console.print("[red]--map takes FIELD=COLUMN[/red]")
+        raise typer.Exit(2)
+    report_path = Path(report) if report else path.with_name(path.name + ".report.csv")
+    hub = _hub(database_url)
+    actor = Actor(Role.SYSTEM, "cli:import", "cli", library)
+    with _import_progress() as bar:
+        task = bar.add_task("변환 중" if not dry_run else "검증 중",
+                            total=path.stat().st_size, records=0)
+        try:
+            summary = hub.member_imports.run(
+                actor, path, mapping={k.strip(): v.strip() for k, v in pairs},
+                encoding=encoding, dry_run=dry_run, report=report_path,
+                progress=lambda s: bar.update(task, completed=s.done_bytes, records=s.records))
+        except DomainError as exc:
+            console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            console.print(INTERRUPTED)
+            raise typer.Exit(130) from None
+    _print_summary(summary, report_path)
+    if not dry_run:
+        out = Path(mapping_out) if mapping_out else path.with_name(path.name + ".mapping.csv")
+        with out.open("w", encoding="utf-8-sig", newline="") as fh:
+            n = hub.member_imports.mapping_file(summary.batch_id, fh)
+        console.print(f"number mapping (old -> new): {out} ({n:,} rows)")

@@ -32,6 +32,7 @@ class Problem(StrEnum):
     DUPLICATE_IDENTITY = "DUPLICATE_IDENTITY"  # CI hash already at the hub or in the file
     DUPLICATE_LOCAL_NUMBER = "DUPLICATE_LOCAL_NUMBER"
     INVALID_CLASS = "INVALID_CLASS"
+    NUMBERS_EXHAUSTED = "NUMBERS_EXHAUSTED"  # 99,999 members a year under one library
 
 
 MESSAGES: dict[Problem, tuple[str, str]] = {
@@ -59,6 +60,8 @@ MESSAGES: dict[Problem, tuple[str, str]] = {
     Problem.DUPLICATE_LOCAL_NUMBER: ("파일 안에서 중복된 기존 회원번호입니다.",
                                      "Local member number repeated within the file."),
     Problem.INVALID_CLASS: ("회원 구분이 올바르지 않습니다.", "Invalid member class."),
+    Problem.NUMBERS_EXHAUSTED: ("올해 이 도서관의 회원번호를 모두 썼습니다.",
+                                "This year's member numbers of the library are used up."),
 }
 
 
@@ -125,3 +128,86 @@ def contains_rrn(text: str) -> bool:
 
 def strip_marc_punctuation(text: str) -> str:
     return text.strip().rstrip(" /:;,=.").strip()
+
+
+# -- member conversion ---------------------------------------------------------------
+MEMBER_FIELDS: dict[str, tuple[str, ...]] = {
+    # field -> column names tried in order (a library's export names them many ways)
+    "local_number": ("local_number", "기존회원번호", "회원번호", "이용자번호", "대출자번호"),
+    "name": ("name", "이름", "성명"),
+    "birth_year": ("birth_year", "출생연도", "생년"),
+    "birth_date": ("birth_date", "생년월일"),  # only its year is kept
+    "phone": ("phone", "전화번호", "휴대폰", "연락처"),
+    "email": ("email", "이메일", "전자우편"),
+    "ci": ("ci", "CI", "연계정보"),
+    "guardian_name": ("guardian_name", "보호자", "법정대리인"),
+    "guardian_phone": ("guardian_phone", "보호자연락처", "법정대리인연락처"),
+    "member_class": ("member_class", "회원구분", "회원등급"),
+}
+RRN_COLUMNS = ("주민등록번호", "주민번호", "rrn", "resident_registration_number", "jumin")
+CLASS_NAMES = {"": "정회원", "정회원": "정회원", "full": "정회원", "준회원": "준회원",
+               "associate": "준회원", "비회원": "비회원", "non_member": "비회원",
+               "non-member": "비회원"}
+_DATE = re.compile(r"(\d{4})[-./]?\d{1,2}[-./]?\d{1,2}", re.ASCII)
+_YEAR = re.compile(r"\d{4}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    local_number: str
+    name: str
+    birth_year: int
+    member_class: str
+    phone: str | None = None
+    email: str | None = None
+    ci: str | None = None
+    guardian_name: str | None = None
+    guardian_phone: str | None = None
+
+
+def column_mapping(header: list[str], overrides: dict[str, str] | None = None
+                   ) -> dict[str, str]:
+    """field -> the header column that holds it (explicit overrides first)."""
+    out = {}
+    present = set(header)
+    for name, candidates in MEMBER_FIELDS.items():
+        if overrides and name in overrides:
+            out[name] = overrides[name]
+            continue
+        for c in candidates:
+            if c in present:
+                out[name] = c
+                break
+    return out
+
+
+def member_row(row: dict[str, str], mapping: dict[str, str], this_year: int
+               ) -> MemberRow | RecordProblem:
+    """Validate one row of a member export. A resident registration number anywhere in
+    the row refuses the row (and is never echoed: the report names the column only)."""
+    local = row.get(mapping.get("local_number", ""), "").strip()[:40]
+    for column, value in row.items():
+        if value and (contains_rrn(value) or column.strip().lower() in RRN_COLUMNS):
+            return RecordProblem(Problem.RRN_IN_INPUT, key=local, detail=f"column {column}")
+
+    def get(name: str) -> str:
+        return row.get(mapping.get(name, ""), "").strip()
+
+    if not local:
+        return RecordProblem(Problem.MISSING_FIELD, detail="local_number")
+    name = get("name")
+    if not name:
+        return RecordProblem(Problem.MISSING_FIELD, key=local, detail="name")
+    raw = get("birth_year") or get("birth_date")
+    year_match = _YEAR.fullmatch(raw) or _DATE.fullmatch(raw)
+    if not year_match:
+        return RecordProblem(Problem.INVALID_BIRTH_YEAR, key=local)
+    birth_year = int(year_match.group(0)[:4])
+    if birth_year > this_year or birth_year < this_year - 130:
+        return RecordProblem(Problem.INVALID_BIRTH_YEAR, key=local, detail=str(birth_year))
+    klass = CLASS_NAMES.get(get("member_class").lower())
+    if klass is None:
+        return RecordProblem(Problem.INVALID_CLASS, key=local, detail=get("member_class")[:40])
+    return MemberRow(local, name[:100], birth_year, klass, get("phone")[:30] or None,
+                     get("email")[:200] or None, get("ci") or None,
+                     get("guardian_name")[:100] or None, get("guardian_phone")[:30] or None)

@@ -15,6 +15,7 @@ from .credentials import Credentials
 from .events import ChangeFeed
 from .idempotency import IdempotencyStore
 from .imports import Imports
+from .member_import import MemberImports
 from .members import Members
 from .network import Network
 from .onboarding import Onboarding
@@ -50,6 +51,7 @@ class Hub:
         self.idempotency = IdempotencyStore(self.db, self.clock)
         self.audit = AuditLog(self.db)
         self.imports = Imports(self.db, self.registry, self.clock)
+        self.member_imports = MemberImports(self.imports, self.members)
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)

@@ -103,11 +103,16 @@ class Members:
         return self._view(conn, actor, member_id)
 
     def _next_serial(self, conn: Connection, prefix: str) -> int:
+        return self.allocate_serials(conn, prefix, 1)
+
+    def allocate_serials(self, conn: Connection, prefix: str, count: int) -> int:
+        """Reserve `count` serials under a prefix; returns the last (the first is
+        last - count + 1)."""
         dialect = postgresql if not self.db.is_sqlite else sqlite
-        stmt = dialect.insert(member_number_counters).values(prefix=prefix, last_serial=1)
+        stmt = dialect.insert(member_number_counters).values(prefix=prefix, last_serial=count)
         stmt = stmt.on_conflict_do_update(
             index_elements=["prefix"],
-            set_={"last_serial": member_number_counters.c.last_serial + 1},
+            set_={"last_serial": member_number_counters.c.last_serial + count},
         ).returning(member_number_counters.c.last_serial)
         return conn.execute(stmt).scalar_one()
 
