@@ -34,6 +34,9 @@ connector_app = typer.Typer(help="The library connector (책이음 미들웨어)
 token_app = typer.Typer(help="Local device tokens of the connector.", no_args_is_help=True)
 connector_app.add_typer(token_app, name="token")
 app.add_typer(connector_app, name="connector")
+print_app = typer.Typer(help="Label sheets and member cards as PDF (docs/import.md).",
+                        no_args_is_help=True)
+app.add_typer(print_app, name="print")
 import_app = typer.Typer(help="Bulk import of a joining library's data (docs/import.md).",
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -737,3 +740,104 @@ def import_members(
         with out.open("w", encoding="utf-8-sig", newline="") as fh:
             n = hub.member_imports.mapping_file(summary.batch_id, fh)
         console.print(f"number mapping (old -> new): {out} ({n:,} rows)")
+
+
+# -- paper (docs/import.md) --------------------------------------------------------------
+OutOption = typer.Option(..., "--out", "-o", help="PDF file to write")
+LayoutOption = typer.Option("a4-21", "--layout", help="label sheet preset: a4-21 | a4-40")
+
+
+def _sheet(preset: str, rows: int | None, cols: int | None, label_w: float | None,
+           label_h: float | None, margin_top: float | None, margin_left: float | None,
+           gap_x: float | None, gap_y: float | None):  # noqa: ANN202
+    from .services.printing import layout
+
+    return layout(preset, rows=rows, cols=cols, label_w=label_w, label_h=label_h,
+                  margin_top=margin_top, margin_left=margin_left, gap_x=gap_x, gap_y=gap_y)
+
+
+def _write_pdf(out: str, make) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from .domain.errors import DomainError
+
+    try:
+        data = make()
+    except DomainError as exc:
+        console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
+        raise typer.Exit(1) from None
+    Path(out).write_bytes(data)
+    console.print(f"wrote {out}")
+
+
+@print_app.command("labels")
+def print_labels(
+    library: str = LibraryOption,
+    out: str = OutOption,
+    first: str | None = typer.Option(None, "--from", help="first 등록번호 of a range"),
+    last: str | None = typer.Option(None, "--to", help="last 등록번호 of the range"),
+    batch: int | None = typer.Option(None, "--batch", help="an import batch number"),
+    items: str | None = typer.Option(None, "--list", help="file: one 등록번호 or 통합바코드 "
+                                     "a line"),
+    preset: str = LayoutOption,
+    rows: int | None = None, cols: int | None = None,
+    label_w: float | None = typer.Option(None, help="mm"),
+    label_h: float | None = typer.Option(None, help="mm"),
+    margin_top: float | None = typer.Option(None, help="mm"),
+    margin_left: float | None = typer.Option(None, help="mm"),
+    gap_x: float | None = typer.Option(None, help="mm between columns"),
+    gap_y: float | None = typer.Option(None, help="mm between rows"),
+    skip: int = typer.Option(0, help="labels already used on the first sheet"),
+    database_url: str | None = DbOption,
+) -> None:
+    """통합바코드 label sheets: by 등록번호 range, import batch, or list."""
+    from pathlib import Path
+
+    from .services.printing import label_sheet_pdf
+
+    wanted = ([line.strip() for line in Path(items).read_text(encoding="utf-8-sig")
+               .splitlines() if line.strip()] if items else None)
+
+    def make() -> bytes:
+        sheet = _sheet(preset, rows, cols, label_w, label_h, margin_top, margin_left,
+                       gap_x, gap_y)
+        labels = _hub(database_url).printing.item_labels(
+            library, first=first, last=last, batch_id=batch, items=wanted)
+        return label_sheet_pdf(labels, sheet, skip, "책이음 통합바코드 라벨")
+    _write_pdf(out, make)
+
+
+@print_app.command("institution-labels")
+def print_institution_labels(
+    library: str = LibraryOption,
+    out: str = OutOption,
+    count: int = typer.Option(21, help="how many labels"),
+    preset: str = LayoutOption,
+    skip: int = typer.Option(0, help="labels already used on the first sheet"),
+    database_url: str | None = DbOption,
+) -> None:
+    """기관바코드 (`#` + 도서관부호) label sheets for older books."""
+    from .services.printing import label_sheet_pdf, layout
+
+    _write_pdf(out, lambda: label_sheet_pdf(
+        _hub(database_url).printing.institution_labels(library, count), layout(preset), skip,
+        "책이음 기관바코드 라벨"))
+
+
+@print_app.command("cards")
+def print_cards(
+    library: str = LibraryOption,
+    out: str = OutOption,
+    batch: int | None = typer.Option(None, "--batch", help="a member conversion batch"),
+    numbers: str | None = typer.Option(None, "--list", help="file: one member number a line"),
+    database_url: str | None = DbOption,
+) -> None:
+    """Member cards in bulk (ten ID-1 cards per A4 page)."""
+    from pathlib import Path
+
+    from .services.printing import member_cards_pdf
+
+    wanted = ([line.strip() for line in Path(numbers).read_text(encoding="utf-8-sig")
+               .splitlines() if line.strip()] if numbers else None)
+    _write_pdf(out, lambda: member_cards_pdf(_hub(database_url).printing.member_cards(
+        library, batch_id=batch, numbers=wanted)))

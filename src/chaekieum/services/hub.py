@@ -19,6 +19,7 @@ from .member_import import MemberImports
 from .members import Members
 from .network import Network
 from .onboarding import Onboarding
+from .printing import Printing
 from .registry import Registry
 from .reservations import Reservations
 from .sandbox import Sandbox
@@ -52,6 +53,7 @@ class Hub:
         self.audit = AuditLog(self.db)
         self.imports = Imports(self.db, self.registry, self.clock)
         self.member_imports = MemberImports(self.imports, self.members)
+        self.printing = Printing(self.db)
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)

@@ -22,7 +22,8 @@ from ..domain.onboarding import allowed_next
 from ..domain.policy import NATIONAL_ONLY, Policy, sets_national_only
 from ..services.access import Op
 from ..services.context import Actor, Role, to_utc_naive
-from .codes import code128_svg, member_card_pdf
+from ..services.printing import member_card_pdf
+from .codes import code128_svg
 from .common import (
     Forbidden,
     flash,
