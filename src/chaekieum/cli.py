@@ -37,6 +37,8 @@ app.add_typer(connector_app, name="connector")
 print_app = typer.Typer(help="Label sheets and member cards as PDF (docs/import.md).",
                         no_args_is_help=True)
 app.add_typer(print_app, name="print")
+jobs_app = typer.Typer(help="Background jobs (console imports) on huey.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 import_app = typer.Typer(help="Bulk import of a joining library's data (docs/import.md).",
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -90,6 +92,8 @@ def serve(
         "", "--forwarded-allow-ips", envvar="CHAEKIEUM_FORWARDED_ALLOW_IPS", show_default="none",
         help="Comma-separated proxy addresses/networks whose X-Forwarded-For/-Proto are "
              "trusted (env CHAEKIEUM_FORWARDED_ALLOW_IPS); default: none"),
+    job_worker: bool = typer.Option(True, help="also run the job worker (console imports); "
+                                    "off when `chaekieum jobs worker` runs elsewhere"),
 ) -> None:
     """Run the hub: web UI, REST API and SIP2 in one service."""
     import uvicorn
@@ -103,6 +107,8 @@ def serve(
         console.print("[bold]데모 네트워크를 불러오는 중… (loading the demo network)[/bold]")
         demo_network.load(hub)
     _print_welcome(hub, host, port, sip2_port)
+    if job_worker:
+        _start_job_worker(url)
     if workers > 1:
         hub.close()
         os.environ.update(CHAEKIEUM_DATABASE_URL=url, CHAEKIEUM_SIP2_PORT="0",
@@ -118,6 +124,23 @@ def serve(
     uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None,
                            forwarded_allow=forwarded_allow, metrics_allow=metrics_allow),
                 host=host, port=port, log_level="info", **UVICORN_OPTIONS)
+
+
+def _start_job_worker(url: str) -> None:
+    """`chaekieum jobs worker` beside the server, stopped when the server stops."""
+    import atexit
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "chaekieum.cli", "jobs", "worker",
+                             "--database-url", url])
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    atexit.register(stop)
 
 
 def _print_welcome(hub, host: str, port: int, sip2_port: int) -> None:  # noqa: ANN001
@@ -841,3 +864,19 @@ def print_cards(
                .splitlines() if line.strip()] if numbers else None)
     _write_pdf(out, lambda: member_cards_pdf(_hub(database_url).printing.member_cards(
         library, batch_id=batch, numbers=wanted)))
+
+
+@jobs_app.command("worker")
+def jobs_worker(database_url: str | None = DbOption,
+                workers: int = typer.Option(1, help="jobs run at once")) -> None:
+    """Run the job worker (huey's consumer): console imports run here."""
+    import logging
+
+    from .jobs import Jobs
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    Jobs(_hub(database_url)).worker(workers)
+
+
+if __name__ == "__main__":
+    app()

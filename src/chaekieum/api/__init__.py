@@ -20,9 +20,10 @@ from .routes import (
 )
 
 
-def mount(app: FastAPI, hub: Hub) -> None:
+def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -> None:
+    """`larger_bodies`: path -> body cap for routes that take files (else 1 MiB)."""
     errors.install(app)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, larger=larger_bodies)
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(circulation.router)
     v1.include_router(members.router)

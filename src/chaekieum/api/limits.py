@@ -9,17 +9,21 @@ MAX_BODY = 1024 * 1024  # 1 MiB; bulk copy imports go in chunks under this
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY):
+    """`larger`: path -> cap for the few routes that take files (console uploads)."""
+
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY,
+                 larger: dict[str, int] | None = None):
         self.app = app
         self.max_body = max_body
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap = self.larger.get(scope.get("path", ""), self.max_body)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        too_large = declared is not None and (not declared.isdigit()
-                                              or int(declared) > self.max_body)
+        too_large = declared is not None and (not declared.isdigit() or int(declared) > cap)
         seen = 0
 
         async def limited() -> Message:
@@ -29,7 +33,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
+                if seen > cap:
                     raise HTTPException(413)  # FastAPI re-raises it; errors.py renders it
             return message
 

@@ -20,6 +20,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from queue import Empty
 from typing import IO, Any
@@ -46,6 +47,7 @@ from .registry import Registry
 CHUNK = 2000  # records per transaction
 PARALLEL_FROM_BYTES = 16 << 20  # files from this size are parsed in a second process
 UNFINISHED = ("queued", "running", "interrupted")
+STALE = timedelta(minutes=10)  # a running batch without a checkpoint for this long
 Progress = Callable[["Summary"], None]
 
 
@@ -258,6 +260,8 @@ class Imports:
         if row is None or (library_code and row.library_code != library_code):
             raise DomainError(Code.NOT_FOUND, batch=batch_id)
         out = dict(row._mapping)
+        out["stale"] = row.status == "running" and (
+            row.heartbeat_at is None or self.clock.now() - row.heartbeat_at > STALE)
         out["percent"] = (100 if row.status == "done" else
                           min(99, int(100 * row.done_bytes / row.file_size))
                           if row.file_size else 0)
@@ -287,7 +291,7 @@ class Imports:
     def mark(self, batch_id: int, status: str, error: str = "") -> None:
         with self.db.write() as conn:
             conn.execute(update(import_batches).where(import_batches.c.id == batch_id).values(
-                status=status, error=error[:2000],
+                status=status, error=error[:2000], heartbeat_at=self.clock.now(),
                 finished_at=self.clock.now() if status in ("done", "failed") else None))
 
     # -- running a batch ---------------------------------------------------------------
@@ -363,7 +367,7 @@ class Imports:
             conn.execute(insert(import_problems), counts.problems)
         last = chunk[-1]
         conn.execute(update(import_batches).where(import_batches.c.id == s.batch_id).values(
-            position=last.number, done_bytes=last.position,
+            position=last.number, done_bytes=last.position, heartbeat_at=self.clock.now(),
             created=import_batches.c.created + counts.created,
             updated=import_batches.c.updated + counts.updated,
             unchanged=import_batches.c.unchanged + counts.unchanged,

@@ -263,7 +263,8 @@ import_batches = Table(
     Column("actor", String(80), nullable=False),
     Column("error", Text, nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
-    Column("finished_at", DateTime),
+    Column("heartbeat_at", DateTime),  # last checkpoint: a running batch that stopped
+    Column("finished_at", DateTime),   # beating was left by a dead worker
     Index("ix_import_batches_library", "library_code", "kind", "file_sha256"),
 )
 

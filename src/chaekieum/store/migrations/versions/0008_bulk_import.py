@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=80), nullable=False),
         sa.Column("error", sa.Text(), server_default="", nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["library_code"], ["libraries.code"],
                                 name=op.f("fk_import_batches_library_code_libraries")),
