@@ -236,29 +236,30 @@ def csv_rows(fh: IO[bytes], encoding: str = "auto") -> Iterator[Read]:
 
 
 # -- mapping MARC to holdings -----------------------------------------------------
-def _first(record: pymarc.Record, tag: str, code: str) -> str:
-    for f in record.get_fields(tag):
-        for value in f.get_subfields(code):
-            if value.strip():
-                return value.strip()
-    return ""
-
-
 def holding_from_marc(record: pymarc.Record) -> Holding:
     """Title and author, call number, and one Copy per 049 ▾l (KORMARC holdings field:
     each ▾l starts a copy; ▾v 권차, ▾c 복본기호 and ▾f 별치기호 that follow belong to it)."""
-    title = strip_marc_punctuation(_first(record, "245", "a"))
-    part = strip_marc_punctuation(_first(record, "245", "b"))
+    by_tag: dict[str, list[Any]] = {}
+    for f in record.fields:  # one pass instead of a get_fields() per tag
+        by_tag.setdefault(f.tag, []).append(f)
+
+    def first(tag: str, code: str) -> str:
+        for f in by_tag.get(tag, ()):
+            for value in f.get_subfields(code):
+                if value.strip():
+                    return value.strip()
+        return ""
+
+    title = strip_marc_punctuation(first("245", "a"))
+    part = strip_marc_punctuation(first("245", "b"))
     if part:
         title = f"{title} : {part}"
-    author = (_first(record, "100", "a") or _first(record, "110", "a")
-              or _first(record, "111", "a") or _first(record, "245", "d")
-              or _first(record, "700", "a"))
-    call_number = " ".join(v for v in (_first(record, "090", "a"), _first(record, "090", "b"))
-                           if v) or _first(record, "056", "a") or _first(record, "082", "a") \
-        or _first(record, "050", "a")
+    author = (first("100", "a") or first("110", "a") or first("111", "a")
+              or first("245", "d") or first("700", "a"))
+    call_number = " ".join(v for v in (first("090", "a"), first("090", "b")) if v) \
+        or first("056", "a") or first("082", "a") or first("050", "a")
     copies: list[Copy] = []
-    for f in record.get_fields("049"):
+    for f in by_tag.get("049", ()):
         for sub in f.subfields:
             code, value = sub.code, sub.value.strip()
             if code == "l":
@@ -269,7 +270,7 @@ def holding_from_marc(record: pymarc.Record) -> Holding:
                 copies[-1].volume = value
             elif copies and code == "c":
                 copies[-1].copy_mark = value
-    control = record.get_fields("001")
+    control = by_tag.get("001")
     bib_id = control[0].data.strip() if control and control[0].data else ""
     return Holding(bib_id=bib_id[:40], title=title[:300], author=strip_marc_punctuation(
         author)[:300], call_number=call_number[:100], copies=copies)
