@@ -93,6 +93,9 @@ def run(database_url: str | None, records: int, keep: str | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="chaekieum-bench-import-") as tmp:
         work = Path(keep or tmp)
         work.mkdir(parents=True, exist_ok=True)
+        if database_url is None:  # a fresh hub each run (the MARC file may be kept)
+            for old in work.glob("hub.db*"):
+                old.unlink()
         url = database_url or f"sqlite:///{work / 'hub.db'}"
         hub = Hub(url, secret=b"bench")
         hub.migrate()

@@ -19,11 +19,14 @@ import codecs
 import csv
 import io
 import logging
+import multiprocessing
 import re
 import warnings
 import xml.sax
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from queue import Empty
 from typing import IO, Any
 
 import pymarc
@@ -321,3 +324,67 @@ def holdings(fh: IO[bytes], fmt: str, encoding: str = "auto", skip: int = 0
             except Exception as exc:  # noqa: BLE001 - a malformed field in a parsed record
                 r.value = RecordProblem(Problem.BROKEN_RECORD, detail=type(exc).__name__)
         yield r
+
+
+# -- chunks, parsed inline or in a second process -----------------------------------
+def _chunks(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int
+            ) -> Iterator[list[Read]]:
+    with path.open("rb") as fh:
+        chunk: list[Read] = []
+        reads = holdings(fh, fmt, encoding, skip=start) if kind == "holdings" else \
+            csv_rows(fh, encoding)
+        for read in reads:
+            if read.number <= start:
+                continue
+            chunk.append(read)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+
+def _produce(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int,
+             queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """The reading process: parse and map, hand over chunks (the queue is bounded, so
+    memory is too)."""
+    try:
+        for chunk in _chunks(kind, path, fmt, encoding, start, size):
+            queue.put(chunk)
+        queue.put(None)
+    except BaseException as exc:  # noqa: BLE001 - handed to the importing process
+        queue.put(exc)
+
+
+def read_chunks(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int,
+                parallel_from: int) -> Iterator[list[Read]]:
+    """Chunks of parsed records after record `start`. Files from `parallel_from` bytes
+    are parsed in a second process while this one writes (parsing MARC in Python and
+    writing to the database then overlap on two cores); smaller ones inline. The second
+    process imports this module only (pymarc and the domain), not the hub."""
+    if path.stat().st_size < parallel_from:
+        yield from _chunks(kind, path, fmt, encoding, start, size)
+        return
+    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
+    queue = ctx.Queue(maxsize=4)
+    proc = ctx.Process(target=_produce, args=(kind, path, fmt, encoding, start, size, queue),
+                       daemon=True)
+    proc.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=1)
+            except Empty:
+                if not proc.is_alive():
+                    raise RuntimeError("the reading process stopped") from None
+                continue
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join(timeout=10)
+        queue.close()

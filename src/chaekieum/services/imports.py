@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import multiprocessing
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from queue import Empty
 from typing import IO, Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
@@ -40,8 +38,7 @@ from ..store.db import Database
 from ..store.tables import copies, import_batches, import_problems
 from . import audit
 from .context import Actor, Clock
-from .import_sources import ENCODINGS, FORMATS, Read, csv_rows, guess_format
-from .import_sources import holdings as read_holdings
+from .import_sources import ENCODINGS, FORMATS, Read, guess_format, read_chunks
 from .registry import Registry
 
 CHUNK = 2000  # records per transaction
@@ -112,68 +109,6 @@ def report_line(r: dict[str, Any]) -> list[Any]:
     p = Problem(r["code"])
     return [r["record_no"], r["key"], r["code"], message(p, "ko"), message(p, "en"),
             r["detail"]]
-
-
-def _chunks(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int
-            ) -> Iterator[list[Read]]:
-    with path.open("rb") as fh:
-        chunk: list[Read] = []
-        reads = read_holdings(fh, fmt, encoding, skip=start) if kind == "holdings" else \
-            csv_rows(fh, encoding)
-        for read in reads:
-            if read.number <= start:
-                continue
-            chunk.append(read)
-            if len(chunk) >= size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
-
-def _produce(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int,
-             queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """The reading process: parse and map, hand over chunks (the queue is bounded, so
-    memory is too)."""
-    try:
-        for chunk in _chunks(kind, path, fmt, encoding, start, size):
-            queue.put(chunk)
-        queue.put(None)
-    except BaseException as exc:  # noqa: BLE001 - handed to the importing process
-        queue.put(exc)
-
-
-def read_chunks(kind: str, path: Path, fmt: str, encoding: str, start: int, size: int
-                ) -> Iterator[list[Read]]:
-    """Chunks of parsed records after record `start`. Big files are parsed in a second
-    process while this one writes (parsing MARC in Python and writing to the database
-    then overlap on two cores); small ones inline."""
-    if path.stat().st_size < PARALLEL_FROM_BYTES:
-        yield from _chunks(kind, path, fmt, encoding, start, size)
-        return
-    ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
-    queue = ctx.Queue(maxsize=4)
-    proc = ctx.Process(target=_produce, args=(kind, path, fmt, encoding, start, size, queue),
-                       daemon=True)
-    proc.start()
-    try:
-        while True:
-            try:
-                item = queue.get(timeout=1)
-            except Empty:
-                if not proc.is_alive():
-                    raise RuntimeError("the reading process stopped") from None
-                continue
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join(timeout=10)
-        queue.close()
 
 
 class DryRun:
@@ -322,7 +257,8 @@ class Imports:
             self.mark(batch_id, "running")
         chunk_apply = apply(options)
         try:
-            for chunk in read_chunks(kind, path, fmt, options["encoding"], start, CHUNK):
+            for chunk in read_chunks(kind, path, fmt, options["encoding"], start, CHUNK,
+                                     PARALLEL_FROM_BYTES):
                 if dry is not None:
                     with self.db.read() as conn:
                         counts = chunk_apply(conn, s, chunk, dry)
