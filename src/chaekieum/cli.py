@@ -132,7 +132,7 @@ def _start_job_worker(url: str) -> None:
     import subprocess
 
     proc = subprocess.Popen([sys.executable, "-m", "chaekieum.cli", "jobs", "worker",
-                             "--database-url", url])
+                             "--database-url", url, "--parent", str(os.getpid())])
 
     def stop() -> None:
         proc.terminate()
@@ -868,13 +868,25 @@ def print_cards(
 
 @jobs_app.command("worker")
 def jobs_worker(database_url: str | None = DbOption,
-                workers: int = typer.Option(1, help="jobs run at once")) -> None:
+                workers: int = typer.Option(1, help="jobs run at once"),
+                parent: int | None = typer.Option(None, hidden=True,
+                                                  help="stop when this process is gone")
+                ) -> None:
     """Run the job worker (huey's consumer): console imports run here."""
     import logging
+    import signal
+    import threading
+    import time
 
     from .jobs import Jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if parent:  # started by `serve`: never outlive it (even when it is killed)
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(2)
+            os.kill(os.getpid(), signal.SIGTERM)
+        threading.Thread(target=watch, daemon=True).start()
     Jobs(_hub(database_url)).worker(workers)
 
 
