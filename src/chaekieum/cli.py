@@ -525,10 +525,6 @@ def connector_token_remove(name: str = typer.Argument(...), config: str = Config
     typer.echo(f"token {name} removed")
 
 
-if __name__ == "__main__":
-    app()
-
-
 # -- conformance kit (docs/conformance.md) --------------------------------------------
 conformance_app = typer.Typer(help="서비스 적합성 검사: test a library's integration "
                               "(docs/conformance.md).", no_args_is_help=True)
