@@ -2,14 +2,14 @@
 problems, and the old-to-new member number mapping of a member conversion.
 
 Revision ID: bulk_import_1
-Revises: withdrawal_erasure_1
+Revises: member_status_1
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "bulk_import_1"
-down_revision = "withdrawal_erasure_1"
+down_revision = "member_status_1"
 branch_labels = None
 depends_on = None
 
