@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from chaekieum.domain.errors import Code, DomainError
 from chaekieum.domain.policy import (
+    BOUNDS,
     CLASS_DEFAULTS,
     MemberClass,
     Policy,
@@ -141,6 +142,23 @@ def test_positive_settings_refuse_zero_and_below(key, value):
     assert validate_overrides({key: 1}) == {key: 1}
 
 
+def test_every_numeric_setting_is_bounded():
+    """Every integer and number setting has a range, and the defaults are inside it."""
+    assert set(BOUNDS) == set(INT_KEYS) | set(POSITIVE_INT_KEYS) | set(FLOAT_KEYS)
+    defaults = Policy().as_dict()
+    for key, (low, high) in BOUNDS.items():
+        assert low <= defaults[key] <= high, key
+
+
+@pytest.mark.parametrize("key", [*INT_KEYS, *POSITIVE_INT_KEYS, *FLOAT_KEYS])
+@pytest.mark.parametrize("excess", [1, 10**6, 2**63, 10**30])
+def test_values_above_the_bound_are_refused(key, excess):
+    high = BOUNDS[key][1]
+    assert validate_overrides({key: high}) == {key: high}
+    err = _invalid({key: high + excess})
+    assert err.details == {"key": key, "expected": f"<= {high}"}
+
+
 def test_reservation_defaults():
     p = Policy()
     assert (p.reservation_limit, p.reservation_pickup_days) == (5, 3)
@@ -246,8 +264,7 @@ def test_class_defaults_are_valid_overrides():
 
 
 _value_for = {
-    **{k: st.integers(0, 1000) for k in INT_KEYS},
-    **{k: st.integers(1, 1000) for k in POSITIVE_INT_KEYS},
+    **{k: st.integers(*BOUNDS[k]) for k in INT_KEYS + POSITIVE_INT_KEYS},
     **{k: st.booleans() for k in BOOL_KEYS},
     "suspension_weight": st.floats(0, 10, allow_nan=False),
     "suspension_mode": st.sampled_from([str(m) for m in SuspensionMode]),

@@ -66,13 +66,24 @@ _ENUMS: dict[str, type[StrEnum]] = {
     "suspension_mode": SuspensionMode,
     "suspension_sharing": SharingMode,
 }
-_NON_NEGATIVE = {
-    "shared_loan_limit", "library_loan_limit", "class_loan_limit", "loan_period_days",
-    "renewals_allowed", "renewal_days", "suspension_add1", "suspension_add2",
-    "suspension_cap_days", "suspension_weight", "reservation_limit",
+# Inclusive range of every numeric setting: wide enough for any real library, narrow
+# enough that a day count added to today stays within the calendar and a limit within a
+# database integer (a typo such as 14000 is refused, not stored).
+BOUNDS: dict[str, tuple[int, int]] = {
+    "shared_loan_limit": (0, 1000),
+    "library_loan_limit": (0, 1000),
+    "class_loan_limit": (0, 1000),
+    "loan_period_days": (0, 3650),
+    "renewals_allowed": (0, 100),
+    "renewal_days": (0, 3650),
+    "suspension_add1": (0, 3650),
+    "suspension_weight": (0, 100),
+    "suspension_add2": (0, 3650),
+    "suspension_cap_days": (0, 3650),
+    "reservation_limit": (0, 1000),
+    # at least 1: a pickup window of 0 days would expire at once
+    "reservation_pickup_days": (1, 365),
 }
-# Values that must be at least 1 (a pickup window of 0 days would expire at once).
-_POSITIVE = {"reservation_pickup_days"}
 
 # Settings that are one national number (대출책수제한공유: one limit on the books a
 # member has on loan across the whole network). Only the national policy for all classes
@@ -112,10 +123,12 @@ def validate_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise DomainError(Code.POLICY_INVALID, key=key, expected="integer")
-        if key in _NON_NEGATIVE and value < 0:
-            raise DomainError(Code.POLICY_INVALID, key=key, expected=">= 0")
-        if key in _POSITIVE and value < 1:
-            raise DomainError(Code.POLICY_INVALID, key=key, expected=">= 1")
+        if key in BOUNDS:
+            low, high = BOUNDS[key]
+            if value < low:
+                raise DomainError(Code.POLICY_INVALID, key=key, expected=f">= {low}")
+            if value > high:
+                raise DomainError(Code.POLICY_INVALID, key=key, expected=f"<= {high}")
         clean[key] = value
     return clean
 
