@@ -1,4 +1,5 @@
-"""Web security: signed session cookies, CSRF tokens, login rate limits, headers.
+"""Web security: signed session cookies, CSRF tokens, login rate limits, headers
+(the header set itself is chaekieum.headers, shared with the API).
 
 The cookie is signed (itsdangerous) and carries the CSRF token, flash messages and, once
 signed in, a random session token; whether that token still names a live session is
@@ -23,26 +24,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
+from .. import headers
 from ..services.sessions import MAX_AGE
 
 COOKIE = "ck_session"
 SESSION_MAX_AGE = int(MAX_AGE.total_seconds())  # the server-side limit holds as well
 SALT = "chaekieum.web.session.v1"
-
-# script-src 'self' only: every script is a file under /static (no inline code), the
-# chart data travels in <script type="application/json"> blocks, which never execute.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
 
 class Session(dict):
     """The cookie's contents; `modified` tells the middleware to re-sign it."""
@@ -149,8 +136,7 @@ class WebMiddleware(BaseHTTPMiddleware):
         lang = request.query_params.get("lang")
         if lang in ("ko", "en"):
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", path="/")
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+        headers.apply(response.headers)
         if request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "public, max-age=3600")
         else:
