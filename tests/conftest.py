@@ -82,10 +82,9 @@ def make_hub(url: str, clock: FixedClock | None = None, with_demo: bool = True) 
 _DEMO_TEMPLATE: dict[str, Path] = {}
 
 
-@pytest.fixture
-def hub(tmp_path: Path, clock: FixedClock) -> Iterator[Hub]:
-    """SQLite hub with the demo network, at a fixed time (copied from a template:
-    hashing the demo's secrets once per session keeps the suite fast)."""
+def demo_hub_copy(tmp_path: Path, clock: FixedClock) -> Hub:
+    """A SQLite hub with the demo network in `tmp_path`, copied from a template (hashing
+    the demo's secrets once per test process keeps the suite fast)."""
     import shutil
 
     template = _DEMO_TEMPLATE.get("sqlite")
@@ -101,7 +100,13 @@ def hub(tmp_path: Path, clock: FixedClock) -> Iterator[Hub]:
         _DEMO_TEMPLATE["sqlite"] = template
     target = tmp_path / "hub.db"
     shutil.copy(template, target)
-    h = Hub(f"sqlite:///{target}", secret=SECRET, clock=clock)
+    return Hub(f"sqlite:///{target}", secret=SECRET, clock=clock)
+
+
+@pytest.fixture
+def hub(tmp_path: Path, clock: FixedClock) -> Iterator[Hub]:
+    """SQLite hub with the demo network, at a fixed time (a copy of the template)."""
+    h = demo_hub_copy(tmp_path, clock)
     yield h
     h.close()
 

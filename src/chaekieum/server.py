@@ -115,8 +115,8 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
         title="Chaekieum 책이음 Hub API",
         version="1",
         description="책이음 통합센터 API: members, shared circulation, transits, change feed.",
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        docs_url=None,  # api.docs serves /api/docs from vendored assets (no CDN)
+        redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
     )

@@ -6,9 +6,13 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import OperationalError
 
 from ..domain.errors import Code, DomainError
+from ..headers import SecurityHeaders
 from ..services.hub import Hub
-from . import errors
+from . import docs, errors, openapi
 from .limits import BodyLimit
+from .openapi import errors as errors_of
+from .openapi import ok
+from .outputs import HealthOut, LiveOut
 from .routes import (
     circulation,
     connector,
@@ -23,7 +27,11 @@ from .routes import (
 def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -> None:
     """`larger_bodies`: path -> body cap for routes that take files (else 1 MiB)."""
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, larger=larger_bodies)
+    # the web pages' security headers on every /api answer (JSON and the docs page)
+    app.add_middleware(SecurityHeaders, prefix="/api")
+    docs.mount(app)
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(circulation.router)
     v1.include_router(members.router)
@@ -43,17 +51,20 @@ def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -
         return {"status": "ok", "database": "sqlite" if hub.db.is_sqlite else "postgresql"}
 
     @v1.get("/health", tags=["health"],
-            summary="Readiness: the process answers and its database too (503 if not)")
+            summary="Readiness: the process answers and its database too (503 if not)",
+            response_model=None, responses={**ok(HealthOut), **errors_of(503)})
     def health() -> dict:
         return ready()
 
     @v1.get("/health/ready", tags=["health"],
-            summary="Readiness for a load balancer: 503 while the database is unreachable")
+            summary="Readiness for a load balancer: 503 while the database is unreachable",
+            response_model=None, responses={**ok(HealthOut), **errors_of(503)})
     def health_ready() -> dict:
         return ready()
 
     @v1.get("/health/live", tags=["health"],
-            summary="Liveness: the process answers (whatever the database does)")
+            summary="Liveness: the process answers (whatever the database does)",
+            response_model=None, responses=ok(LiveOut))
     def health_live() -> dict:
         return {"status": "ok"}
 

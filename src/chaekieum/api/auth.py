@@ -7,21 +7,30 @@ key does is recorded with channel "api"; an `X-Channel` header is ignored.
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from ..domain.errors import Code, DomainError
 from ..services.context import Actor, Role
 from ..services.hub import Hub
+from .openapi import bearer
 
 
 def hub_of(request: Request) -> Hub:
     return request.app.state.hub
 
 
-async def current_actor(request: Request) -> Actor:
+async def current_actor(
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Actor:
     """Async so the usual case (a key already verified) costs no thread hand-off; a key
-    seen for the first time is verified (argon2, database) in a worker thread."""
+    seen for the first time is verified (argon2, database) in a worker thread.
+    (`_declared` only puts the bearer scheme on the operation in the OpenAPI document;
+    the header is read and checked here, with this API's own error answers.)"""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import metrics
@@ -107,6 +107,16 @@ def install(app: FastAPI) -> None:
         # a constraint caught a race the locks did not: nothing was written; retry is safe
         log.warning("constraint violation on %s: %s", request.url.path, exc.orig)
         return error_response(Code.CONFLICT, 409, _lang(request))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> JSON:
+        # the database refused a value the schemas let through (PostgreSQL: a NUL
+        # character in a text, a number beyond its column): bad input, nothing written
+        log.info("value refused by the database on %s: %s", request.url.path,
+                 type(exc.orig).__name__)
+        return error_response(Code.VALIDATION_ERROR, 422, _lang(request),
+                              problem="a value the database cannot store (e.g. a NUL "
+                                      "character)")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSON:

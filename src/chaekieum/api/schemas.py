@@ -1,11 +1,44 @@
-"""Request bodies. Unknown fields are refused (a typo must not pass silently)."""
+"""Request bodies and the shared bounded types of every path, query and body field.
+
+Unknown body fields are refused (a typo must not pass silently). Every integer the API
+accepts is bounded by one of the types below, so an out-of-range value is a 422 in the
+error shape, never a database driver's overflow (a 500).
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ..domain.onboarding import Stage
+
+DB_ID_MAX = 2**63 - 1  # the largest value of a BIGINT column (PostgreSQL, SQLite)
+DbId = Annotated[int, Field(ge=1, le=DB_ID_MAX, description="a database id")]
+# a position in a feed or a snapshot: 0 = from the start, then the page's `next_after`
+Position = Annotated[int, Field(ge=0, le=DB_ID_MAX)]
+Weekday = Annotated[int, Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")]
+BirthYear = Annotated[int, Field(ge=1890, le=2100)]
+# Dates and times within years 1900..2999: far from the calendar's ends, where turning an
+# offset into UTC or stepping a day overflows (a 500), and wide for any real record.
+YEARS = (1900, 2999)
+
+
+def _in_years(value: date) -> date:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"year must be {YEARS[0]}..{YEARS[1]}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_in_years)]
+Moment = Annotated[datetime, AfterValidator(_in_years),
+                   Field(description=f"ISO 8601, years {YEARS[0]}..{YEARS[1]}")]
+
+
+def page_size(maximum: int, description: str = "page size") -> Any:
+    """A bounded page size (1..maximum), for `limit` query parameters."""
+    return Annotated[int, Field(ge=1, le=maximum, description=description)]
 
 
 class Body(BaseModel):
@@ -26,16 +59,16 @@ class CheckoutIn(Body):
                                       description="owner selected by a 기관바코드 scan")
     copy_info: CopyInfo | None = Field(None, alias="copy")
     client_txn_id: str | None = Field(None, max_length=64)
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     offline: bool = False
-    due_on: date | None = None
+    due_on: Day | None = None
 
 
 class CheckinIn(Body):
     item: str = Field(..., min_length=1, max_length=40)
     owner_library: str | None = Field(None, pattern=r"^\d{6}$")
     client_txn_id: str | None = Field(None, max_length=64)
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     offline: bool = False
 
 
@@ -53,16 +86,16 @@ class RenewIn(Body):
     member: str | None = Field(None, max_length=64)
     owner_library: str | None = Field(None, pattern=r"^\d{6}$")
     offline: bool = False  # a replay of a renewal made while the hub was unreachable
-    due_on: date | None = None  # the due date the offline desk gave
+    due_on: Day | None = None  # the due date the offline desk gave
 
 
 class UndoIn(Body):
-    loan_id: int = Field(..., ge=1)
+    loan_id: DbId
 
 
 class MemberIn(Body):
     name: str = Field(..., min_length=1, max_length=100)
-    birth_year: int = Field(..., ge=1890, le=2100)
+    birth_year: BirthYear
     phone: str | None = Field(None, max_length=30)
     email: str | None = Field(None, max_length=200)
     ci: str | None = Field(None, max_length=200,
@@ -77,7 +110,7 @@ class MemberIn(Body):
 
 class MemberPatch(Body):
     name: str | None = Field(None, min_length=1, max_length=100)
-    birth_year: int | None = Field(None, ge=1890, le=2100)
+    birth_year: BirthYear | None = None
     phone: str | None = Field(None, max_length=30)
     email: str | None = Field(None, max_length=200)
     guardian_name: str | None = Field(None, max_length=100)
@@ -117,21 +150,21 @@ class LibraryIn(Body):
     code: str = Field(..., pattern=r"^\d{6}$")
     name: str = Field(..., min_length=1, max_length=100)
     region_code: str = Field(..., max_length=16)
-    center_id: int | None = None
-    closed_weekdays: list[int] = Field(default_factory=list)
+    center_id: DbId | None = None
+    closed_weekdays: list[Weekday] = Field(default_factory=list, max_length=7)
     ils: str = Field("", max_length=40)
-    status: str = "registered"
+    status: Stage = Stage.REGISTERED
 
 
 class LibraryPatch(Body):
     name: str | None = Field(None, min_length=1, max_length=100)
-    closed_weekdays: list[int] | None = None
+    closed_weekdays: list[Weekday] | None = Field(None, max_length=7)
     ils: str | None = Field(None, max_length=40)
-    center_id: int | None = None
+    center_id: DbId | None = None
 
 
 class ClosedDay(Body):
-    day: date
+    day: Day
     reason: str = Field("", max_length=100)
 
 
@@ -169,7 +202,7 @@ class TerminalIn(Body):
 
 
 class HistoryHideIn(Body):
-    loan_ids: list[int] | None = None
+    loan_ids: list[DbId] | None = Field(None, max_length=10_000)
 
 
 class ReservationIn(Body):
@@ -185,7 +218,7 @@ class ReservationIn(Body):
 class ReservationOut(BaseModel):
     """One reservation (예약), as every reservation endpoint returns it."""
 
-    id: int
+    id: DbId
     item: str = Field(..., description="통합바코드 of the reserved copy")
     registration_number: str
     title: str
@@ -195,13 +228,14 @@ class ReservationOut(BaseModel):
     member_number_masked: str | None = None
     state: str = Field(..., description="waiting | ready | fulfilled | expired | cancelled")
     state_label: str
-    position: int | None = Field(None, description="1 = head of the copy's queue (active only)")
+    position: int | None = Field(None, ge=1,
+                                 description="1 = head of the copy's queue (active only)")
     channel: str
     placed_at: str
     ready_at: str | None = None
     pickup_by: str | None = Field(None, description="last pickup day (ready only)")
     closed_at: str | None = None
-    loan_id: int | None = Field(None, description="the loan that fulfilled it")
+    loan_id: DbId | None = Field(None, description="the loan that fulfilled it")
 
 
 class ReservationCancelOut(ReservationOut):
@@ -223,11 +257,11 @@ class SandboxIn(Body):
 class SandboxPeerIn(Body):
     member: str | None = Field(None, max_length=64)
     item: str | None = Field(None, max_length=40)
-    transit_id: int | None = Field(None, ge=1, le=2**62)
+    transit_id: DbId | None = None
     client_txn_id: str | None = Field(None, max_length=64)
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
     offline: bool = False
-    due_on: date | None = None
+    due_on: Day | None = None
 
 
 # -- onboarding (services/onboarding.py) ------------------------------------------------
@@ -252,8 +286,8 @@ class ConformanceReportIn(Body):
 
 
 class PlanIn(Body):
-    planned: dict[str, date] = Field(..., max_length=20)  # stage -> planned date (세부일정)
+    planned: dict[str, Day] = Field(..., max_length=20)  # stage -> planned date (세부일정)
 
 
 class LaunchIn(Body):
-    launch_date: date
+    launch_date: Day

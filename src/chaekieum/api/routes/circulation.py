@@ -13,14 +13,27 @@ from ...services.circulation import CheckinRequest, CheckoutRequest
 from ...services.context import Actor
 from ..auth import current_actor, hub_of
 from ..errors import refusal
-from ..schemas import CheckinIn, CheckoutIn, CopiesIn, RenewIn, ReplayIn, UndoIn
+from ..openapi import ok
+from ..outputs import (
+    CopiesBulkOut,
+    CopyOut,
+    ExceptionListOut,
+    OutcomeOut,
+    ReplayOut,
+    ResolvedOut,
+    TransitListOut,
+    TransitOut,
+)
+from ..routing import ApiRoute
+from ..schemas import CheckinIn, CheckoutIn, CopiesIn, DbId, RenewIn, ReplayIn, UndoIn
 from ..writes import perform
 
-router = APIRouter(tags=["circulation"])
+router = APIRouter(tags=["circulation"], route_class=ApiRoute)
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
-@router.post("/circulation/checkout", summary="대출 (checkout; auto-joins the member)")
+@router.post("/circulation/checkout", summary="대출 (checkout; auto-joins the member)",
+             responses=ok(OutcomeOut))
 def checkout(body: CheckoutIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     req = CheckoutRequest(
@@ -33,7 +46,8 @@ def checkout(body: CheckoutIn, request: Request, actor: ActorDep):
                    lambda conn: hub.circulation.checkout(actor, req, conn=conn).as_dict())
 
 
-@router.post("/circulation/checkin", summary="반납 (checkin; 타관반납 creates a transit)")
+@router.post("/circulation/checkin", summary="반납 (checkin; 타관반납 creates a transit)",
+             responses=ok(OutcomeOut))
 def checkin(body: CheckinIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     req = CheckinRequest(item=body.item, owner_hint=body.owner_library,
@@ -44,7 +58,7 @@ def checkin(body: CheckinIn, request: Request, actor: ActorDep):
 
 
 @router.post("/circulation/replay", summary="Offline replays in order, one transaction each "
-             "(for library connectors)")
+             "(for library connectors)", responses=ok(ReplayOut))
 def replay(body: ReplayIn, request: Request, actor: ActorDep):
     """Up to 500 queued checkouts/checkins of a connector, applied in list order, each
     exactly as its own POST would be (each carries offline, occurred_at, client_txn_id,
@@ -86,7 +100,8 @@ def replay(body: ReplayIn, request: Request, actor: ActorDep):
     return {"results": results}
 
 
-@router.post("/circulation/renew", summary="반납연기 (renewal, owning library only)")
+@router.post("/circulation/renew", summary="반납연기 (renewal, owning library only)",
+             responses=ok(OutcomeOut))
 def renew(body: RenewIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.circulation.renew(
@@ -94,21 +109,22 @@ def renew(body: RenewIn, request: Request, actor: ActorDep):
         due_on=body.due_on, conn=conn).as_dict())
 
 
-@router.post("/circulation/undo-checkout", summary="대출 취소 (same day)")
+@router.post("/circulation/undo-checkout", summary="대출 취소 (same day)", responses=ok(OutcomeOut))
 def undo_checkout(body: UndoIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.circulation.undo_checkout(
         actor, body.loan_id, conn=conn).as_dict())
 
 
-@router.post("/circulation/undo-checkin", summary="반납 취소 (same day)")
+@router.post("/circulation/undo-checkin", summary="반납 취소 (same day)", responses=ok(OutcomeOut))
 def undo_checkin(body: UndoIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.circulation.undo_checkin(
         actor, body.loan_id, conn=conn).as_dict())
 
 
-@router.post("/copies/bulk", summary="Register or refresh this library's copies", tags=["copies"])
+@router.post("/copies/bulk", summary="Register or refresh this library's copies", tags=["copies"],
+             responses=ok(CopiesBulkOut))
 def copies_bulk(body: CopiesIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     items = [c.model_dump() for c in body.copies]
@@ -116,13 +132,15 @@ def copies_bulk(body: CopiesIn, request: Request, actor: ActorDep):
                    lambda conn: hub.copies.bulk_upsert(actor, items, conn=conn))
 
 
-@router.get("/copies/{item}", summary="A copy and whether it is on loan", tags=["copies"])
+@router.get("/copies/{item}", summary="A copy and whether it is on loan", tags=["copies"],
+            responses=ok(CopyOut))
 def copy_detail(item: str, request: Request, actor: ActorDep,
                 owner_library: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None):
     return hub_of(request).copies.get(actor, item, owner_library)
 
 
-@router.get("/transits", summary="This library's transit queue", tags=["transits"])
+@router.get("/transits", summary="This library's transit queue", tags=["transits"],
+            responses=ok(TransitListOut))
 def transit_queue(request: Request, actor: ActorDep,
                   direction: Literal["outgoing", "incoming"] = "outgoing",
                   include_done: bool = False):
@@ -131,8 +149,8 @@ def transit_queue(request: Request, actor: ActorDep,
 
 
 @router.post("/transits/{transit_id}/{action}", summary="Mark a transit sent / arrived",
-             tags=["transits"])
-def move_transit(transit_id: int, action: Literal["send", "arrive"], request: Request,
+             tags=["transits"], responses=ok(TransitOut))
+def move_transit(transit_id: DbId, action: Literal["send", "arrive"], request: Request,
                  actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, None,
@@ -140,14 +158,14 @@ def move_transit(transit_id: int, action: Literal["send", "arrive"], request: Re
 
 
 @router.get("/exceptions", summary="Offline replays that broke a rule (follow-up list)",
-            tags=["circulation"])
+            tags=["circulation"], responses=ok(ExceptionListOut))
 def exceptions(request: Request, actor: ActorDep, include_resolved: bool = False):
     return {"items": hub_of(request).copies.exceptions(actor.require_library(),
                                                        include_resolved)}
 
 
-@router.post("/exceptions/{exception_id}/resolve", tags=["circulation"])
-def resolve_exception(exception_id: int, request: Request, actor: ActorDep):
+@router.post("/exceptions/{exception_id}/resolve", tags=["circulation"], responses=ok(ResolvedOut))
+def resolve_exception(exception_id: DbId, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, None,
                    lambda conn: hub.copies.resolve_exception(actor, exception_id, conn=conn))

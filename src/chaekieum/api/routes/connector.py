@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,17 +9,22 @@ from starlette.concurrency import run_in_threadpool
 
 from ...services.context import Actor
 from ..auth import current_actor, hub_of
+from ..openapi import ok
+from ..outputs import SnapshotOut
+from ..routing import ApiRoute
+from ..schemas import Moment, Position, page_size
 
-router = APIRouter(prefix="/connector", tags=["connector"])
+router = APIRouter(prefix="/connector", tags=["connector"], route_class=ApiRoute)
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 @router.get("/snapshot", summary="One page of the offline snapshot for the key's library: "
-            "blocked members network-wide, own members' loan counts, policies, calendar")
+            "blocked members network-wide, own members' loan counts, policies, calendar",
+            responses=ok(SnapshotOut))
 async def snapshot(request: Request, actor: ActorDep,
-                   since: datetime | None = None,
-                   after: Annotated[int, Query(ge=0)] = 0,
-                   limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+                   since: Moment | None = None,
+                   after: Position = 0,
+                   limit: page_size(5000) = 2000,
                    scope: Annotated[Literal["all", "own"], Query(
                        description="a full pass of everything, or of the library's own "
                                    "members only (no effect on a delta)")] = "all"):

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from ...services.context import Actor
 from ..auth import current_actor, hub_of
-from ..schemas import ReservationCancelOut, ReservationIn, ReservationListOut, ReservationOut
+from ..openapi import ok
+from ..routing import ApiRoute
+from ..schemas import (
+    DbId,
+    ReservationCancelOut,
+    ReservationIn,
+    ReservationListOut,
+    ReservationOut,
+    page_size,
+)
 from ..writes import perform
 
-router = APIRouter(prefix="/reservations", tags=["reservations"])
+router = APIRouter(prefix="/reservations", tags=["reservations"], route_class=ApiRoute)
 ActorDep = Annotated[Actor, Depends(current_actor)]
-ReservationId = Annotated[int, Path(ge=1, le=2**62)]
 State = Literal["active", "waiting", "ready", "fulfilled", "expired", "cancelled", "all"]
 
 
 @router.post("", status_code=201, summary="예약: reserve a copy of this library for a member",
-             responses={201: {"model": ReservationOut}})
+             responses=ok(ReservationOut, 201))
 def place(body: ReservationIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.reservations.place(
@@ -26,10 +34,10 @@ def place(body: ReservationIn, request: Request, actor: ActorDep):
 
 
 @router.get("", summary="This library's reservations (state=ready: the holds shelf)",
-            responses={200: {"model": ReservationListOut}})
+            responses=ok(ReservationListOut))
 def library_list(request: Request, actor: ActorDep, state: State = "active",
                  member: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-                 limit: Annotated[int, Query(ge=1, le=500)] = 200):
+                 limit: page_size(500) = 200):
     hub = hub_of(request)
     if member is not None:
         items = hub.reservations.for_member(actor, member, include_closed=state != "active")
@@ -40,8 +48,8 @@ def library_list(request: Request, actor: ActorDep, state: State = "active",
 
 
 @router.get("/{reservation_id}", summary="One reservation",
-            responses={200: {"model": ReservationOut}})
-def get_one(reservation_id: ReservationId, request: Request, actor: ActorDep):
+            responses=ok(ReservationOut))
+def get_one(reservation_id: DbId, request: Request, actor: ActorDep):
     return hub_of(request).reservations.get(actor, reservation_id)
 
 
@@ -52,12 +60,12 @@ def _cancel(reservation_id: int, request: Request, actor: Actor):  # noqa: ANN20
 
 
 @router.post("/{reservation_id}/cancel", summary="예약 취소 (the owning library)",
-             responses={200: {"model": ReservationCancelOut}})
-def cancel(reservation_id: ReservationId, request: Request, actor: ActorDep):
+             responses=ok(ReservationCancelOut))
+def cancel(reservation_id: DbId, request: Request, actor: ActorDep):
     return _cancel(reservation_id, request, actor)
 
 
 @router.delete("/{reservation_id}", summary="예약 취소 (same as POST …/cancel)",
-               responses={200: {"model": ReservationCancelOut}})
-def delete(reservation_id: ReservationId, request: Request, actor: ActorDep):
+               responses=ok(ReservationCancelOut))
+def delete(reservation_id: DbId, request: Request, actor: ActorDep):
     return _cancel(reservation_id, request, actor)
