@@ -4,16 +4,20 @@ to-do list of every party."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from ...conformance.report import Report
 from ...services.context import Actor
 from ..auth import current_actor, hub_of
+from ..openapi import ok
+from ..routing import ApiRoute
 from ..schemas import (
     CheckIn,
     ConformanceReportIn,
+    DbId,
     LaunchIn,
     PlanIn,
     SystemIn,
@@ -21,7 +25,7 @@ from ..schemas import (
 )
 from ..writes import perform
 
-router = APIRouter(tags=["onboarding"])
+router = APIRouter(tags=["onboarding"], route_class=ApiRoute)
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
@@ -210,9 +214,10 @@ def store_report(code: str, body: ConformanceReportIn, request: Request, actor: 
         actor, code, body.report, conn=conn), status=201)
 
 
-@router.get(f"{BASE}/reports/{{report_id}}", response_model=dict[str, Any],
+# a stored report is answered as it was uploaded: the kit's own schema documents it
+@router.get(f"{BASE}/reports/{{report_id}}", response_model=None, responses=ok(Report),
             summary="A stored conformance report as uploaded")
-def get_report(code: str, report_id: int, request: Request, actor: ActorDep):
+def get_report(code: str, report_id: DbId, request: Request, actor: ActorDep):
     return hub_of(request).onboarding.report(actor, code, report_id)
 
 
