@@ -660,6 +660,33 @@ def _print_summary(summary, report) -> None:  # noqa: ANN001
         console.print(f"validation report: {report} ({summary.report_rows:,} rows)")
 
 
+def _input_file(file: str):  # noqa: ANN202
+    from pathlib import Path
+
+    path = Path(file)
+    if not path.is_file():
+        console.print(f"[red]no such file: {file}[/red]")
+        raise typer.Exit(2)
+    return path
+
+
+def _run_import(path, label: str, run):  # noqa: ANN001, ANN202
+    """Run an import under a progress bar over the file's bytes; a refusal exits 1, an
+    interruption 130 (the batch resumes on the next run)."""
+    from .domain.errors import DomainError
+
+    with _import_progress() as bar:
+        task = bar.add_task(label, total=path.stat().st_size, records=0)
+        try:
+            return run(lambda s: bar.update(task, completed=s.done_bytes, records=s.records))
+        except DomainError as exc:
+            console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            console.print(INTERRUPTED)
+            raise typer.Exit(130) from None
+
+
 @import_app.command("holdings")
 def import_holdings(
     file: str = typer.Argument(..., help="MARC (ISO 2709 or MARCXML) or CSV file"),
@@ -678,31 +705,17 @@ def import_holdings(
     from pathlib import Path
 
     from .domain.actors import Actor, Role
-    from .domain.errors import DomainError
     from .domain.imports import ShelfMarks
 
-    path = Path(file)
-    if not path.is_file():
-        console.print(f"[red]no such file: {file}[/red]")
-        raise typer.Exit(2)
+    path = _input_file(file)
     report_path = Path(report) if report else path.with_name(path.name + ".report.csv")
     hub = _hub(database_url)
     actor = Actor(Role.SYSTEM, "cli:import", "cli", library)
     marks = ShelfMarks.parse(not_loanable) if not_loanable is not None else None
-    with _import_progress() as bar:
-        task = bar.add_task("가져오는 중" if not dry_run else "검증 중",
-                            total=path.stat().st_size, records=0)
-        try:
-            summary = hub.imports.holdings(
-                actor, path, fmt=fmt, encoding=encoding, shelf_marks=marks, dry_run=dry_run,
-                report=report_path,
-                progress=lambda s: bar.update(task, completed=s.done_bytes, records=s.records))
-        except DomainError as exc:
-            console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            console.print(INTERRUPTED)
-            raise typer.Exit(130) from None
+    summary = _run_import(path, "가져오는 중" if not dry_run else "검증 중", lambda progress:
+                          hub.imports.holdings(actor, path, fmt=fmt, encoding=encoding,
+                                               shelf_marks=marks, dry_run=dry_run,
+                                               report=report_path, progress=progress))
     _print_summary(summary, report_path)
 
 
@@ -726,12 +739,8 @@ def import_members(
     from pathlib import Path
 
     from .domain.actors import Actor, Role
-    from .domain.errors import DomainError
 
-    path = Path(file)
-    if not path.is_file():
-        console.print(f"[red]no such file: {file}[/red]")
-        raise typer.Exit(2)
+    path = _input_file(file)
     pairs = [c.split("=", 1) for c in column]
     if any(len(p) != 2 for p in pairs):
         console.print("[red]--map takes FIELD=COLUMN[/red]")
@@ -739,20 +748,11 @@ def import_members(
     report_path = Path(report) if report else path.with_name(path.name + ".report.csv")
     hub = _hub(database_url)
     actor = Actor(Role.SYSTEM, "cli:import", "cli", library)
-    with _import_progress() as bar:
-        task = bar.add_task("변환 중" if not dry_run else "검증 중",
-                            total=path.stat().st_size, records=0)
-        try:
-            summary = hub.member_imports.run(
-                actor, path, mapping={k.strip(): v.strip() for k, v in pairs},
-                encoding=encoding, dry_run=dry_run, report=report_path,
-                progress=lambda s: bar.update(task, completed=s.done_bytes, records=s.records))
-        except DomainError as exc:
-            console.print(f"[red]{exc.code}: {exc.reasons[0].message} {exc.details}[/red]")
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            console.print(INTERRUPTED)
-            raise typer.Exit(130) from None
+    mapping = {k.strip(): v.strip() for k, v in pairs}
+    summary = _run_import(path, "변환 중" if not dry_run else "검증 중", lambda progress:
+                          hub.member_imports.run(actor, path, mapping=mapping, encoding=encoding,
+                                                 dry_run=dry_run, report=report_path,
+                                                 progress=progress))
     _print_summary(summary, report_path)
     if not dry_run:
         out = Path(mapping_out) if mapping_out else path.with_name(path.name + ".mapping.csv")

@@ -490,49 +490,46 @@ def link_card(request: Request, number: str, actor: Actor = Depends(staff),
     return redirect(f"/console/members/{number}")
 
 
+def _status_change(request: Request, number: str, actor: Actor, form: Any, op: Op,
+                   change: str, done: str, confirm: str | None = None) -> Response:
+    """Expel, bar, or lift either, with the form's reason: the rule first, then (for the
+    irreversible ones) the confirmation, then the change."""
+    members = hub_of(request).members
+    members.authorize(actor, number, op)  # before asking
+    if confirm and (ask := unconfirmed(request, form, confirm, f"/console/members/{number}")):
+        return ask
+    with flash_refusal(request):
+        getattr(members, change)(actor, number, str(form.get("reason", ""))[:500])
+        flash(request, "ok", done)
+    return redirect(f"/console/members/{number}")
+
+
 @router.post("/members/{number}/expel")
 def expel(request: Request, number: str, actor: Actor = Depends(staff),
           form: Any = Depends(form_data)) -> Response:
-    hub_of(request).members.authorize(actor, number, Op.EXPEL)  # before asking
-    if ask := unconfirmed(request, form, "confirm.expel", f"/console/members/{number}"):
-        return ask
-    with flash_refusal(request):
-        hub_of(request).members.expel(actor, number, str(form.get("reason", ""))[:500])
-        flash(request, "ok", "mem.expelled")
-    return redirect(f"/console/members/{number}")
+    return _status_change(request, number, actor, form, Op.EXPEL, "expel", "mem.expelled",
+                          "confirm.expel")
 
 
 @router.post("/members/{number}/expel/lift")
 def lift_expulsion(request: Request, number: str, actor: Actor = Depends(staff),
                    form: Any = Depends(form_data)) -> Response:
-    hub_of(request).members.authorize(actor, number, Op.LIFT_EXPULSION)
-    with flash_refusal(request):
-        hub_of(request).members.lift_expulsion(actor, number,
-                                               str(form.get("reason", ""))[:500])
-        flash(request, "ok", "mem.expulsion_lifted")
-    return redirect(f"/console/members/{number}")
+    return _status_change(request, number, actor, form, Op.LIFT_EXPULSION, "lift_expulsion",
+                          "mem.expulsion_lifted")
 
 
 @router.post("/members/{number}/bar")
 def bar(request: Request, number: str, actor: Actor = Depends(staff),
         form: Any = Depends(form_data)) -> Response:
-    hub_of(request).members.authorize(actor, number, Op.BAR)  # before asking
-    if ask := unconfirmed(request, form, "confirm.bar", f"/console/members/{number}"):
-        return ask
-    with flash_refusal(request):
-        hub_of(request).members.bar(actor, number, str(form.get("reason", ""))[:500])
-        flash(request, "ok", "mem.barred")
-    return redirect(f"/console/members/{number}")
+    return _status_change(request, number, actor, form, Op.BAR, "bar", "mem.barred",
+                          "confirm.bar")
 
 
 @router.post("/members/{number}/bar/lift")
 def lift_bar(request: Request, number: str, actor: Actor = Depends(staff),
              form: Any = Depends(form_data)) -> Response:
-    hub_of(request).members.authorize(actor, number, Op.LIFT_BAR)
-    with flash_refusal(request):
-        hub_of(request).members.lift_bar(actor, number, str(form.get("reason", ""))[:500])
-        flash(request, "ok", "mem.bar_lifted")
-    return redirect(f"/console/members/{number}")
+    return _status_change(request, number, actor, form, Op.LIFT_BAR, "lift_bar",
+                          "mem.bar_lifted")
 
 
 @router.post("/members/{number}/withdraw")
