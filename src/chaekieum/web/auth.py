@@ -82,12 +82,16 @@ def staff_login(request: Request, form: Any = Depends(form_data)) -> Response:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    """Ends the server-side session: the cookie, even if copied or replayed, is dead."""
+    """Ends the server-side session: the cookie, even if copied or replayed, is dead.
+    The browser also drops what the member app kept for offline use (its caches and
+    service worker: Clear-Site-Data), so the next person on the device sees nothing."""
     session = session_of(request)
     member = session.get("kind") == sessions.MEMBER
     hub_of(request).sessions.end(session.get("sid"))
     session.renew()
-    return redirect("/my/login" if member else "/login")
+    response = redirect("/my/login" if member else "/login")
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @router.get("/password")

@@ -415,6 +415,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "portal.password_repeat": ("새 비밀번호 확인", "Repeat new password"),
     "portal.password_mismatch": ("새 비밀번호가 일치하지 않습니다.", "The new passwords differ."),
     "portal.password_changed": ("비밀번호를 변경했습니다", "Password changed"),
+    "pwa.offline": ("오프라인 — 마지막 확인 시각", "Offline — last checked"),
     "card.title": ("모바일 이용증", "Mobile library card"),
     "card.hint": ("데스크 스캐너에 화면을 보여주세요. 화면 밝기를 높이면 잘 읽힙니다.",
                   "Show this screen to the desk scanner; turn the brightness up."),
