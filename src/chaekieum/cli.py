@@ -39,6 +39,9 @@ print_app = typer.Typer(help="Label sheets and member cards as PDF (docs/import.
 app.add_typer(print_app, name="print")
 jobs_app = typer.Typer(help="Background jobs (console imports) on huey.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
+notices_app = typer.Typer(help="Notices: onboarding e-mails and member notices "
+                          "(docs/notices.md).", no_args_is_help=True)
+app.add_typer(notices_app, name="notices")
 import_app = typer.Typer(help="Bulk import of a joining library's data (docs/import.md).",
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -52,6 +55,17 @@ class LogFormat(enum.StrEnum):
 
 
 DbOption = typer.Option(None, "--database-url", help="SQLAlchemy URL; default: SQLite under ./var")
+SmtpOption = typer.Option(None, "--smtp-url", envvar="CHAEKIEUM_SMTP_URL",
+                          help="smtp://[user:pass@]host[:port][?starttls=1], smtps://..., "
+                               "or log: (development); unset: e-mails wait")
+MailFromOption = typer.Option(None, "--mail-from", envvar="CHAEKIEUM_MAIL_FROM",
+                              help="the From address of notice e-mails")
+SmsOption = typer.Option(None, "--sms-url", envvar="CHAEKIEUM_SMS_URL",
+                         help="nhncloud://APPKEY:SECRET@api-sms.cloud.toast.com?from=NUMBER "
+                              "or log: (development); unset: SMS wait")
+KakaoOption = typer.Option(None, "--kakao-url", envvar="CHAEKIEUM_KAKAO_URL",
+                           help="nhncloud://APPKEY:SECRET@api-alimtalk.cloud.toast.com"
+                                "?sender_key=KEY or log: (development); unset: 알림톡 wait")
 # national-scale defaults of the benchmark networks
 LibrariesOption = typer.Option(2700)
 MembersOption = typer.Option(1_000_000)
@@ -92,8 +106,12 @@ def serve(
         "", "--forwarded-allow-ips", envvar="CHAEKIEUM_FORWARDED_ALLOW_IPS", show_default="none",
         help="Comma-separated proxy addresses/networks whose X-Forwarded-For/-Proto are "
              "trusted (env CHAEKIEUM_FORWARDED_ALLOW_IPS); default: none"),
-    job_worker: bool = typer.Option(True, help="also run the job worker (console imports); "
-                                    "off when `chaekieum jobs worker` runs elsewhere"),
+    job_worker: bool = typer.Option(True, help="also run the job worker (console imports, "
+                                    "notices); off when `chaekieum jobs worker` runs elsewhere"),
+    smtp_url: str | None = SmtpOption,
+    mail_from: str | None = MailFromOption,
+    sms_url: str | None = SmsOption,
+    kakao_url: str | None = KakaoOption,
 ) -> None:
     """Run the hub: web UI, REST API and SIP2 in one service."""
     import uvicorn
@@ -108,6 +126,10 @@ def serve(
         demo_network.load(hub)
     _print_welcome(hub, host, port, sip2_port)
     if job_worker:
+        from .notify import Settings
+
+        os.environ.update(Settings.from_env(smtp_url=smtp_url, mail_from=mail_from,
+                                            sms_url=sms_url, kakao_url=kakao_url).export())
         _start_job_worker(url)
     if workers > 1:
         hub.close()
@@ -866,9 +888,12 @@ def print_cards(
 def jobs_worker(database_url: str | None = DbOption,
                 workers: int = typer.Option(1, help="jobs run at once"),
                 parent: int | None = typer.Option(None, hidden=True,
-                                                  help="stop when this process is gone")
+                                                  help="stop when this process is gone"),
+                smtp_url: str | None = SmtpOption, mail_from: str | None = MailFromOption,
+                sms_url: str | None = SmsOption, kakao_url: str | None = KakaoOption,
                 ) -> None:
-    """Run the job worker (huey's consumer): console imports run here."""
+    """Run the job worker (huey's consumer): console imports run here, and the notices
+    (scheduled every 15 minutes, delivered every minute)."""
     import logging
     import signal
     import threading
@@ -883,7 +908,46 @@ def jobs_worker(database_url: str | None = DbOption,
                 time.sleep(2)
             os.kill(os.getpid(), signal.SIGTERM)
         threading.Thread(target=watch, daemon=True).start()
+    from .notify import Settings
+
+    os.environ.update(Settings.from_env(smtp_url=smtp_url, mail_from=mail_from,
+                                        sms_url=sms_url, kakao_url=kakao_url).export())
     Jobs(_hub(database_url)).worker(workers)
+
+
+@notices_app.command("run")
+def notices_run(database_url: str | None = DbOption, smtp_url: str | None = SmtpOption,
+                mail_from: str | None = MailFromOption, sms_url: str | None = SmsOption,
+                kakao_url: str | None = KakaoOption,
+                schedule: bool = typer.Option(True, help="queue the member notices due now"),
+                deliver: bool = typer.Option(True, help="send the pending notices")) -> None:
+    """Queue the member notices due now and send the outbox once (for a cron job or a
+    systemd timer; `jobs worker` does the same periodically). Running it twice, or two
+    at once, never sends a notice twice."""
+    import logging
+
+    from .notify import Settings, close, senders
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logsafe.install()
+    hub = _hub(database_url)
+    out: dict[str, object] = {}
+    if schedule:
+        out["schedule"] = hub.notices.schedule()
+    if deliver:
+        configured = senders(Settings.from_env(smtp_url=smtp_url, mail_from=mail_from,
+                                               sms_url=sms_url, kakao_url=kakao_url))
+        try:
+            out["deliver"] = hub.notices.deliver(configured)
+        finally:
+            close(configured)
+    console.print_json(json.dumps(out))
+
+
+@notices_app.command("status")
+def notices_status(database_url: str | None = DbOption) -> None:
+    """Outbox rows per status and channel (pending, sent, failed, uncertain, ...)."""
+    console.print_json(json.dumps(_hub(database_url).notices.status()))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Background jobs (huey): imports uploaded in the console run in a job worker process.
+"""Background jobs (huey): imports uploaded in the console run in a job worker process,
+and so do the notices (docs/notices.md): a periodic task queues the member notices
+(every 15 minutes) and one delivers the outbox (every minute).
 
 Why huey: a well-kept, small task queue whose storage fits both of the hub's databases
 without another server: SqliteHuey (a SQLite file beside the hub's, so jobs never queue
@@ -20,12 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from huey import Huey, SqliteHuey
+from huey import Huey, SqliteHuey, crontab
 from huey.contrib.sql_huey import SqlHuey
 
 from .config import var_dir
 from .domain.actors import Actor, Role
 from .domain.imports import ShelfMarks
+from .notify import Settings, close, senders
 from .services.hub import Hub
 from .store.db import sqlite_path
 
@@ -71,6 +74,10 @@ class Jobs:
         self.hub = hub
         self.huey = make_huey(hub.db.url)
         self._task = self.huey.task(name="chaekieum.import", retries=0)(self._run)
+        self.huey.periodic_task(crontab(minute="*/15"), name="chaekieum.notices.schedule")(
+            self.schedule_notices)
+        self.huey.periodic_task(crontab(minute="*"), name="chaekieum.notices.deliver")(
+            self.deliver_notices)
 
     # -- web side --------------------------------------------------------------------
     def save_upload(self, chunks: Any, suffix: str) -> Path:
@@ -124,7 +131,21 @@ class Jobs:
                                         filename=state["filename"])
         log.info("import %s done", batch_id)
 
+    def schedule_notices(self) -> dict[str, int]:
+        """Queue the member notices due now (unique keys: running twice queues once)."""
+        return self.hub.notices.schedule()
+
+    def deliver_notices(self) -> dict[str, int]:
+        """Send the outbox with the senders configured in the environment
+        (CHAEKIEUM_SMTP_URL, CHAEKIEUM_MAIL_FROM, CHAEKIEUM_SMS_URL, CHAEKIEUM_KAKAO_URL)."""
+        configured = senders(Settings.from_env())
+        try:
+            return self.hub.notices.deliver(configured)
+        finally:
+            close(configured)
+
     def worker(self, workers: int = 1) -> None:
-        """Run huey's consumer in this process until a signal stops it."""
+        """Run huey's consumer in this process until a signal stops it (with the periodic
+        notice tasks)."""
         self.huey.create_consumer(workers=workers, worker_type="thread",
-                                  periodic=False).run()
+                                  periodic=True).run()

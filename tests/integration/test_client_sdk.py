@@ -152,6 +152,12 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
         "pilot": "2026-06-01"}
     assert attempt(adm.announce_launch, "111077", date(2027, 1, 4))["launch_date"] == "2027-01-04"
     assert "111077" in attempt(adm.onboarding_todo, region="seoul")["by_party"]["vendor"]
+    vendor = [{"party": "vendor", "name": "구축 사업자", "email": "vendor@example.com"}]
+    assert attempt(adm.set_onboarding_contacts, "111077", vendor)["contacts"][0]["party"] \
+        == "vendor"
+    assert attempt(adm.onboarding_contacts, "111077")["contacts"][0]["email"] == \
+        "vendor@example.com"
+    assert attempt(adm.onboarding_notices, "111077")["notices"] == []  # none since contacts
     attempt(adm.policy, "national")
     attempt(adm.effective_policy, "111001")
     attempt(adm.set_policy, "library", {"loan_period_days": 14}, scope="111077")

@@ -18,6 +18,7 @@ from .routes import (
     connector,
     members,
     network,
+    notices,
     onboarding,
     reservations,
     sandbox,
@@ -40,6 +41,7 @@ def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -
     v1.include_router(connector.router)
     v1.include_router(sandbox.router)
     v1.include_router(onboarding.router)
+    v1.include_router(notices.router)
 
     def ready() -> dict:
         try:

@@ -15,7 +15,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, Literal, TypedDict, TypeVar
@@ -409,6 +409,22 @@ class _Endpoints(Generic[R]):
                         idempotency_key: str | None = None) -> R:
         return self._run(_write("PUT", f"/libraries/{_seg(code)}/onboarding/launch",
                                 {"launch_date": _iso(launch_date)}, idempotency_key))
+
+    def onboarding_contacts(self, code: str) -> R:
+        """The e-mail contacts that get the stage e-mails (library, vendor, regional
+        center)."""
+        return self._run(_get(f"/libraries/{_seg(code)}/onboarding/contacts"))
+
+    def set_onboarding_contacts(self, code: str, contacts: Sequence[Mapping[str, str]], *,
+                                idempotency_key: str | None = None) -> R:
+        """Replace the contacts: [{"party": "library"|"vendor"|"regional_center",
+        "name": ..., "email": ...}]."""
+        return self._run(_write("PUT", f"/libraries/{_seg(code)}/onboarding/contacts",
+                                {"contacts": [dict(c) for c in contacts]}, idempotency_key))
+
+    def onboarding_notices(self, code: str) -> R:
+        """The stage e-mails of a library with their delivery state, newest first."""
+        return self._run(_get(f"/libraries/{_seg(code)}/onboarding/notices"))
 
     def onboarding_todo(self, *, region: str | None = None) -> R:
         """What each party must do next, for the libraries this key may see."""

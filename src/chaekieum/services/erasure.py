@@ -31,6 +31,7 @@ from ..store.tables import (
     reservations,
     suspensions,
 )
+from .notices import erase_member as erase_notices
 
 ERASED = "erased"  # stands for the member wherever their number was
 CHUNK = 500
@@ -117,6 +118,8 @@ def erase_reading_links(conn: Connection, member_id: int, number: str,
                      [{"eid": r.id, "payload": _without(r.payload, "member")} for r in rows])
     erased["events"] = len(rows)
     # stored answers to retried API writes (loans and reservations with their titles)
+    # notices about loans and reservations (titles), and the member's channel choices
+    erased["notices"] = erase_notices(conn, member_id)
     erased["idempotent_responses"] = conn.execute(delete(idempotency_keys).where(or_(
         idempotency_keys.c.principal == label,
         cast(idempotency_keys.c.response, Text).contains(number)))).rowcount

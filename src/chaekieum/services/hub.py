@@ -18,6 +18,7 @@ from .imports import Imports
 from .member_import import MemberImports
 from .members import Members
 from .network import Network
+from .notices import Notices
 from .onboarding import Onboarding
 from .printing import Printing
 from .registry import Registry
@@ -54,6 +55,7 @@ class Hub:
         self.imports = Imports(self.db, self.registry, self.clock)
         self.member_imports = MemberImports(self.imports, self.members)
         self.printing = Printing(self.db)
+        self.notices = Notices(self.db, self.clock)
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)

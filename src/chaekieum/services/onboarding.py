@@ -23,6 +23,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from ..conformance.report import load_report
 from ..domain import onboarding as ob
 from ..domain.errors import Code, DomainError
+from ..domain.notices import StageChange
 from ..store.db import Database
 from ..store.tables import (
     libraries,
@@ -32,7 +33,7 @@ from ..store.tables import (
     onboarding_reports,
     onboarding_systems,
 )
-from . import audit
+from . import audit, notices
 from .context import Actor, Clock, Role
 from .registry import Registry
 from .tx import transactional
@@ -203,8 +204,13 @@ class Onboarding:
         if stage is ob.Stage.LIVE and row.live_since is None:
             values["live_since"] = self.clock.today()
         conn.execute(update(libraries).where(libraries.c.code == code).values(**values))
-        conn.execute(insert(library_stage_log).values(
-            library_code=code, stage=stage, at=now, actor=actor.label, note=reason[:500]))
+        log_id = conn.execute(insert(library_stage_log).values(
+            library_code=code, stage=stage, at=now, actor=actor.label, note=reason[:500])
+        ).inserted_primary_key[0]
+        # the stage e-mail to the library's contacts: queued in this transaction, sent
+        # by the job worker (services/notices.py)
+        notices.enqueue_stage_change(conn, StageChange(
+            code, row.name, row.status, stage, actor.label, now, reason[:500]), log_id)
         audit.record(conn, actor, "library.stage", "library", code, now,
                      {"from": row.status, "to": str(stage), "reason": reason[:200]}, code)
         self.registry.invalidate()

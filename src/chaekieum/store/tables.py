@@ -312,6 +312,7 @@ loans = Table(
     Column("history_hidden", Boolean, nullable=False, server_default=text("false")),
     Index("ix_loans_member_state", "member_id", "state"),
     Index("ix_loans_library_loaned", "library_code", "loaned_on"),
+    Index("ix_loans_state_due", "state", "due_on"),  # the notice scheduler's due dates
     # one active loan per copy: the database itself refuses a double loan
     Index(
         "uq_loans_active_copy", "copy_id", unique=True,
@@ -517,4 +518,60 @@ withdrawal_stats = Table(
     Column("birth_decade", Integer),
     Column("member_class", String(10), nullable=False),
     Column("total_loans", Integer, nullable=False),
+)
+
+# -- notices (domain/notices.py, services/notices.py, docs/notices.md) ------------------
+# The e-mail contacts of a joining library: its own, its vendor's (사업자) and its
+# regional center's; each gets the e-mail of every onboarding stage transition.
+onboarding_contacts = Table(
+    "onboarding_contacts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("party", String(20), nullable=False),  # library | vendor | regional_center
+    Column("name", String(100), nullable=False, server_default=""),
+    Column("email", String(200), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    UniqueConstraint("library_code", "party", "email", name="uq_onboarding_contacts_email"),
+)
+
+# A member's channels (no row: the defaults in domain/notices.Preferences).
+member_notice_prefs = Table(
+    "member_notice_prefs", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("email", Boolean, nullable=False),
+    Column("sms", Boolean, nullable=False),
+    Column("kakao", Boolean, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# The outbox: every notice is a row, written in the transaction of its cause (a stage
+# transition) or by the scheduler, and delivered afterwards by the job worker. `key` is
+# unique (member/loan/kind/date/channel, or transition/address), so nothing is queued
+# twice; a row is claimed (pending -> sending) before it is sent, so nothing is sent twice.
+notices = Table(
+    "notices", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("kind", String(24), nullable=False),
+    Column("channel", String(8), nullable=False),  # email | sms | kakao
+    # a member notice names the member (address read at delivery, so an opt-out or a
+    # withdrawal in between is respected); an onboarding e-mail names the address
+    Column("member_id", Id, ForeignKey("members.id")),
+    Column("recipient", String(200)),
+    Column("library_code", String(6)),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("params", JSON, nullable=False),
+    # pending | sending | sent | failed | cancelled | uncertain
+    Column("status", String(10), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("not_before", DateTime, nullable=False),  # quiet hours and retries
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("claimed_at", DateTime),
+    Column("sent_at", DateTime),
+    Column("error", String(300), nullable=False, server_default=""),
+    Index("ix_notices_status_due", "status", "not_before"),
+    Index("ix_notices_member", "member_id"),
+    Index("ix_notices_library", "library_code", "created_at"),
 )
