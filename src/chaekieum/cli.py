@@ -56,8 +56,9 @@ class LogFormat(enum.StrEnum):
 
 DbOption = typer.Option(None, "--database-url", help="SQLAlchemy URL; default: SQLite under ./var")
 SmtpOption = typer.Option(None, "--smtp-url", envvar="CHAEKIEUM_SMTP_URL",
-                          help="smtp://[user:pass@]host[:port][?starttls=1], smtps://..., "
-                               "or log: (development); unset: e-mails wait")
+                          help="smtp://user:pass@host:587?starttls=1, smtps://host:465 "
+                               "(user:pass@ optional), or log: (development); unset: "
+                               "e-mails wait")
 MailFromOption = typer.Option(None, "--mail-from", envvar="CHAEKIEUM_MAIL_FROM",
                               help="the From address of notice e-mails")
 SmsOption = typer.Option(None, "--sms-url", envvar="CHAEKIEUM_SMS_URL",

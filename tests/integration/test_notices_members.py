@@ -338,3 +338,37 @@ def test_two_schedulers_and_two_senders_at_once_send_each_notice_once(mailbox) -
         for h in hubs:
             h.close()
         drop_pg_database(url)
+
+
+def test_notices_run_command(tmp_path, mailbox) -> None:  # noqa: ANN001
+    """`chaekieum notices run` (cron) on a hub with the wall clock: queue and send once."""
+    from typer.testing import CliRunner
+
+    from chaekieum.cli import app
+    from chaekieum.services.context import Clock, local_date
+    from chaekieum.store.tables import loans
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    hub = Hub(url, secret=SECRET, clock=Clock())
+    hub.migrate()
+    demo.load(hub)
+    number = demo.info(hub)["members"][0]["number"]
+    borrow(hub, number)
+    with hub.db.write() as conn:  # due in three days from today
+        conn.execute(loans.update().values(
+            due_on=local_date(hub.clock.now()) + timedelta(days=3)))
+    hub.close()
+    args = ["notices", "run", "--database-url", url, "--smtp-url", mailbox.url,
+            "--mail-from", "noreply@chaekieum.kr"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.output)
+    assert out["schedule"]["queued"] == 1
+    # in the quiet hours it waits (a later run sends it); otherwise it is sent now
+    assert out["deliver"] in ({"sent": 1}, {"deferred": 1}, {})
+    second = CliRunner().invoke(app, args)
+    assert json.loads(second.output)["schedule"]["queued"] == 0
+    sent = out["deliver"].get("sent", 0) + json.loads(second.output)["deliver"].get("sent", 0)
+    assert len(mailbox.messages) == sent <= 1
+    status = CliRunner().invoke(app, ["notices", "status", "--database-url", url])
+    assert json.loads(status.output) in ({"sent": {"email": 1}}, {"pending": {"email": 1}})

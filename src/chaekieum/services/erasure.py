@@ -117,9 +117,9 @@ def erase_reading_links(conn: Connection, member_id: int, number: str,
                      .values(payload=bindparam("payload")),
                      [{"eid": r.id, "payload": _without(r.payload, "member")} for r in rows])
     erased["events"] = len(rows)
-    # stored answers to retried API writes (loans and reservations with their titles)
     # notices about loans and reservations (titles), and the member's channel choices
     erased["notices"] = erase_notices(conn, member_id)
+    # stored answers to retried API writes (loans and reservations with their titles)
     erased["idempotent_responses"] = conn.execute(delete(idempotency_keys).where(or_(
         idempotency_keys.c.principal == label,
         cast(idempotency_keys.c.response, Text).contains(number)))).rowcount
