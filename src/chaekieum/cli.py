@@ -945,6 +945,17 @@ def notices_run(database_url: str | None = DbOption, smtp_url: str | None = Smtp
     console.print_json(json.dumps(out))
 
 
+@notices_app.command("requeue")
+def notices_requeue(ids: list[int] = typer.Argument(..., help="outbox row ids"),
+                    database_url: str | None = DbOption) -> None:
+    """Send failed or uncertain notices again (check first that an uncertain one did not
+    arrive: its worker died while sending it)."""
+    from .services.context import SYSTEM
+
+    n = _hub(database_url).notices.requeue(SYSTEM, ids)
+    console.print_json(json.dumps({"requeued": n}))
+
+
 @notices_app.command("status")
 def notices_status(database_url: str | None = DbOption) -> None:
     """Outbox rows per status and channel (pending, sent, failed, uncertain, ...)."""

@@ -125,6 +125,12 @@ def test_a_refused_address_fails_for_good(any_hub, libs, regional, mailbox) -> N
     assert any_hub.notices.deliver(smtp(mailbox.url)) == {"failed": 1, "sent": 1}
     assert [m.recipients for m in mailbox.messages] == [[CONTACTS[0]["email"]]]
     assert any_hub.notices.status()["failed"] == {"email": 1}
+    # an operator sends it again (e.g. after the vendor fixed its mailbox)
+    failed = [n["id"] for n in any_hub.notices.library_notices(SYSTEM, LIB)["notices"]
+              if n["status"] == "failed"]
+    assert any_hub.notices.requeue(SYSTEM, failed) == 1
+    assert any_hub.notices.requeue(SYSTEM, failed) == 0  # pending now: nothing to do
+    assert any_hub.notices.deliver(smtp(mailbox.url)) == {"failed": 1}  # refused again
 
 
 def test_no_contacts_no_mail_and_the_transition_stands(any_hub, regional, mailbox) -> None:  # noqa: ANN001

@@ -75,5 +75,5 @@ def test_stage_email_names_the_next_party_and_the_reason() -> None:
 
 def test_addresses() -> None:
     assert dn.EMAIL_RE.match("pm@vendor.co.kr")
-    for bad in ("pm@", "pm vendor@x.kr", "<a@b.kr>", "a@b", "a@b.c"):
+    for bad in ("pm@", "pm vendor@x.kr", "<a@b.kr>", "a@b", "a@b.c", "담당@x.kr"):
         assert not dn.EMAIL_RE.match(bad), bad

@@ -83,6 +83,8 @@ class SmtpSender:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"recipient refused {codes}",
                                 permanent=all(c >= 500 for c in codes)) from None
+        except smtplib.SMTPNotSupportedError:  # a non-ASCII address without SMTPUTF8
+            raise DeliveryError("address needs SMTPUTF8", permanent=True) from None
         except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
             self.close()
             raise DeliveryError(f"refused {exc.smtp_code}",

@@ -424,6 +424,18 @@ class Notices:
             out.setdefault(status, {})[channel] = n
         return out
 
+    @transactional
+    def requeue(self, conn: Connection, actor: Actor, ids: list[int]) -> int:
+        """An operator sends failed or uncertain rows again (after checking that an
+        uncertain one did not arrive): back to pending, attempts reset. Audited."""
+        now = self.clock.now()
+        n = conn.execute(update(notices).where(
+            notices.c.id.in_(ids), notices.c.status.in_(("failed", "uncertain"))).values(
+            status="pending", not_before=now, attempts=0, error="")).rowcount
+        audit.record(conn, actor, "notice.requeue", "notice", ",".join(map(str, ids))[:60],
+                     now, {"ids": ids[:100], "requeued": n}, None)
+        return n
+
     def run(self, senders: Mapping[str, Sender]) -> dict[str, Any]:
         """One scheduler run and one delivery round (`chaekieum notices run`, the
         periodic job)."""
