@@ -273,6 +273,33 @@ def test_sms_and_alimtalk_adapters_speak_nhn_cloud() -> None:
     finally:
         server.shutdown()
         _Provider.seen.clear()
+        _Provider.answer = {"header": {"isSuccessful": True, "resultCode": 0}}
+
+
+def test_a_provider_refusal_is_recorded_without_the_number(hub, clock, numbers,  # noqa: ANN001
+                                                             caplog) -> None:
+    server = HTTPServer(("127.0.0.1", free_port()), _Provider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Provider.answer = {"header": {"isSuccessful": False, "resultCode": -2019,
+                                   "resultMessage": "blocked recipient 01012345678"}}
+    number = numbers[0]
+    due = borrow(hub, number)
+    hub.notices.set_preferences(me(number), number, email=False, sms=True, kakao=False)
+    clock.set(kst(due - timedelta(days=3), 10))
+    hub.notices.schedule()
+    sms = senders(Settings(sms_url=f"nhncloud+http://a:b@127.0.0.1:{server.server_port}"
+                                   "?from=021234567"))
+    try:
+        with caplog.at_level(logging.INFO, logger="chaekieum"):
+            assert hub.notices.deliver(sms) == {"failed": 1}  # permanent: no retry
+    finally:
+        server.shutdown()
+        _Provider.seen.clear()
+        _Provider.answer = {"header": {"isSuccessful": True, "resultCode": 0}}
+    with hub.db.read() as conn:
+        error = conn.scalar(select(notices.c.error))
+    assert "blocked recipient 010-****-5678" in error and "1234" not in error
+    assert not any("1234" in r.getMessage() for r in caplog.records)
 
 
 def test_the_job_worker_tasks_use_the_configured_senders(hub, clock, numbers, mailbox,  # noqa: ANN001

@@ -388,7 +388,13 @@ class Notices:
             sender.send(message)
         except Exception as exc:  # noqa: BLE001 - a sender's failure is data, not a crash
             permanent = isinstance(exc, dn.DeliveryError) and exc.permanent
-            error = f"{type(exc).__name__}: {exc}"[:300]
+            error = f"{type(exc).__name__}: {exc}"
+            quoted = {message.to}  # a provider's message may quote the recipient
+            if message.channel != dn.Channel.EMAIL:
+                quoted.add("".join(c for c in message.to if c.isdigit()))
+            for raw in sorted(quoted - {""}, key=len, reverse=True):
+                error = error.replace(raw, shown)
+            error = error[:300]
 
             def record(conn: Connection) -> str:
                 attempts = conn.scalar(select(notices.c.attempts).where(
