@@ -127,10 +127,7 @@ def serve(
         demo_network.load(hub)
     _print_welcome(hub, host, port, sip2_port)
     if job_worker:
-        from .notify import Settings
-
-        os.environ.update(Settings.from_env(smtp_url=smtp_url, mail_from=mail_from,
-                                            sms_url=sms_url, kakao_url=kakao_url).export())
+        os.environ.update(_notice_settings(smtp_url, mail_from, sms_url, kakao_url).export())
         _start_job_worker(url)
     if workers > 1:
         hub.close()
@@ -909,11 +906,24 @@ def jobs_worker(database_url: str | None = DbOption,
                 time.sleep(2)
             os.kill(os.getpid(), signal.SIGTERM)
         threading.Thread(target=watch, daemon=True).start()
-    from .notify import Settings
-
-    os.environ.update(Settings.from_env(smtp_url=smtp_url, mail_from=mail_from,
-                                        sms_url=sms_url, kakao_url=kakao_url).export())
+    os.environ.update(_notice_settings(smtp_url, mail_from, sms_url, kakao_url).export())
     Jobs(_hub(database_url)).worker(workers)
+
+
+def _notice_settings(smtp_url: str | None, mail_from: str | None, sms_url: str | None,
+                     kakao_url: str | None):  # noqa: ANN202
+    """The notice senders' settings, checked now: a wrong URL stops the command at once
+    instead of failing in the worker every minute."""
+    from .notify import Settings, close, senders
+
+    settings = Settings.from_env(smtp_url=smtp_url, mail_from=mail_from, sms_url=sms_url,
+                                 kakao_url=kakao_url)
+    try:
+        close(senders(settings))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--smtp-url/--sms-url/--kakao-url"
+                                 ) from None
+    return settings
 
 
 @notices_app.command("run")
@@ -927,7 +937,7 @@ def notices_run(database_url: str | None = DbOption, smtp_url: str | None = Smtp
     at once, never sends a notice twice."""
     import logging
 
-    from .notify import Settings, close, senders
+    from .notify import close, senders
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logsafe.install()
@@ -936,8 +946,7 @@ def notices_run(database_url: str | None = DbOption, smtp_url: str | None = Smtp
     if schedule:
         out["schedule"] = hub.notices.schedule()
     if deliver:
-        configured = senders(Settings.from_env(smtp_url=smtp_url, mail_from=mail_from,
-                                               sms_url=sms_url, kakao_url=kakao_url))
+        configured = senders(_notice_settings(smtp_url, mail_from, sms_url, kakao_url))
         try:
             out["deliver"] = hub.notices.deliver(configured)
         finally:

@@ -397,5 +397,8 @@ def test_notices_run_command(tmp_path, mailbox) -> None:  # noqa: ANN001
     assert json.loads(second.output)["schedule"]["queued"] == 0
     sent = out["deliver"].get("sent", 0) + json.loads(second.output)["deliver"].get("sent", 0)
     assert len(mailbox.messages) == sent <= 1
+    wrong = CliRunner().invoke(app, ["notices", "run", "--database-url", url,
+                                     "--smtp-url", mailbox.url])  # no From address
+    assert wrong.exit_code == 2 and "From address" in wrong.output
     status = CliRunner().invoke(app, ["notices", "status", "--database-url", url])
     assert json.loads(status.output) in ({"sent": {"email": 1}}, {"pending": {"email": 1}})
