@@ -14,7 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from . import logsafe
-from .config import default_database_url, secret_key, session_idle_minutes
+from .config import (
+    default_database_url,
+    identity_providers,
+    production,
+    secret_key,
+    session_idle_minutes,
+)
 
 app = typer.Typer(help="책이음 (Chaekieum) hub: integrated library-card network.",
                   no_args_is_help=True)
@@ -79,7 +85,8 @@ def _hub(database_url: str | None, migrate: bool = True,  # noqa: ANN202
 
     hub = Hub(database_url or default_database_url(), secret=secret_key(),
               session_idle=timedelta(minutes=session_idle_minutes()),
-              read_database_url=read_database_url)
+              read_database_url=read_database_url,
+              identity_providers=identity_providers(), production=production())
     if migrate:
         hub.migrate()
     return hub

@@ -38,3 +38,19 @@ def session_idle_minutes() -> float:
     """Web sessions end after this many minutes without a request (default 30)."""
     value = os.environ.get("CHAEKIEUM_SESSION_IDLE_MINUTES", "").strip()
     return float(value) if value else 30.0
+
+
+def production() -> bool:
+    """`CHAEKIEUM_ENV=production`: settings meant for development and tests are refused
+    (the test identity provider)."""
+    return os.environ.get("CHAEKIEUM_ENV", "").strip().lower() == "production"
+
+
+def identity_providers() -> tuple[str, ...]:
+    """Identity verification (본인인증) providers for online registration, comma-separated
+    (`CHAEKIEUM_IDENTITY_PROVIDERS`). Default: the test provider, except in production
+    (none: online registration is closed until a real provider is configured)."""
+    value = os.environ.get("CHAEKIEUM_IDENTITY_PROVIDERS")
+    if value is None:
+        return () if production() else ("test",)
+    return tuple(n.strip() for n in value.split(",") if n.strip())

@@ -17,7 +17,14 @@ from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from . import api, logsafe, metrics, web
-from .config import default_database_url, forwarded_allow_ips, secret_key, session_idle_minutes
+from .config import (
+    default_database_url,
+    forwarded_allow_ips,
+    identity_providers,
+    production,
+    secret_key,
+    session_idle_minutes,
+)
 from .services.hub import Hub
 
 log = logging.getLogger("chaekieum")
@@ -139,7 +146,8 @@ def app_from_env() -> FastAPI:
     hub = Hub(os.environ.get("CHAEKIEUM_DATABASE_URL") or default_database_url(),
               secret=secret_key(), pool_size=int(os.environ.get("CHAEKIEUM_POOL_SIZE", "10")),
               session_idle=timedelta(minutes=session_idle_minutes()),
-              read_database_url=os.environ.get("CHAEKIEUM_READ_DATABASE_URL") or None)
+              read_database_url=os.environ.get("CHAEKIEUM_READ_DATABASE_URL") or None,
+              identity_providers=identity_providers(), production=production())
     port = int(os.environ.get("CHAEKIEUM_SIP2_PORT", "0")) or None
     return create_app(hub, sip2_host=os.environ.get("CHAEKIEUM_SIP2_HOST", "127.0.0.1"),
                       sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0",

@@ -101,6 +101,15 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
             new["number"])
     lib._http.event_hooks["request"] = [record]
     attempt(lib.join_member, new["number"])
+    # online registration: the test provider's answer, then the desk's ID check (join)
+    started = lib.start_verification("test", "self", "https://lib.example/join/back")
+    answer = hub.identity.by_name["test"].answer(started["state"], "온에스", 1990,
+                                                  "010-7777-8888")
+    online = lib.register_online("온에스", 1990, "sdk-pass-1", privacy_consent=True,
+                                 phone="010-7777-8888",
+                                 verification={"state": started["state"], "answer": answer})
+    assert online["member_class"] == "준회원" and online["id_check_pending"] is True
+    assert lib.join_member(online["number"])["member_class"] == "정회원"
     attempt(lib.link_card, new["number"], "04AABBCCDD")
     attempt(lib.report_card_lost, new["number"])
     attempt(lib.lift_card_lost, new["number"])

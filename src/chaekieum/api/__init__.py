@@ -20,6 +20,7 @@ from .routes import (
     network,
     notices,
     onboarding,
+    registrations,
     reservations,
     sandbox,
 )
@@ -42,6 +43,7 @@ def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -
     v1.include_router(sandbox.router)
     v1.include_router(onboarding.router)
     v1.include_router(notices.router)
+    v1.include_router(registrations.router)
 
     def ready() -> dict:
         try:

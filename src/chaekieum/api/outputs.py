@@ -181,6 +181,9 @@ class MemberOut(Out):
     libraries: list[MembershipOut]
     joined_here: bool
     personal_data_visible: bool
+    id_check_pending: bool = Field(False, description="signed up online (준회원): the first "
+                                   "ID check at a desk (`POST /members/{ref}/join`) makes "
+                                   "them a full member (정회원)")
     consents: dict[str, Any] | None = Field(None, description="only with personal data")
 
 
@@ -471,3 +474,10 @@ class SandboxPeerOut(Out):
     peer: str
     result: dict[str, Any] = Field(..., description="the step's answer, as the circulation "
                                                     "or transit endpoint gives it")
+
+
+class VerificationStartOut(Out):
+    provider: str
+    purpose: str
+    state: str = Field(..., description="send back with the provider's answer")
+    url: str = Field(..., description="the provider's page: send the person there")

@@ -8,7 +8,7 @@ error shape, never a database driver's overflow (a 500).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -106,6 +106,46 @@ class MemberIn(Body):
     consents: dict[str, bool] = Field(default_factory=dict)
     password: str | None = Field(None, min_length=8, max_length=200)
     card_uid: str | None = Field(None, max_length=64)
+
+
+class VerificationStartIn(Body):
+    provider: str = Field(..., min_length=1, max_length=20,
+                          description="an identity provider the hub offers (e.g. \"test\" "
+                                      "in development; refused in production)")
+    purpose: Literal["self", "guardian"] = Field(
+        ..., description="the applicant (from 14), or the guardian of an applicant under 14")
+    return_url: str = Field(..., min_length=8, max_length=2000, pattern=r"^https?://",
+                            description="where the provider sends the person back with its "
+                                        "answer")
+
+
+class VerificationIn(Body):
+    """A provider's answer, as it reached the return URL, with the state it was for."""
+
+    state: str = Field(..., min_length=1, max_length=1000)
+    answer: dict[Annotated[str, Field(max_length=40)], Annotated[str, Field(max_length=4000)]] \
+        = Field(..., max_length=20, description="the provider's query parameters")
+
+
+class OnlineGuardianIn(Body):
+    name: str = Field(..., min_length=1, max_length=100)
+    phone: str = Field(..., min_length=1, max_length=30)
+    verification: VerificationIn
+
+
+class OnlineRegistrationIn(Body):
+    """온라인 회원가입 at the acting library (a homepage or app with its library's key).
+    From 14 the applicant's own verification is required; under 14, the guardian's."""
+
+    name: str = Field(..., min_length=1, max_length=100)
+    birth_year: BirthYear
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=200)
+    password: str = Field(..., min_length=8, max_length=200,
+                          description="for the member portal and sign-in")
+    privacy_consent: bool
+    verification: VerificationIn | None = None
+    guardian: OnlineGuardianIn | None = None
 
 
 class MemberPatch(Body):

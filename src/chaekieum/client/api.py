@@ -271,7 +271,29 @@ class _Endpoints(Generic[R]):
         return self._run(_write("PATCH", f"/members/{_seg(ref)}", changes, idempotency_key))
 
     def join_member(self, ref: str, *, idempotency_key: str | None = None) -> R:
+        """The desk's ID check: registers the member at the acting library, and makes a
+        member who signed up online (준회원) a full member (정회원)."""
         return self._run(_write("POST", f"/members/{_seg(ref)}/join", key=idempotency_key))
+
+    # -- online registration (온라인 회원가입) ---------------------------------------
+    def start_verification(self, provider: str, purpose: str, return_url: str) -> R:
+        """Start an identity verification (본인인증; purpose "self" or "guardian"): the
+        provider's `url` to send the person to, and the `state` to send back with its
+        answer."""
+        return self._run(_write("POST", "/identity/verifications", {
+            "provider": provider, "purpose": purpose, "return_url": return_url}))
+
+    def register_online(self, name: str, birth_year: int, password: str, *,
+                        privacy_consent: bool, verification: dict[str, Any] | None = None,
+                        guardian: dict[str, Any] | None = None,
+                        idempotency_key: str | None = None, **contact: Any) -> R:
+        """온라인 회원가입 at the acting library: an associate member (준회원).
+        `verification` / guardian["verification"]: {"state": ..., "answer": {the
+        provider's answer}}; contact: phone, email."""
+        return self._run(_write("POST", "/registrations", _body(
+            name=name, birth_year=birth_year, password=password,
+            privacy_consent=privacy_consent, verification=verification, guardian=guardian,
+            **contact), idempotency_key))
 
     def report_card_lost(self, ref: str, *, idempotency_key: str | None = None) -> R:
         return self._run(_write("POST", f"/members/{_seg(ref)}/card-lost",

@@ -29,6 +29,15 @@ class Code(StrEnum):
     WITHDRAW_HAS_RESERVATIONS = "WITHDRAW_HAS_RESERVATIONS"
     WITHDRAW_SUSPENDED = "WITHDRAW_SUSPENDED"
     MEMBER_NUMBERS_EXHAUSTED = "MEMBER_NUMBERS_EXHAUSTED"
+    # online registration (온라인 회원가입) and identity verification (본인인증)
+    IDENTITY_VERIFICATION_REQUIRED = "IDENTITY_VERIFICATION_REQUIRED"
+    GUARDIAN_VERIFICATION_REQUIRED = "GUARDIAN_VERIFICATION_REQUIRED"
+    GUARDIAN_NOT_ADULT = "GUARDIAN_NOT_ADULT"
+    IDENTITY_VERIFICATION_FAILED = "IDENTITY_VERIFICATION_FAILED"
+    IDENTITY_MISMATCH = "IDENTITY_MISMATCH"
+    IDENTITY_PROVIDER_UNKNOWN = "IDENTITY_PROVIDER_UNKNOWN"
+    CONSENT_REQUIRED = "CONSENT_REQUIRED"
+    FORM_TOO_FAST = "FORM_TOO_FAST"
     # limits
     SHARED_LIMIT_REACHED = "SHARED_LIMIT_REACHED"
     LIBRARY_LIMIT_REACHED = "LIBRARY_LIMIT_REACHED"
@@ -111,6 +120,38 @@ class Code(StrEnum):
 
 
 MESSAGES: dict[Code, tuple[str, str]] = {
+    Code.IDENTITY_VERIFICATION_REQUIRED: (
+        "본인인증이 필요합니다.",
+        "Identity verification is required.",
+    ),
+    Code.GUARDIAN_VERIFICATION_REQUIRED: (
+        "만 14세 미만은 보호자(법정대리인)의 본인인증이 필요합니다.",
+        "Under 14, the guardian's identity verification is required.",
+    ),
+    Code.GUARDIAN_NOT_ADULT: (
+        "보호자(법정대리인)는 성인이어야 합니다.",
+        "The guardian must be an adult.",
+    ),
+    Code.IDENTITY_VERIFICATION_FAILED: (
+        "본인인증 결과를 확인할 수 없습니다. 처음부터 다시 인증해 주세요.",
+        "The identity verification could not be confirmed; please verify again.",
+    ),
+    Code.IDENTITY_MISMATCH: (
+        "입력한 정보가 본인인증 결과와 일치하지 않습니다.",
+        "The details given do not match the identity verification.",
+    ),
+    Code.IDENTITY_PROVIDER_UNKNOWN: (
+        "사용할 수 없는 본인인증 수단입니다.",
+        "This identity verification provider is not available.",
+    ),
+    Code.CONSENT_REQUIRED: (
+        "개인정보 수집·이용에 동의해야 가입할 수 있습니다.",
+        "Consent to the collection and use of personal data is required.",
+    ),
+    Code.FORM_TOO_FAST: (
+        "신청서가 너무 빨리 제출되었습니다. 내용을 확인한 뒤 다시 제출해 주세요.",
+        "The form was submitted too quickly; check it and submit again.",
+    ),
     Code.MEMBER_UNKNOWN: ("등록되지 않은 회원입니다.", "Unknown member."),
     Code.MEMBER_WITHDRAWN: ("탈퇴한 회원입니다.", "The member has withdrawn."),
     Code.MEMBER_EXPELLED: ("제적된 회원입니다.", "The member has been expelled."),

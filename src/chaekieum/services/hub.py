@@ -14,6 +14,8 @@ from .copies import Copies
 from .credentials import Credentials
 from .events import ChangeFeed
 from .idempotency import IdempotencyStore
+from .identity import IdentityVerification
+from .identity_test_provider import TestProvider
 from .imports import Imports
 from .member_import import MemberImports
 from .members import Members
@@ -33,7 +35,10 @@ class Hub:
     def __init__(self, database_url: str, *, secret: bytes, clock: Clock | None = None,
                  pool_size: int = 10, session_idle: timedelta = DEFAULT_IDLE,
                  read_database_url: str | None = None,
-                 onboarding_rules: OnboardingRules | None = None):
+                 onboarding_rules: OnboardingRules | None = None,
+                 identity_providers: tuple[str, ...] = ("test",), production: bool = False):
+        """`identity_providers`: 본인인증 adapters for online registration, by name (the
+        only one shipped is "test", refused with `production`)."""
         self.db = Database(database_url, pool_size=pool_size, read_url=read_database_url)
         self.clock = clock or Clock()
         self.secret = secret
@@ -56,9 +61,18 @@ class Hub:
         self.member_imports = MemberImports(self.imports, self.members)
         self.printing = Printing(self.db)
         self.notices = Notices(self.db, self.clock)
+        self.identity = IdentityVerification(
+            [self._identity_provider(name) for name in identity_providers], secret,
+            self.clock, production=production)
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)
+
+    def _identity_provider(self, name: str):  # noqa: ANN202
+        adapters = {"test": TestProvider}
+        if name not in adapters:
+            raise ValueError(f"unknown identity provider {name!r} (known: {sorted(adapters)})")
+        return adapters[name](self.secret)
 
     def migrate(self) -> None:
         upgrade(self.db.url)

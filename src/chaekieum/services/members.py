@@ -11,8 +11,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import members as rules
+from ..domain import online
 from ..domain.errors import Code, DomainError
 from ..domain.numbering import make_member_number, mask_member_number, member_number_prefix
+from ..domain.onboarding import can_circulate
+from ..domain.online import OnlineApplication
 from ..domain.policy import MEMBER_CLASSES, MemberClass
 from ..store.db import Database
 from ..store.tables import (
@@ -30,6 +33,7 @@ from .context import Actor, Clock, Role
 from .credentials import dummy_hash, hash_secret, verify_secret
 from .erasure import erase_reading_links
 from .events import Kind, emit, emit_many
+from .identity import Proof
 from .lookup import require_member
 from .registry import Registry
 from .reservations import active_count as active_reservations
@@ -70,15 +74,27 @@ class Members:
     def register(self, conn: Connection, actor: Actor, reg: Registration) -> dict[str, Any]:
         library_code = actor.require_library()
         self.registry.library(library_code, conn)
-        today, at = self.clock.today(), self.clock.now()
-        rules.check_registration(reg.birth_year, bool(reg.guardian_name), today)
+        rules.check_registration(reg.birth_year, bool(reg.guardian_name), self.clock.today())
         if reg.member_class not in MEMBER_CLASSES:
             raise DomainError(Code.VALIDATION_ERROR, field="member_class")
         ci_hash = rules.hash_ci(reg.ci, self.pepper) if reg.ci else None
+        member_id, number = self._insert(conn, actor, library_code, reg, ci_hash, "direct",
+                                         reveal_duplicate=True)
+        audit.record(conn, actor, "member.register", "member", number, self.clock.now(),
+                     {"library": library_code, "class": reg.member_class})
+        return self._view(conn, actor, member_id)
+
+    def _insert(self, conn: Connection, actor: Actor, library_code: str, reg: Registration,
+                ci_hash: str | None, how: str, reveal_duplicate: bool) -> tuple[int, str]:
+        """The member row and its registration at `library_code`: (id, number). A CI
+        already registered is DUPLICATE_MEMBER (the desk is told which member, masked;
+        `reveal_duplicate=False`: nothing, as online)."""
+        today, at = self.clock.today(), self.clock.now()
         if ci_hash:
             existing = conn.scalar(select(members.c.number).where(members.c.ci_hash == ci_hash))
             if existing:
-                raise DomainError(Code.DUPLICATE_MEMBER, member=mask_member_number(existing))
+                raise DomainError(Code.DUPLICATE_MEMBER, **(
+                    {"member": mask_member_number(existing)} if reveal_duplicate else {}))
         serial = self._next_serial(conn, member_number_prefix(library_code, today.year))
         number = make_member_number(library_code, today.year, serial)
         try:
@@ -96,11 +112,49 @@ class Members:
         except IntegrityError:
             raise DomainError(Code.DUPLICATE_MEMBER) from None
         conn.execute(insert(memberships).values(
-            member_id=member_id, library_code=library_code, joined_at=at, how="direct",
+            member_id=member_id, library_code=library_code, joined_at=at, how=how,
             actor=actor.label))
-        audit.record(conn, actor, "member.register", "member", number, at,
-                     {"library": library_code, "class": reg.member_class})
-        return self._view(conn, actor, member_id)
+        return member_id, number
+
+    # -- online registration (온라인 회원가입) ------------------------------------------
+    @transactional
+    def count_signup_attempt(self, conn: Connection, budget: throttle.Budget, account: str,
+                             source: str) -> None:
+        """RATE_LIMITED once `source` spent its budget; else the attempt is counted (in
+        its own transaction: a refused attempt counts too)."""
+        throttle.attempt(conn, budget, account, source, self.clock.now())
+
+    @transactional
+    def register_online(self, conn: Connection, actor: Actor, app: OnlineApplication,
+                        identity: Proof | None, guardian: Proof | None) -> dict[str, Any]:
+        """An associate member (준회원) under the library the person chose
+        (`actor.library_code`), registered there (how "online"); their first ID check at
+        a desk (`join`) makes them a full member. `identity`: the applicant's own
+        verification (required from 14), `guardian`: the guardian's (required under 14).
+        Refusals carry no personal data: only codes and field names."""
+        library_code = actor.require_library()
+        if not can_circulate(self.registry.library(library_code, conn).status):
+            raise DomainError(Code.LIBRARY_NOT_LIVE, library_code=library_code)
+        if (identity and identity.purpose != "self") or (
+                guardian and guardian.purpose != "guardian"):
+            raise DomainError(Code.IDENTITY_VERIFICATION_FAILED, problem="purpose")
+        online.check_application(app, identity, guardian, self.clock.today())
+        reg = Registration(
+            name=" ".join(app.name.split()), birth_year=app.birth_year,
+            phone=app.phone or None, email=app.email or None,
+            guardian_name=app.guardian_name or None,
+            guardian_phone=app.guardian_phone or None, member_class=MemberClass.ASSOCIATE,
+            consents={"privacy": True, "online": True}, password=app.password)
+        member_id, number = self._insert(conn, actor, library_code, reg,
+                                         identity.ci_hash if identity else None, "online",
+                                         reveal_duplicate=False)
+        audit.record(conn, actor, "member.register_online", "member", number,
+                     self.clock.now(),
+                     {"library": library_code, "class": reg.member_class,
+                      "provider": (identity or guardian).provider,
+                      "guardian_verified": guardian is not None}, library_code)
+        return self._view(conn, Actor(Role.MEMBER, f"member:{number}", actor.channel),
+                          member_id)
 
     def _next_serial(self, conn: Connection, prefix: str) -> int:
         return self.allocate_serials(conn, prefix, 1)
@@ -209,6 +263,9 @@ class Members:
             "barred_here": any(j.library_code == actor.library_code
                                and j.status == rules.LibraryStatus.BARRED for j in joined),
             "personal_data_visible": full,
+            # signed up online: their first ID check at a desk makes them a full member
+            "id_check_pending": m.member_class == MemberClass.ASSOCIATE
+            and any(j.how == online.HOW for j in joined),
         }
         if full:
             view["consents"] = m.consents
@@ -436,13 +493,14 @@ class Members:
 
     @transactional
     def join(self, conn: Connection, actor: Actor, ref: str) -> dict[str, Any]:
-        """Explicit registration at the acting library (the desk's ID check)."""
+        """The desk's ID check (the same check as auto-join's): registers the member at the
+        acting library if they had not joined it, and makes a member who signed up online
+        (준회원, awaiting this check) a full member (정회원). Both are audited."""
         library_code = actor.require_library()
         member = self._locked(conn, actor, ref, Op.JOIN)
         at = self.clock.now()
-        joined = conn.scalar(select(func.count()).select_from(memberships).where(
-            memberships.c.member_id == member.id, memberships.c.library_code == library_code))
-        if not joined:
+        joined = self._joined(conn, member.id)
+        if not any(j.library_code == library_code for j in joined):
             conn.execute(insert(memberships).values(
                 member_id=member.id, library_code=library_code, joined_at=at, how="direct",
                 actor=actor.label))
@@ -450,6 +508,14 @@ class Members:
                          {"library": library_code})
             emit(conn, member.issuing_library, Kind.MEMBER_JOINED,
                  {"member": member.number, "library": library_code, "how": "direct"}, at)
+        if member.member_class == MemberClass.ASSOCIATE and any(
+                j.how == online.HOW for j in joined):
+            conn.execute(update(members).where(members.c.id == member.id).values(
+                member_class=MemberClass.FULL, updated_at=at))
+            audit.record(conn, actor, "member.id_check", "member", member.number, at,
+                         {"library": library_code, "channel": actor.channel,
+                          "class": str(MemberClass.FULL)},
+                         library_code)
         return self._view(conn, actor, member.id)
 
     @transactional

@@ -36,6 +36,18 @@ STAFF = Budget("staff", per_pair=5, per_account=50, per_source=50)
 MEMBER = Budget("member", per_pair=5, per_account=50, per_source=50)
 # patron passwords (AD) checked at a kiosk: the source is the kiosk, never the portal's
 PATRON_AT_KIOSK = Budget("patron", per_pair=5, per_account=20, per_source=30)
+# online registration (온라인 회원가입): every attempt counts, refused or not. On the web
+# the source is the client address and the account the library chosen; over the API the
+# source is the homepage's or app's key (one source for all of its users) and the
+# account its library.
+SIGNUP = Budget("signup", per_pair=5, per_account=300, per_source=10,
+                window=timedelta(hours=1))
+SIGNUP_API = Budget("signup_api", per_pair=300, per_account=300, per_source=300,
+                    window=timedelta(hours=1))
+# starting an identity verification (a real provider charges for each): per client
+# address (web) or key (API); the account is the provider
+VERIFY_START = Budget("verify", per_pair=10, per_account=2000, per_source=20,
+                      window=timedelta(hours=1))
 # kiosk logins (93): after per_account failures from any connection the kiosk account is
 # locked (sip2_terminals.locked_until, see Credentials.verify_terminal), not refused here
 TERMINAL = Budget("terminal", per_pair=5, per_account=5, per_source=5)
@@ -69,6 +81,14 @@ def failed(conn: Connection, budget: Budget, account: str, source: str,
     conn.execute(insert(login_failures).values(kind=budget.kind, account=account,
                                                source=source, at=now))
     return _count(conn, budget, now - budget.window, account=account)
+
+
+def attempt(conn: Connection, budget: Budget, account: str, source: str,
+            now: datetime) -> None:
+    """A budget that counts every attempt (not only failures): RATE_LIMITED when spent,
+    else this attempt is counted."""
+    check(conn, budget, account, source, now)
+    failed(conn, budget, account, source, now)
 
 
 def succeeded(conn: Connection, budget: Budget, account: str, source: str) -> None:

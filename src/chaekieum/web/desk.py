@@ -100,7 +100,7 @@ def _close_member(request: Request, desk: dict[str, Any]) -> None:
     dropped = desk.pop("queue", None)
     if dropped:
         flash(request, "warn", "desk.queue_dropped", " ".join(dropped))
-    for key in ("member", "pending", "tx", "tx_member"):
+    for key in ("member", "pending", "verify", "tx", "tx_member"):
         desk.pop(key, None)
 
 
@@ -164,7 +164,7 @@ def scan(request: Request, actor: Actor = Depends(librarian),
     raw = str(form.get("scan", "")).strip()[:80]
     if raw:
         desk = _desk(request)
-        if desk.get("pending"):
+        if desk.get("pending") or desk.get("verify"):
             _queue(request, desk, raw)
         else:
             _handle_scan(request, actor, desk, raw)
@@ -232,6 +232,9 @@ def _open_member(request: Request, actor: Actor, desk: dict[str, Any], ref: str,
         _close_member(request, desk)  # one member (and one receipt) at a time
     desk["member"] = view["number"]
     flash(request, "ok", "desk.member_opened", f"{view['name']} {view['number_masked']}")
+    if view.get("id_check_pending"):  # signed up online: the ID check makes a full member
+        desk["verify"] = view["number"]
+        flash(request, "warn", "desk.id_check_pending")
     return True
 
 
@@ -252,14 +255,14 @@ def _lend_or_ask(request: Request, actor: Actor, desk: dict[str, Any], item: str
         _checkout(request, actor, desk, item)
 
 
-def _checkout(request: Request, actor: Actor, desk: dict[str, Any], item: str) -> None:
+def _checkout(request: Request, actor: Actor, desk: dict[str, Any], item: str) -> bool:
     hub = hub_of(request)
     try:
         outcome: Outcome = hub.circulation.checkout(actor, CheckoutRequest(
             member=desk["member"], item=item, owner_hint=desk.get("hint")))
     except DomainError as err:
         flash_error(request, err)
-        return
+        return False
     loan = outcome.loan or {}
     action = "renew" if outcome.action == "renew" else "checkout"
     _record(desk, action, loan, _now(request))
@@ -269,6 +272,7 @@ def _checkout(request: Request, actor: Actor, desk: dict[str, Any], item: str) -
     if outcome.warnings:
         flash(request, "warn", "desk.warnings", reasons=[
             {"code": w["code"], "details": {}} for w in outcome.warnings])
+    return True
 
 
 def _checkin(request: Request, actor: Actor, desk: dict[str, Any], item: str) -> None:
@@ -318,12 +322,48 @@ def confirm_id(request: Request, actor: Actor = Depends(librarian),
         flash_error(request, DomainError(Code.CONFLICT))
         return redirect("/desk")
     desk.pop("pending")
-    _checkout(request, actor, desk, pending)
+    if _checkout(request, actor, desk, pending):
+        _id_checked(request, actor, desk["member"])
+    _drain_queue(request, actor, desk)
+    _save(request, desk)
+    return redirect("/desk")
+
+
+def _drain_queue(request: Request, actor: Actor, desk: dict[str, Any]) -> None:
+    """The prompt was answered: the scans queued meanwhile, in order, until another
+    prompt opens."""
     queue = list(desk.pop("queue", []))
-    while queue and not desk.get("pending"):
+    while queue and not (desk.get("pending") or desk.get("verify")):
         _handle_scan(request, actor, desk, queue.pop(0))
     if queue:
         desk["queue"] = queue
+
+
+def _id_checked(request: Request, actor: Actor, number: str) -> None:
+    """The ID was checked (either prompt): a member who signed up online becomes a full
+    member (`Members.join`, audited); for anyone else the loan's auto-join was all."""
+    hub = hub_of(request)
+    with flash_refusal(request):
+        if hub.members.get(actor, number).get("id_check_pending"):
+            hub.members.join(actor, number)
+            flash(request, "ok", "desk.id_check_done")
+
+
+@router.post("/verify")
+def verify_id(request: Request, actor: Actor = Depends(librarian),
+              form: Any = Depends(form_data)) -> Response:
+    """The ID check of a member who signed up online: `Members.join`, the desk's ID check
+    (the same one as auto-join's), makes them a full member (audited). "Later" leaves
+    them an associate; either way the scans queued meanwhile are processed."""
+    desk = _desk(request)
+    number = desk.get("verify")
+    if not number or desk.get("member") != number or form.get("member") != number:
+        flash_error(request, DomainError(Code.CONFLICT))  # a stale prompt: confirm nothing
+        return redirect("/desk")
+    desk.pop("verify")
+    if form.get("answer") == "yes":
+        _id_checked(request, actor, number)
+    _drain_queue(request, actor, desk)
     _save(request, desk)
     return redirect("/desk")
 

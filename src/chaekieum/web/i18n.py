@@ -418,6 +418,69 @@ CATALOG: dict[str, tuple[str, str]] = {
     "portal.password_repeat": ("새 비밀번호 확인", "Repeat new password"),
     "portal.password_mismatch": ("새 비밀번호가 일치하지 않습니다.", "The new passwords differ."),
     "portal.password_changed": ("비밀번호를 변경했습니다", "Password changed"),
+    "join.title": ("온라인 회원가입", "Sign up online"),
+    "join.intro": ("책이음 회원이 되면 전국 참여도서관에서 한 장의 이용증으로 빌리고 반납할 수 있습니다. "
+                   "온라인으로 가입하면 준회원 번호를 바로 받고, 도서관에 처음 방문해 신분증을 "
+                   "보여주면 정회원이 됩니다.",
+                   "With a 책이음 card you borrow and return at every participating library. "
+                   "Signing up online gives you an associate number at once; show an ID at "
+                   "a library desk on your first visit to become a full member."),
+    "join.step_verify": ("본인인증 (만 14세 미만은 보호자 본인인증)",
+                         "Verify your identity (under 14: your guardian's)"),
+    "join.step_form": ("도서관 선택과 연락처 입력", "Choose a library, give your contact details"),
+    "join.step_visit": ("도서관 방문 시 신분증 확인 → 정회원", "ID check at a desk → full member"),
+    "join.verify_self": ("본인인증 (만 14세 이상)", "Verify yourself (14 and over)"),
+    "join.verify_guardian": ("보호자 본인인증 (만 14세 미만)", "Guardian verifies (under 14)"),
+    "join.test_provider_note": ("개발·시험 환경입니다: 시험용 본인인증만 사용할 수 있으며 실제 "
+                                "본인확인이 아닙니다.",
+                                "Development and test setting: only the test identity "
+                                "provider is available; it verifies nobody."),
+    "join.closed": ("지금은 온라인 가입을 받을 수 없습니다(본인인증 수단이 설정되지 않음). "
+                    "가까운 도서관에서 가입해 주세요.",
+                    "Online sign-up is not available (no identity provider is set up). "
+                    "Please sign up at a library."),
+    "join.no_rrn": ("주민등록번호는 묻지도, 저장하지도 않습니다.",
+                    "We never ask for or keep a resident registration number."),
+    "join.have_number": ("이미 회원번호가 있으면 로그인", "Already a member? Sign in"),
+    "join.test_title": ("시험용 본인인증", "Test identity provider"),
+    "join.test_warning": ("개발·시험 전용 화면입니다. 실제 본인인증이 아니며, 운영 환경에서는 "
+                          "사용할 수 없습니다.",
+                          "For development and tests only. This is not a real identity "
+                          "check and is refused in production."),
+    "join.test_submit": ("인증 완료 (시험)", "Complete (test)"),
+    "join.verified": ("본인인증 완료", "Verified"),
+    "join.child_note": ("보호자 본인인증을 마쳤습니다. 가입할 어린이의 정보를 입력하세요.",
+                        "The guardian is verified. Enter the child's details."),
+    "join.child_name": ("어린이 이름", "Child's name"),
+    "join.child_birth_year": ("어린이 출생연도", "Child's birth year"),
+    "join.library": ("가입 도서관", "Library"),
+    "join.library_choose": ("도서관을 선택하세요", "Choose a library"),
+    "join.contact_note": ("휴대전화와 이메일 중 하나 이상을 입력하세요.",
+                          "Give a mobile phone number or an e-mail address (or both)."),
+    "join.password": ("내 서재 비밀번호 (8자 이상)", "Portal password (8+ characters)"),
+    "join.password_repeat": ("비밀번호 확인", "Repeat the password"),
+    "join.honeypot": ("이 칸은 비워 두세요", "Leave this empty"),
+    "join.consent": ("개인정보 수집·이용에 동의합니다 (이름, 출생연도, 연락처, 본인인증 "
+                     "연계정보의 암호화 값)",
+                     "I consent to the collection and use of my personal data (name, birth "
+                     "year, contact details, a keyed hash of the verification's CI)"),
+    "join.submit": ("가입하기", "Sign up"),
+    "join.done_title": ("가입되었습니다", "You are signed up"),
+    "join.done_next": ("준회원입니다. 도서관에 처음 방문할 때 신분증을 보여주시면 정회원이 됩니다. "
+                       "모바일 이용증은 지금부터 쓸 수 있습니다.",
+                       "You are an associate member. Show an ID at a library desk on your "
+                       "first visit to become a full member. The mobile card works now."),
+    "login.join": ("온라인 회원가입", "Sign up online"),
+    "desk.id_check_pending": ("온라인 가입 준회원: 신분증을 확인하면 정회원이 됩니다",
+                              "Signed up online (associate): an ID check makes them a full member"),
+    "desk.id_check_done": ("신분증 확인: 정회원이 되었습니다", "ID checked: now a full member"),
+    "desk.id_check_later": ("나중에", "Later"),
+    "desk.id_check_title": ("온라인 가입 회원의 첫 방문", "First visit of a member who signed up online"),
+    "desk.id_check_confirm": ("확인했습니다 — 정회원으로", "Checked — make a full member"),
+    "audit.member.register_online": ("온라인 회원가입", "Signed up online"),
+    "audit.member.id_check": ("신분증 확인 (정회원 전환)", "ID checked (now a full member)"),
+    "detail.provider": ("본인인증", "Identity provider"),
+    "detail.guardian_verified": ("보호자 본인인증", "Guardian verified"),
     "pwa.offline": ("오프라인 — 마지막 확인 시각", "Offline — last checked"),
     # notice settings (web/portal_notices.py)
     "notices.title": ("알림 받기 설정", "Notice settings"),
