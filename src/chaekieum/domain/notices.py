@@ -21,10 +21,6 @@ class Channel(StrEnum):
     KAKAO = "kakao"  # 카카오 알림톡
 
 
-CHANNEL_LABELS = {Channel.EMAIL: "이메일", Channel.SMS: "문자(SMS)",
-                  Channel.KAKAO: "카카오 알림톡"}
-
-
 class Kind(StrEnum):
     ONBOARDING_STAGE = "onboarding_stage"  # to the contacts of a joining library
     DUE_SOON = "due_soon"  # three days before the due date

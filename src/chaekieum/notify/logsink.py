@@ -20,7 +20,6 @@ class LogSink:
 
     def __init__(self, channel: str):
         self.channel = channel
-        self.sent: int = 0
 
     def send(self, message: Message) -> None:
         to = (mask_email(message.to) if message.channel == Channel.EMAIL
@@ -31,4 +30,3 @@ class LogSink:
             body = body.replace(name, mask_name(name))
         log.warning("DEV LOG SINK, NOT DELIVERED: %s %s to %s: %s", message.channel,
                     message.kind, to, body.replace("\n", " "))
-        self.sent += 1

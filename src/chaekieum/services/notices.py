@@ -442,11 +442,6 @@ class Notices:
                      now, {"ids": ids[:100], "requeued": n}, None)
         return n
 
-    def run(self, senders: Mapping[str, Sender]) -> dict[str, Any]:
-        """One scheduler run and one delivery round (`chaekieum notices run`, the
-        periodic job)."""
-        return {"schedule": self.schedule(), "deliver": self.deliver(senders)}
-
 
 def erase_member(conn: Connection, member_id: int) -> int:
     """Withdrawal: the member's notices (texts with titles) and channel choices go."""
