@@ -41,7 +41,8 @@ class Op(StrEnum):
     SUSPENSIONS = "suspensions"  # suspension history
     UPDATE = "update"  # name, phone, e-mail, birth year, class, guardian, consents
     SET_PASSWORD = "set_password"  # the member-portal password
-    JOIN = "join"  # register the member at the acting library (desk ID check)
+    JOIN = "join"  # the desk's ID check: join the acting library; an online sign-up
+    # (준회원 awaiting the check) becomes a full member
     CARD_LOST = "card_lost"  # report the card lost (blocks it network-wide)
     LIFT_CARD_LOST = "lift_card_lost"  # end a lost-card block
     LINK_CARD = "link_card"  # link an RFID card UID
