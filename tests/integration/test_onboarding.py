@@ -182,7 +182,8 @@ def test_checklists_schedule_overdue_and_todo(admin, regional, libs) -> None:  #
     refused(put(lib, f"/libraries/{LIB}/onboarding/plan", {"planned": {"nowhere": "2026-05-01"}}),
             "ONBOARDING_BAD_STEP")
     assert put(lib, f"/libraries/{LIB}/onboarding/plan", {"planned": {
-        "final_test": "2026-03-01", "pilot": "2026-04-01", "live": "2026-05-01",
+        "application": "2026-01-05", "final_test": "2026-03-01", "pilot": "2026-04-01",
+        "live": "2026-05-01",
     }}).status_code == 200
     view = lib.get(f"/libraries/{LIB}/onboarding").json()
     building = next(c for c in view["checklists"] if c["stage"] == "building")
@@ -191,6 +192,8 @@ def test_checklists_schedule_overdue_and_todo(admin, regional, libs) -> None:  #
     plan = {p["stage"]: p for p in view["plan"]}
     assert plan["final_test"]["overdue"] is True  # planned 3/1, today 3/4, not reached
     assert plan["pilot"]["overdue"] is False and plan["building"]["reached_at"]
+    # the library entered the network at `building`: the earlier stages are behind it
+    assert plan["application"]["overdue"] is False and not plan["application"]["reached_at"]
     todo = admin.get("/onboarding/todo").json()
     row = next(i for i in todo["items"] if i["code"] == LIB)
     assert row["party"] == "vendor" and row["overdue"] is True

@@ -127,7 +127,8 @@ class Onboarding:
             "plan": [{"stage": str(s), "label": ob.LABELS[s],
                       "planned_on": plan[s].isoformat() if s in plan else None,
                       "reached_at": _z(reached[s]) if s in reached else None,
-                      "overdue": ob.overdue(plan.get(s), today, s in reached)}
+                      "overdue": ob.overdue(plan.get(s), today,
+                                            s in reached or _passed(s, status, held_at))}
                      for s in ob.ORDER],
             "launch_date": row.launch_date.isoformat() if row.launch_date else None,
             "launch_announced_on": (row.launch_announced_on.isoformat()
@@ -156,7 +157,8 @@ class Onboarding:
                 open_items = [i["key"] for c in v["checklists"] if c["stage"] == row.status
                               for i in c["items"] if not i["done"]]
                 plan = next((p for p in v["plan"] if p["stage"] == row.status), None)
-                nxt = next((p for p in v["plan"] if p["reached_at"] is None), None)
+                nxt = next((p for p in v["plan"] if p["reached_at"] is None
+                            and not _passed(p["stage"], row.status, v["held_at"])), None)
                 items.append({
                     "code": row.code, "name": row.name, "region_code": row.region_code,
                     "stage": row.status, "label": v["label"], "party": v["responsible"],
@@ -338,6 +340,16 @@ class Onboarding:
                      {"launch_date": launch_date.isoformat()}, code)
         return {"code": code, "launch_date": launch_date.isoformat(),
                 "announced_on": today.isoformat()}
+
+
+def _passed(stage: str, status: str, held_at: str | None) -> bool:
+    """The library has reached `stage` or gone beyond it, logged or not (a library can
+    enter the network at a later stage): never overdue. After launch, or withdrawn,
+    nothing is left to be late for."""
+    at = held_at or status
+    if at in ob.ORDER:
+        return ob.ORDER.index(stage) <= ob.ORDER.index(at)
+    return status in (ob.Stage.SUSPENDED, ob.Stage.WITHDRAWN)
 
 
 def _held_at(log) -> str | None:  # noqa: ANN001

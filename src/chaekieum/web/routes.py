@@ -14,12 +14,13 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from ..services.statistics import Statistics
-from . import auth, console, desk, imports, join, portal, portal_notices, pwa
+from . import auth, console, desk, imports, join, onboarding, portal, portal_notices, pwa
 from .common import HERE, install_error_pages, templates
 from .security import RateLimiter, SessionCodec, WebMiddleware, csrf_guard
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
-PAGES = (auth, desk, portal, portal_notices, pwa, join, imports, console)  # one APIRouter each
+PAGES = (auth, desk, portal, portal_notices, pwa, join, imports, onboarding,
+         console)  # one APIRouter each
 
 
 def favicon() -> FileResponse:

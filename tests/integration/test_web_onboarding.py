@@ -1,0 +1,229 @@
+"""The console's onboarding screens (issue 11): the pipeline board with its timeline,
+scoped per role (national with a region filter, regional to its region, a librarian to
+its own library's page), each library's page, and its forms. Refusals are Korean
+messages, never raw codes; a library's staff never see another library's page."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+from chaekieum.domain.errors import Code, message
+from chaekieum.services.context import SYSTEM
+from chaekieum.web.timeline import Point, Row, Words, timeline_svg
+
+from ..conftest import T0
+from . import test_web_console_pages as pages
+from . import test_web_security as web_tests
+from .test_onboarding import report
+
+app, new_web, people = web_tests.app, web_tests.new_web, web_tests.people
+LIB = "141099"  # 경기 새내기작은도서관, at `building` (gyeonggi)
+PAGE = f"/console/onboarding/{LIB}"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def ko(code: Code) -> str:
+    return message(code, "ko")
+
+
+def flashes(html: str) -> str:
+    return " ".join(re.findall(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', html, re.S))
+
+
+def follow(web, r):  # noqa: ANN001, ANN201
+    assert r.status_code == 303, r.text
+    return web.c.get(r.headers["location"])
+
+
+def test_board_is_scoped_by_role_and_flags_overdue(hub, new_web) -> None:  # noqa: ANN001
+    hub.onboarding.set_plan(SYSTEM, LIB, {"final_test": (T0 - timedelta(days=2)).date(),
+                                          "pilot": (T0 + timedelta(days=30)).date()})
+    admin = new_web().staff("admin")
+    board = admin.c.get("/console/onboarding")
+    assert board.status_code == 200
+    card = re.search(rf'<article class="board-card overdue" data-code="{LIB}">(.*?)</article>',
+                     board.text, re.S)
+    assert card and "사업자" in card.group(1) and "지연" in card.group(1)  # vendor must act
+    column = re.search(r'id="col-building".*?</section>', board.text, re.S).group(0)
+    assert LIB in column and "141002" not in column  # the pilot library is in its own column
+    assert 'id="kpi-overdue" class="bad">1<' in board.text
+    # the timeline: well-formed SVG, labelled in Korean, overdue marker, table alternative
+    svg = ET.fromstring(re.search(r"<svg.*?</svg>", board.text, re.S).group(0))
+    assert svg.find(f"{SVG}title").text == "참여 일정: 계획 대비 실제"
+    assert "2곳 중 1곳의 일정이 지연" in svg.find(f"{SVG}desc").text
+    rows = {g.get("data-code"): g for g in svg.iter(f"{SVG}g") if g.get("class") == "tl-row"}
+    assert set(rows) == {"141002", LIB}
+    late = [g.find(f"{SVG}title").text for g in rows[LIB].iter(f"{SVG}g")
+            if g.get("class") == "tl-overdue"]
+    assert late == [f"경기 새내기작은도서관 · 6. 최종 테스트·교육 · 계획 "
+                    f"{(T0 - timedelta(days=2)).date()} (지연)"]
+    assert 'id="timeline-table"' in board.text and "계획 2026-03-02" in board.text
+    # filter by region: busan has no library joining
+    busan = admin.c.get("/console/onboarding?region=busan").text
+    assert LIB not in busan and "참여 진행 중인 도서관이 없습니다" in busan
+    # the regional view: the same board for the admin's region only, whatever is asked
+    assert LIB in new_web().staff("gyeonggi-admin").c.get(
+        "/console/onboarding?region=seoul").text
+    seoul = new_web().staff("seoul-admin").c.get("/console/onboarding?region=gyeonggi")
+    assert seoul.status_code == 200 and LIB not in seoul.text
+    # a librarian goes to their own library's page
+    r = new_web().staff(f"lib-{LIB}").c.get("/console/onboarding")
+    assert r.status_code == 303 and r.headers["location"] == PAGE
+    # Korean labels, English under ?lang=en, no raw codes either way
+    for lang in ("ko", "en"):
+        for path in ("/console/onboarding", PAGE):
+            text = pages.visible(admin.c.get(f"{path}?lang={lang}").text)
+            for raw in [*pages.RAW, r"\bbuilding\b", r"\bvendor\b", r"final_test",
+                        r"regional_center", r"rules\.numbering"]:
+                assert not re.search(raw, text), (lang, path, raw)
+    assert "Schedule: planned against actual" in admin.c.get("/console/onboarding?lang=en").text
+
+
+def test_library_staff_fill_their_own_page_and_never_see_another(hub, new_web) -> None:  # noqa: ANN001
+    lib = new_web().staff(f"lib-{LIB}")
+    page = lib.c.get(PAGE)
+    assert page.status_code == 200
+    assert 'id="move-' not in page.text and 'id="launch-form"' not in page.text  # admins move
+    assert "최종 테스트·교육" in re.search(r'id="moves-text">(.*?)</p>', page.text).group(1)
+    # tick a checklist item with a note, and record a linked system
+    r = lib.post(f"{PAGE}/checks", {"item": "rules.numbering", "done": "yes",
+                                     "note": "2026-02 개정"}, page=PAGE)
+    assert "저장했습니다" in flashes(follow(lib, r).text)
+    lib.post(f"{PAGE}/systems", {"name": "1층 키오스크", "kind": "kiosk", "integrated": "yes"},
+             page=PAGE)
+    view = hub.onboarding.view(SYSTEM, LIB)
+    item = next(i for c in view["checklists"] for i in c["items"] if i["key"] == "rules.numbering")
+    assert item["done"] and item["note"] == "2026-02 개정" and item["actor"] == "staff:lib-141099"
+    assert [(s["name"], s["integrated"], s["tested"]) for s in view["systems"]] == [
+        ("1층 키오스크", True, False)]
+    # an unknown item: refused with the Korean message, not the code
+    r = lib.post(f"{PAGE}/checks", {"item": "equipment.teleporter", "done": "yes"}, page=PAGE)
+    shown = flashes(follow(lib, r).text)
+    assert ko(Code.ONBOARDING_UNKNOWN_ITEM) in shown
+    assert not re.search(r">\s*ONBOARDING_UNKNOWN_ITEM", shown)
+    # another library's page, read or written: 403 with the Korean refusal, nothing stored
+    other = lib.c.get("/console/onboarding/141001")
+    assert other.status_code == 403 and ko(Code.FORBIDDEN) in other.text
+    assert "경기 수원선경도서관" not in other.text
+    for path, form in (("checks", {"item": "rules.numbering", "done": "yes"}),
+                       ("systems", {"name": "ILS", "kind": "ils"}),
+                       ("move", {"target": "suspended", "confirm": "yes"}),
+                       ("plan", {"plan_live": "2026-06-01"})):
+        r = lib.post(f"/console/onboarding/141001/{path}", form, page=PAGE)
+        assert r.status_code == 403 and ko(Code.FORBIDDEN) in r.text, path
+    assert lib.c.get("/console/onboarding/141001/reports/1").status_code == 403
+    other_view = hub.onboarding.view(SYSTEM, "141001")
+    assert other_view["systems"] == [] and other_view["stage"] == "live"
+    assert all(not i["done"] for c in other_view["checklists"] for i in c["items"])
+    # moving its own stage is for admins
+    r = lib.post(f"{PAGE}/move", {"target": "final_test", "confirm": "yes"}, page=PAGE)
+    assert r.status_code == 403 and hub.onboarding.view(SYSTEM, LIB)["stage"] == "building"
+
+
+def test_moves_reports_plan_and_launch_from_the_console(hub, new_web, clock) -> None:  # noqa: ANN001
+    regional = new_web().staff("gyeonggi-admin")
+    page = regional.c.get(PAGE).text
+    # the regional admin's moves: forward and on hold, not withdrawal (국중 only)
+    assert re.findall(r'id="move-(\w+)"', page) == ["final_test", "on_hold"]
+    r = regional.post(f"{PAGE}/move", {"target": "final_test", "reason": "구축 완료"}, page=PAGE)
+    assert r.status_code == 200 and "참여 단계를 변경합니다" in r.text  # asks first
+    assert hub.onboarding.view(SYSTEM, LIB)["stage"] == "building"
+    r = regional.post(f"{PAGE}/move", {"target": "final_test", "reason": "구축 완료",
+                                       "confirm": "yes"}, page=PAGE)
+    page = follow(regional, r).text
+    assert "참여 단계를 변경했습니다" in flashes(page) and 'data-stage="final_test"' in page
+    assert "구축 완료" in re.search(r'id="history-table">.*?</table>', page, re.S).group(0)
+    # pilot refused without a report: the Korean message
+    r = regional.post(f"{PAGE}/move", {"target": "pilot", "confirm": "yes"}, page=PAGE)
+    assert ko(Code.ONBOARDING_NO_REPORT) in flashes(follow(regional, r).text)
+    # on hold without a reason
+    r = regional.post(f"{PAGE}/move", {"target": "on_hold", "confirm": "yes"}, page=PAGE)
+    assert ko(Code.ONBOARDING_REASON_REQUIRED) in flashes(follow(regional, r).text)
+
+    # reports: not JSON, the wrong library, then a pass; listed with its age and viewable
+    lib = new_web().staff(f"lib-{LIB}")
+    token = lib.csrf(PAGE)
+
+    def upload(data: bytes):  # noqa: ANN202
+        return lib.c.post(f"{PAGE}/reports", data={"csrf": token},
+                          files={"file": ("report.json", data, "application/json")})
+
+    assert ko(Code.ONBOARDING_REPORT_INVALID) in flashes(follow(lib, upload(b"\xff{")).text)
+    wrong = json.dumps(report("141001", "pass", T0)).encode()
+    assert ko(Code.ONBOARDING_REPORT_INVALID) in flashes(follow(lib, upload(wrong)).text)
+    good = json.dumps(report(LIB, "pass", T0 - timedelta(days=2))).encode()
+    page = follow(lib, upload(good)).text
+    assert "결과서를 등록했습니다" in flashes(page)
+    row = re.search(r'<tr data-report="(\d+)" data-result="pass">(.*?)</tr>', page, re.S)
+    assert row and "통과" in row.group(2) and "2일 전" in row.group(2)
+    shown = lib.c.get(f"{PAGE}/reports/{row.group(1)}")
+    assert shown.status_code == 200 and "적합성 검사 보고서" in shown.text
+    assert "style-src 'unsafe-inline'" in shown.headers["content-security-policy"]
+    assert lib.c.get(f"{PAGE}/reports/{row.group(1)}?format=json").json()["target"][
+        "library"] == LIB
+    assert lib.c.get(f"{PAGE}/reports/999999").status_code == 404
+    # the pilot still needs every linked system: the Korean refusal
+    r = regional.post(f"{PAGE}/move", {"target": "pilot", "confirm": "yes"}, page=PAGE)
+    assert ko(Code.ONBOARDING_SYSTEMS_OPEN) in flashes(follow(regional, r).text)
+    lib.post(f"{PAGE}/systems", {"name": "ILS", "kind": "ils", "integrated": "yes",
+                                 "tested": "yes"}, page=PAGE)
+    r = regional.post(f"{PAGE}/move", {"target": "pilot", "confirm": "yes"}, page=PAGE)
+    assert "참여 단계를 변경했습니다" in flashes(follow(regional, r).text)
+    # remove a system (asks first)
+    lib.post(f"{PAGE}/systems", {"name": "북드롭", "kind": "book_drop"}, page=PAGE)
+    assert lib.post(f"{PAGE}/systems/remove", {"name": "북드롭"}, page=PAGE).status_code == 200
+    follow(lib, lib.post(f"{PAGE}/systems/remove", {"name": "북드롭", "confirm": "yes"},
+                         page=PAGE))
+    assert [s["name"] for s in hub.onboarding.view(SYSTEM, LIB)["systems"]] == ["ILS"]
+
+    # the schedule: a bad date is refused, a good one stored
+    r = lib.post(f"{PAGE}/plan", {"plan_live": "2026-13-40"}, page=PAGE)
+    assert ko(Code.VALIDATION_ERROR) in flashes(follow(lib, r).text)
+    follow(lib, lib.post(f"{PAGE}/plan", {"plan_pilot": "2026-03-01",
+                                          "plan_live": "2026-04-15"}, page=PAGE))
+    plan = {p["stage"]: p["planned_on"] for p in hub.onboarding.view(SYSTEM, LIB)["plan"]}
+    assert plan["live"] == "2026-04-15" and plan["pilot"] == "2026-03-01"
+
+    # the launch date: national only, at least N days ahead
+    assert 'id="launch-form"' not in regional.c.get(PAGE).text
+    admin = new_web().staff("admin")
+    too_soon = (T0 + timedelta(days=3)).date().isoformat()
+    r = admin.post(f"{PAGE}/launch", {"launch_date": too_soon, "confirm": "yes"}, page=PAGE)
+    assert ko(Code.ONBOARDING_LAUNCH_TOO_SOON) in flashes(follow(admin, r).text)
+    launch = (T0 + timedelta(days=20)).date()
+    follow(admin, admin.post(f"{PAGE}/launch", {"launch_date": launch.isoformat(),
+                                                "confirm": "yes"}, page=PAGE))
+    # launch: refused before the date, done after it (the hub's clock)
+    r = admin.post(f"{PAGE}/move", {"target": "live", "confirm": "yes"}, page=PAGE)
+    assert ko(Code.ONBOARDING_LAUNCH_NOT_YET) in flashes(follow(admin, r).text)
+    clock.advance(days=20)
+    r = admin.post(f"{PAGE}/move", {"target": "live", "reason": "개시", "confirm": "yes"},
+                   page=PAGE)
+    page = follow(admin, r).text
+    assert 'data-stage="live"' in page and launch.isoformat() in page
+    assert LIB not in re.search(r'id="board".*?</div>\s*<section', admin.c.get(
+        "/console/onboarding").text, re.S).group(0)
+
+
+def test_timeline_draws_planned_against_actual() -> None:
+    words = Words("일정", "계획", "실제", "지연", "오늘", "{year}년 {month}월", "{libraries}/{overdue}")
+    today = date(2026, 3, 4)
+    row = Row("141099", "새내기<도서관>", [
+        Point(1, "검토", date(2026, 1, 10), date(2026, 1, 15)),  # late: red connector
+        Point(2, "선정", date(2026, 2, 1), date(2026, 1, 30)),  # early: green
+        Point(3, "신청", date(2026, 3, 1), None, overdue=True),
+        Point(4, "등록", None, None)])
+    svg = ET.fromstring(str(timeline_svg([row], today, words)))
+    kinds = [g.get("class") for g in svg.iter(f"{SVG}g")]
+    assert kinds.count("tl-planned") == 2 and kinds.count("tl-overdue") == 1
+    assert kinds.count("tl-actual") == 2
+    colours = [line.get("stroke") for line in svg.iter(f"{SVG}line")]
+    assert "#b3261e" in colours and "#1d7a3a" in colours
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert "새내기<도서관>" in texts and "2026년 2월" in texts and "2026년 3월" in texts
+    assert svg.find(f"{SVG}desc").text == "1/1"
+    # no inline style (the CSP forbids it): colours are presentation attributes
+    assert "style=" not in str(timeline_svg([row], today, words))
