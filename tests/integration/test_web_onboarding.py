@@ -227,3 +227,18 @@ def test_timeline_draws_planned_against_actual() -> None:
     assert svg.find(f"{SVG}desc").text == "1/1"
     # no inline style (the CSP forbids it): colours are presentation attributes
     assert "style=" not in str(timeline_svg([row], today, words))
+
+
+def test_timeline_keeps_markers_apart_and_old_dates_on_the_edge() -> None:
+    words = Words("일정", "계획", "실제", "지연", "오늘", "{year}년 {month}월", "{libraries}/{overdue}")
+    today = date(2026, 12, 1)
+    row = Row("141002", "용인", [Point(1, "a", None, date(2026, 3, 4)),  # long ago
+                                 Point(2, "b", None, date(2026, 11, 20)),
+                                 Point(3, "c", None, date(2026, 11, 20))])  # same day
+    svg = ET.fromstring(str(timeline_svg([row], today, words)))
+    xs = [float(g.find(f"{SVG}circle").get("cx")) for g in svg.iter(f"{SVG}g")
+          if g.get("class") == "tl-actual"]
+    assert xs[0] == 244.0  # on the left edge, not months of empty chart
+    assert xs[2] - xs[1] >= 18  # apart
+    months = [t.text for t in svg.iter(f"{SVG}text") if t.text and "월" in t.text]
+    assert months == ["2026년 9월", "2026년 10월", "2026년 11월"]

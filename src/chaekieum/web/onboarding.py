@@ -37,12 +37,14 @@ from .common import (
     region_name,
     render,
     staff,
+    templates,
     unconfirmed,
 )
 from .i18n import label, pick_lang, translate
 from .timeline import Point, Row, Words, timeline_svg
 
 router = APIRouter(prefix="/console/onboarding")
+templates.env.filters["who"] = lambda label: (label or "").removeprefix("staff:")
 BOARD = "/console/onboarding"
 COLUMNS = [*ob.ORDER[:-1], ob.Stage.ON_HOLD]  # libraries still joining; live ones are counted
 COUNTED = (ob.Stage.LIVE, ob.Stage.SUSPENDED, ob.Stage.WITHDRAWN)

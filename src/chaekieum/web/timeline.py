@@ -6,7 +6,9 @@ Each library is one row with two lanes: the planned dates as hollow numbered cir
 the upper lane, the dates each stage was reached as filled numbered circles on the lower
 one. A stage reached after its planned date has a red connector between the two; an
 overdue stage (planned date passed, not reached) is a red circle. A dashed line marks
-today. The page shows the same facts as a table (the text alternative).
+today. Markers of one lane keep a circle apart (stages reached the same day), and the
+chart starts at most PAST_DAYS before today. The page shows the same facts as a table
+(the text alternative), and each marker's <title> names library, stage and date.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from markupsafe import Markup, escape
 
 WIDTH = 1000
 LEFT = 230  # library names
+PLOT = LEFT + 14  # where the dates start
 RIGHT = 24
 TOP = 58  # legend and month axis
 ROW = 58
 BOTTOM = 16
+PAST_DAYS = 120
 RADIUS = 8
 INK, MUTED, LINE = "#1d2430", "#5b6574", "#c4cad3"
 BRAND, LATE, LATE_BG, ON_TIME = "#0b5cad", "#b3261e", "#fdeceb", "#1d7a3a"
@@ -57,11 +61,22 @@ class Words:
 
 
 def _domain(rows: list[Row], today: date) -> tuple[date, date]:
+    """The dates shown: all of them, with a week either side, at least two months, and
+    at most PAST_DAYS before today (a library long at one stage would squash everyone
+    else's schedule; its older dates sit on the left edge)."""
     days = [today] + [d for r in rows for p in r.points for d in (p.planned, p.reached) if d]
-    lo, hi = min(days) - timedelta(days=7), max(days) + timedelta(days=7)
-    if (hi - lo).days < 60:  # never a scale of a few pixels per week
-        hi = lo + timedelta(days=60)
+    lo = max(min(days) - timedelta(days=7), today - timedelta(days=PAST_DAYS))
+    hi = max(max(days) + timedelta(days=7), lo + timedelta(days=60))
     return lo, hi
+
+
+def _dodge(xs: list[float]) -> list[float]:
+    """Markers on one lane at least a circle apart, in stage order (two stages reached
+    the same day stay readable)."""
+    out: list[float] = []
+    for value in xs:
+        out.append(max(value, out[-1] + 2 * RADIUS + 2) if out else value)
+    return out
 
 
 def _months(lo: date, hi: date) -> list[date]:
@@ -93,7 +108,7 @@ def timeline_svg(rows: list[Row], today: date, words: Words) -> Markup:
     height = TOP + ROW * len(rows) + BOTTOM
 
     def x(day: date) -> float:
-        return LEFT + (day - lo).days / span * (WIDTH - LEFT - RIGHT)
+        return PLOT + (max(day, lo) - lo).days / span * (WIDTH - PLOT - RIGHT)
 
     overdue = sum(1 for r in rows if any(p.overdue for p in r.points))
     out = [
@@ -119,6 +134,8 @@ def timeline_svg(rows: list[Row], today: date, words: Words) -> Markup:
     # month axis with a faint grid line per month
     for month in _months(lo, hi):
         mx = x(month)
+        if mx > WIDTH - RIGHT - 70:  # no label cut at the edge
+            continue
         out.append(f'<line x1="{mx:.1f}" y1="{TOP - 8}" x2="{mx:.1f}" y2="{height - BOTTOM}" '
                    f'stroke="{LINE}" stroke-width="1"/><text x="{mx + 3:.1f}" y="{TOP - 12}" '
                    f'font-size="12" fill="{MUTED}">'
@@ -140,31 +157,35 @@ def timeline_svg(rows: list[Row], today: date, words: Words) -> Markup:
                    f'{" · " + escape(words.late) if late else ""}</text>')
         planned = [p for p in row.points if p.planned]
         reached = [p for p in row.points if p.reached]
-        for lane, pts, attr in ((planned_y, planned, "planned"), (actual_y, reached, "reached")):
-            if len(pts) > 1:
-                xs = " ".join(f"{x(getattr(p, attr)):.1f},{lane}" for p in pts)
-                out.append(f'<polyline points="{xs}" fill="none" stroke="{LINE}" '
+        px = dict(zip([p.number for p in planned], _dodge([x(p.planned) for p in planned]),
+                      strict=True))
+        ax = dict(zip([p.number for p in reached], _dodge([x(p.reached) for p in reached]),
+                      strict=True))
+        for lane, xs in ((planned_y, px), (actual_y, ax)):
+            if len(xs) > 1:
+                points = " ".join(f"{v:.1f},{lane}" for v in xs.values())
+                out.append(f'<polyline points="{points}" fill="none" stroke="{LINE}" '
                            f'stroke-width="2"/>')
         if reached:  # the stage in progress runs on to today
-            out.append(f'<line x1="{x(reached[-1].reached):.1f}" y1="{actual_y}" '
+            out.append(f'<line x1="{ax[reached[-1].number]:.1f}" y1="{actual_y}" '
                        f'x2="{x(today):.1f}" y2="{actual_y}" stroke="{BRAND}" '
                        f'stroke-width="2" stroke-dasharray="2 3"/>')
         for p in row.points:  # planned against actual: a connector, red when late
             if p.planned and p.reached:
                 colour = LATE if p.reached > p.planned else ON_TIME
-                out.append(f'<line x1="{x(p.planned):.1f}" y1="{planned_y + RADIUS}" '
-                           f'x2="{x(p.reached):.1f}" y2="{actual_y - RADIUS}" '
+                out.append(f'<line x1="{px[p.number]:.1f}" y1="{planned_y + RADIUS}" '
+                           f'x2="{ax[p.number]:.1f}" y2="{actual_y - RADIUS}" '
                            f'stroke="{colour}" stroke-width="1.5"/>')
         for p in planned:
             tip = f"{row.name} · {p.number}. {p.label} · {words.planned} {p.planned}"
             if p.overdue:
-                out.append(_circle(x(p.planned), planned_y, p.number, LATE_BG, LATE, LATE,
+                out.append(_circle(px[p.number], planned_y, p.number, LATE_BG, LATE, LATE,
                                    f"{tip} ({words.late})", "overdue"))
             else:
-                out.append(_circle(x(p.planned), planned_y, p.number, "#fff", MUTED, INK,
+                out.append(_circle(px[p.number], planned_y, p.number, "#fff", MUTED, INK,
                                    tip, "planned"))
         for p in reached:
-            out.append(_circle(x(p.reached), actual_y, p.number, BRAND, BRAND, "#fff",
+            out.append(_circle(ax[p.number], actual_y, p.number, BRAND, BRAND, "#fff",
                                f"{row.name} · {p.number}. {p.label} · {words.actual} "
                                f"{p.reached}", "actual"))
         out.append("</g>")
