@@ -84,6 +84,7 @@ def board(request: Request, actor: Actor = Depends(staff), region: str = "") -> 
         region = actor.region_code or ""
     region = region.strip()[:20]
     todo = hub.onboarding.todo(actor, region or None)["items"]
+    # the timeline needs each library's plan and history (the to-do carries neither)
     views = {it["code"]: hub.onboarding.view(actor, it["code"]) for it in todo}
     lang = pick_lang(request)
     columns = [{"stage": str(s), "items": [it for it in todo if it["stage"] == s]}
@@ -94,9 +95,9 @@ def board(request: Request, actor: Actor = Depends(staff), region: str = "") -> 
     today = hub.clock.today()
     return render(request, "console_onboarding.html", {
         "columns": columns, "counts": counts, "items": todo, "views": views,
-        "region": region, "regional": actor.role == Role.REGIONAL_ADMIN,
+        "region": region,
         "regions": hub.network.regions() if actor.role == Role.NATIONAL_ADMIN else [],
-        "overdue": sum(1 for it in todo if it["overdue"]), "today": today.isoformat(),
+        "overdue": sum(1 for it in todo if it["overdue"]),
         "chart": timeline_svg(rows, today, _words(lang)) if rows else None,
         "stages": [str(s) for s in ob.ORDER]})
 
@@ -118,21 +119,17 @@ def library_page(request: Request, code: str, actor: Actor = Depends(staff)) -> 
     view = _view(request, actor, code)
     hub = hub_of(request)
     today = hub.clock.today()
-    admin = _is_admin(actor, view)
     national = actor.role == Role.NATIONAL_ADMIN
     moves = [s for s in view["allowed_next"]
-             if admin and (national or s not in NATIONAL_TARGETS)]
-    rules = hub.onboarding.rules
+             if _is_admin(actor, view) and (national or s not in NATIONAL_TARGETS)]
     reports = [{**r, "age_days": (today - _day(r["finished_at"])).days} for r in view["reports"]]
     lang = pick_lang(request)
     return render(request, "console_onboarding_library.html", {
-        "v": view, "admin": admin, "national": national, "moves": moves,
-        "reports": reports, "rules": rules, "today": today.isoformat(),
+        "v": view, "national": national, "moves": moves, "reports": reports,
+        "rules": hub.onboarding.rules, "kinds": ob.SYSTEM_KINDS,
         "region_label": region_name(request, view["region_code"]),
-        "kinds": ob.SYSTEM_KINDS,
         "chart": timeline_svg([_row(view, lang)], today, _words(lang)),
-        "item_label": lambda key: getattr(ob.ITEMS[key][1], "en" if lang == "en" else "ko"),
-        })
+        "item_label": lambda key: getattr(ob.ITEMS[key][1], "en" if lang == "en" else "ko")})
 
 
 def _back(code: str, anchor: str) -> str:
