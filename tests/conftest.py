@@ -128,7 +128,7 @@ def pg_demo_database() -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_hub(request, hub: Hub, clock: FixedClock) -> Iterator[Hub]:
+def any_hub(request, hub: Hub, clock: FixedClock, tmp_path: Path) -> Iterator[Hub]:
     """The demo hub on SQLite and on PostgreSQL (parametrized)."""
     if request.param == "sqlite":
         yield hub
@@ -138,7 +138,7 @@ def any_hub(request, hub: Hub, clock: FixedClock) -> Iterator[Hub]:
             pytest.fail("CI must run the PostgreSQL tests: set CHAEKIEUM_TEST_PG_URL")
         pytest.skip("no PostgreSQL configured (set CHAEKIEUM_TEST_PG_URL)")
     url = pg_demo_database()
-    h = Hub(url, secret=SECRET, clock=clock)
+    h = Hub(url, secret=SECRET, clock=clock, documents=tmp_path / "pg-documents")
     try:
         yield h
     finally:

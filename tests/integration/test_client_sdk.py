@@ -23,6 +23,7 @@ from chaekieum.domain.errors import MESSAGES
 from chaekieum.services import demo
 from chaekieum.services.context import SYSTEM
 
+from .. import docfiles
 from ..conftest import free_port
 from .apiclient import library_key
 from .netproxy import FaultProxy
@@ -167,6 +168,14 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     assert attempt(adm.onboarding_contacts, "111077")["contacts"][0]["email"] == \
         "vendor@example.com"
     assert attempt(adm.onboarding_notices, "111077")["notices"] == []  # none since contacts
+    form = docfiles.pdf()
+    doc = attempt(adm.upload_onboarding_document, "111077", form, "참여신청서.pdf",
+                  kind="application_form", note="제2026-1호")
+    assert doc["item"] == "application.form" and doc["filename"] == "참여신청서.pdf", doc
+    assert [d["id"] for d in attempt(adm.onboarding_documents, "111077")["documents"]] == [
+        doc["id"]]
+    assert attempt(adm.download_onboarding_document, "111077", doc["id"]) == form
+    assert attempt(adm.remove_onboarding_document, "111077", doc["id"])["removed"] == doc["id"]
     attempt(adm.policy, "national")
     attempt(adm.effective_policy, "111001")
     attempt(adm.set_policy, "library", {"loan_period_days": 14}, scope="111077")

@@ -25,12 +25,17 @@ from .routes import (
     sandbox,
 )
 
+MULTIPART_SLACK = 64 * 1024
+
 
 def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -> None:
     """`larger_bodies`: path -> body cap for routes that take files (else 1 MiB)."""
     errors.install(app)
     openapi.install(app)
-    app.add_middleware(BodyLimit, larger=larger_bodies)
+    # a document upload: the configured maximum plus room for the multipart framing (the
+    # service refuses a file over the maximum with its own code)
+    uploads = {"/api/v1" + onboarding.DOCUMENTS: hub.documents.max_bytes + MULTIPART_SLACK}
+    app.add_middleware(BodyLimit, larger={**(larger_bodies or {}), **uploads})
     # the web pages' security headers on every /api answer (JSON and the docs page)
     app.add_middleware(SecurityHeaders, prefix="/api")
     docs.mount(app)

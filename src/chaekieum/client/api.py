@@ -100,6 +100,10 @@ class Call:
     json: Any = None
     idempotency_key: str | None = None  # set on every write
     headers: Mapping[str, str] | None = None  # extra headers for this call (X-Channel ...)
+    # a file upload (multipart/form-data): name -> (filename, bytes, media type), fields
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    form: Mapping[str, str] | None = None
+    binary: bool = False  # the answer is bytes (a download), not JSON
 
 
 @dataclass(frozen=True)
@@ -452,6 +456,34 @@ class _Endpoints(Generic[R]):
         """What each party must do next, for the libraries this key may see."""
         return self._run(_get("/onboarding/todo", region=region))
 
+    def upload_onboarding_document(self, code: str, content: bytes, filename: str, *,
+                                   kind: str = "other", item: str | None = None,
+                                   note: str = "", idempotency_key: str | None = None) -> R:
+        """Upload a document (참여신청서 `application_form`, 수요조사서 `survey`, 공문
+        `letter`, 세부일정 `schedule`, or `other`): PDF, HWP, HWPX, PNG, JPEG or XLSX,
+        checked by content; `item` links the checklist item it satisfies."""
+        form = {"kind": kind, "note": note, **({"item": item} if item else {})}
+        return self._run(Call(
+            "POST", f"/libraries/{_seg(code)}/onboarding/documents",
+            idempotency_key=idempotency_key or new_key(), form=form,
+            files={"file": (filename, bytes(content), "application/octet-stream")}))
+
+    def onboarding_documents(self, code: str) -> R:
+        """The library's documents (newest first), the size limit and accepted types."""
+        return self._run(_get(f"/libraries/{_seg(code)}/onboarding/documents"))
+
+    def download_onboarding_document(self, code: str, document_id: int) -> R:
+        """A document's content (bytes)."""
+        return self._run(Call(
+            "GET", f"/libraries/{_seg(code)}/onboarding/documents/{int(document_id)}",
+            binary=True))
+
+    def remove_onboarding_document(self, code: str, document_id: int, *,
+                                   idempotency_key: str | None = None) -> R:
+        return self._run(_write(
+            "DELETE", f"/libraries/{_seg(code)}/onboarding/documents/{int(document_id)}",
+            key=idempotency_key))
+
     def policy(self, level: str, *, scope: str = "", member_class: str = "") -> R:
         return self._run(_get(f"/policies/{_seg(level)}", scope=scope,
                               member_class=member_class))
@@ -580,7 +612,10 @@ class _Base:
             headers["Idempotency-Key"] = call.idempotency_key
         args: dict[str, Any] = {"method": call.method, "url": "/api/v1" + call.path,
                                 "headers": headers, "params": call.params}
-        if call.json is not None:
+        if call.files is not None:
+            args["files"] = call.files
+            args["data"] = call.form or {}
+        elif call.json is not None:
             args["json"] = call.json
         elif call.method != "GET":
             args["content"] = b""
@@ -593,11 +628,12 @@ class _Base:
         return outcome.status in self.retry.statuses
 
     @staticmethod
-    def _result(raw: Raw) -> Any:
-        body = raw.json() if raw.content else None
+    def _result(raw: Raw, binary: bool = False) -> Any:
         if raw.status >= 400:
-            raise error_from(raw.status, body)
-        return body
+            raise error_from(raw.status, raw.json() if raw.content else None)
+        if binary:
+            return raw.content
+        return raw.json() if raw.content else None
 
 
 def _transport_error(exc: httpx.HTTPError) -> TransportError:
@@ -649,7 +685,7 @@ class HubClient(_Base, _Endpoints[Any]):
         raise AssertionError("unreachable")
 
     def _run(self, call: Call) -> Any:
-        return self._result(self.send(call))
+        return self._result(self.send(call), call.binary)
 
 
 class AsyncHubClient(_Base, _Endpoints[Any]):
@@ -694,7 +730,7 @@ class AsyncHubClient(_Base, _Endpoints[Any]):
         raise AssertionError("unreachable")
 
     async def _call(self, call: Call) -> Any:
-        return self._result(await self.send(call))
+        return self._result(await self.send(call), call.binary)
 
     def _run(self, call: Call) -> Any:
         return self._call(call)

@@ -93,6 +93,8 @@ class Code(StrEnum):
     ONBOARDING_LAUNCH_TOO_SOON = "ONBOARDING_LAUNCH_TOO_SOON"
     ONBOARDING_LAUNCH_NOT_YET = "ONBOARDING_LAUNCH_NOT_YET"
     ONBOARDING_PILOT_TOO_SHORT = "ONBOARDING_PILOT_TOO_SHORT"
+    ONBOARDING_DOCUMENT_TOO_LARGE = "ONBOARDING_DOCUMENT_TOO_LARGE"
+    ONBOARDING_DOCUMENT_TYPE = "ONBOARDING_DOCUMENT_TYPE"
     POLICY_INVALID = "POLICY_INVALID"
     POLICY_NATIONAL_ONLY = "POLICY_NATIONAL_ONLY"
     # access
@@ -313,6 +315,16 @@ MESSAGES: dict[Code, tuple[str, str]] = {
         "시범운영 기간이 정해진 최소 기간보다 짧습니다.",
         "The pilot has not run for the configured minimum yet.",
     ),
+    Code.ONBOARDING_DOCUMENT_TOO_LARGE: (
+        "파일이 너무 큽니다. 허용된 크기 이하의 파일만 올릴 수 있습니다.",
+        "The file is larger than the configured maximum.",
+    ),
+    Code.ONBOARDING_DOCUMENT_TYPE: (
+        "올릴 수 없는 파일입니다. PDF, 한글(HWP·HWPX), PNG·JPEG 그림, 엑셀(XLSX) 파일만 "
+        "받으며, 파일 이름의 확장자가 내용과 같아야 합니다.",
+        "Not an accepted file: PDF, HWP/HWPX, PNG/JPEG images and XLSX only, with an "
+        "extension that matches the content.",
+    ),
     Code.POLICY_INVALID: ("정책 값이 올바르지 않습니다.", "Invalid policy value."),
     Code.POLICY_NATIONAL_ONLY: (
         "전국 공통 값(통합 대출 한도 등)은 통합센터의 전국 정책에서만 정할 수 있습니다. "
@@ -345,8 +357,8 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.PAYLOAD_TOO_LARGE: ("요청이 너무 큽니다.", "Request body too large."),
     Code.METHOD_NOT_ALLOWED: ("허용되지 않는 메서드입니다.", "Method not allowed."),
     Code.UNSUPPORTED_MEDIA_TYPE: (
-        "지원하지 않는 형식입니다(application/json 필요).",
-        "Unsupported media type (application/json expected).",
+        "지원하지 않는 형식입니다(application/json, 파일 올리기는 multipart/form-data 필요).",
+        "Unsupported media type (application/json expected; multipart/form-data for a file upload).",
     ),
     Code.IDEMPOTENCY_KEY_REUSED: (
         "같은 Idempotency-Key가 다른 요청에 사용되었습니다.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from ..domain.onboarding import Rules as OnboardingRules
 from ..store.db import Database
@@ -22,6 +23,7 @@ from .members import Members
 from .network import Network
 from .notices import Notices
 from .onboarding import Onboarding
+from .onboarding_docs import OnboardingDocuments, documents_dir, max_bytes_from_env
 from .printing import Printing
 from .registry import Registry
 from .reservations import Reservations
@@ -36,9 +38,12 @@ class Hub:
                  pool_size: int = 10, session_idle: timedelta = DEFAULT_IDLE,
                  read_database_url: str | None = None,
                  onboarding_rules: OnboardingRules | None = None,
-                 identity_providers: tuple[str, ...] = ("test",), production: bool = False):
+                 identity_providers: tuple[str, ...] = ("test",), production: bool = False,
+                 documents: Path | None = None, document_max_bytes: int | None = None):
         """`identity_providers`: 본인인증 adapters for online registration, by name (the
-        only one shipped is "test", refused with `production`)."""
+        only one shipped is "test", refused with `production`). `documents`,
+        `document_max_bytes`: where onboarding documents are kept and their size limit
+        (default: services/onboarding_docs.py)."""
         self.db = Database(database_url, pool_size=pool_size, read_url=read_database_url)
         self.clock = clock or Clock()
         self.secret = secret
@@ -47,6 +52,9 @@ class Hub:
         self.circulation = Circulation(self.db, self.registry, self.clock)
         self.network = Network(self.db, self.registry, self.clock)
         self.onboarding = Onboarding(self.db, self.registry, self.clock, onboarding_rules)
+        self.documents = OnboardingDocuments(
+            self.db, self.clock, documents or documents_dir(database_url),
+            document_max_bytes or max_bytes_from_env())
         self.credentials = Credentials(self.db, self.clock)
         self.transits = Transits(self.db, self.registry, self.clock)
         self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members,

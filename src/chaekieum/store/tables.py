@@ -127,6 +127,27 @@ onboarding_reports = Table(
     Index("ix_onboarding_reports_library", "library_code", "finished_at"),
 )
 
+# Documents a joining library uploads (참여신청서, 수요조사서, 공문, 세부일정 ...): the file
+# lives under the documents directory as `stored_as` (a server-made name, never the
+# uploaded one); `filename` is the sanitized original name, shown and offered on download.
+onboarding_documents = Table(
+    "onboarding_documents", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=False),
+    Column("kind", String(16), nullable=False),  # services/onboarding_docs.py KINDS
+    Column("item", String(40)),  # the checklist item it satisfies, if any
+    Column("filename", String(200), nullable=False),
+    Column("file_type", String(8), nullable=False),  # pdf | hwp | hwpx | png | jpeg | xlsx
+    Column("media_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("stored_as", String(80), nullable=False, unique=True),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("uploaded_at", DateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Index("ix_onboarding_documents_library", "library_code", "uploaded_at"),
+)
+
 # Planned date per stage (세부일정).
 onboarding_plan = Table(
     "onboarding_plan", metadata,

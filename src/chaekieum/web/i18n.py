@@ -278,6 +278,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "audit.onboarding.contacts": ("참여 절차 연락처 변경", "Onboarding contacts changed"),
     "audit.member.notice_prefs": ("알림 받기 설정 변경", "Notice channels changed"),
     "audit.notice.requeue": ("알림 재발송 요청", "Notices queued again"),
+    "audit.onboarding.document": ("참여 서류 등록", "Onboarding document uploaded"),
+    "audit.onboarding.document_remove": ("참여 서류 삭제", "Onboarding document removed"),
     "audit.library.closed_dates": ("임시 휴관일 변경", "Closed dates changed"),
     "audit.policy.set": ("대출 정책 변경", "Policy changed"),
     "audit.reservation.place": ("예약", "Reservation placed"),

@@ -1,16 +1,19 @@
 """The onboarding workflow of a joining library (services/onboarding.py): its stage and
-history, checklists, linked systems, conformance reports, schedule, launch date, and the
-to-do list of every party."""
+history, checklists, linked systems, conformance reports, schedule, launch date, the
+to-do list of every party, and its uploaded documents (services/onboarding_docs.py)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from ...conformance.report import Report
 from ...services.context import Actor
+from ...services.onboarding_docs import MEDIA_TYPES
 from ..auth import current_actor, hub_of
 from ..openapi import ok
 from ..routing import ApiRoute
@@ -241,3 +244,103 @@ def announce(code: str, body: LaunchIn, request: Request, actor: ActorDep):
             summary="What each party must do next, for the libraries the caller may see")
 def todo(request: Request, actor: ActorDep, region: str | None = None):
     return hub_of(request).onboarding.todo(actor, region)
+
+
+# -- documents (참여신청서, 수요조사서, 공문, 세부일정 ...) ---------------------------------------
+class DocumentOut(BaseModel):
+    id: int
+    kind: str
+    kind_label: str
+    item: str | None
+    filename: str
+    file_type: str
+    media_type: str
+    size: int
+    sha256: str
+    note: str
+    uploaded_at: str
+    actor: str
+
+
+class DocumentKindOut(BaseModel):
+    kind: str
+    label: str
+    item: str | None
+
+
+class DocumentListOut(BaseModel):
+    code: str
+    documents: list[DocumentOut]
+    max_bytes: int
+    file_types: list[str]
+    kinds: list[DocumentKindOut]
+
+
+class DocumentRemovedOut(BaseModel):
+    code: str
+    removed: int
+
+
+class DocumentFingerprint(BaseModel):
+    """What an Idempotency-Key is bound to for an upload: the content and the form."""
+
+    sha256: str
+    filename: str
+    kind: str
+    item: str | None
+    note: str
+
+
+DOCUMENTS = f"{BASE}/documents"
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.post(DOCUMENTS, status_code=201, responses=ok(DocumentOut, 201),
+             summary="Upload a document (multipart: file, kind, item, note); PDF, HWP, "
+                     "HWPX, PNG, JPEG or XLSX by content, up to the configured size")
+def upload_document(
+        code: str, request: Request, actor: ActorDep,
+        file: Annotated[UploadFile, File(description="the document")],
+        kind: Annotated[str, Form(max_length=16, description=(
+            "application_form (참여신청서), survey (수요조사서), letter (공문), "
+            "schedule (세부일정) or other"))] = "other",
+        item: Annotated[str | None, Form(max_length=40, description=(
+            "the checklist item it satisfies (default: the kind's own)"))] = None,
+        note: Annotated[str, Form(max_length=500, description=(
+            "e.g. the 공문's document number"))] = ""):
+    docs = hub_of(request).documents
+    staged = docs.stage(actor, code, file.file, file.filename or "")
+    try:
+        fingerprint = DocumentFingerprint(sha256=staged.sha256, filename=staged.filename,
+                                          kind=kind, item=item, note=note)
+        return perform(request, actor, fingerprint, lambda conn: docs.add(
+            actor, code, staged, kind, item, note, conn=conn), status=201)
+    finally:
+        staged.discard()  # moved away when recorded; dropped when refused or replayed
+
+
+@router.get(DOCUMENTS, responses=ok(DocumentListOut),
+            summary="A library's uploaded documents (newest first) and what may be uploaded")
+def list_documents(code: str, request: Request, actor: ActorDep):
+    return hub_of(request).documents.list(actor, code)
+
+
+@router.get(f"{DOCUMENTS}/{{document_id}}", response_class=FileResponse,
+            responses={200: {"description": "The document's content, as an attachment "
+                                             "(Repr-Digest: its SHA-256)",
+                             "content": {media: BINARY for media in MEDIA_TYPES}}},
+            summary="Download a document")
+def download_document(code: str, document_id: DbId, request: Request, actor: ActorDep):
+    doc, path = hub_of(request).documents.open(actor, code, document_id)
+    digest = base64.b64encode(bytes.fromhex(doc["sha256"])).decode()
+    return FileResponse(path, media_type=doc["media_type"], filename=doc["filename"],
+                        headers={"Repr-Digest": f"sha-256=:{digest}:",
+                                 "Cache-Control": "private, no-store"})
+
+
+@router.delete(f"{DOCUMENTS}/{{document_id}}", responses=ok(DocumentRemovedOut),
+               summary="Remove a document (its record and its file)")
+def remove_document(code: str, document_id: DbId, request: Request, actor: ActorDep):
+    hub = hub_of(request)
+    return perform(request, actor, None, lambda conn: hub.documents.remove(
+        actor, code, document_id, conn=conn))
