@@ -40,6 +40,9 @@ class Kind:
     RESERVATION_FULFILLED = "reservation.fulfilled"
     RESERVATION_EXPIRED = "reservation.expired"
     RESERVATION_CANCELLED = "reservation.cancelled"
+    # a library moved to another onboarding stage: to that library and to every
+    # participating (live or pilot) library of its region, whose regional center follows
+    ONBOARDING_STAGE = "onboarding.stage"
 
 
 _INSERT = insert(events)

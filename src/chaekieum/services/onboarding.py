@@ -33,7 +33,7 @@ from ..store.tables import (
     onboarding_reports,
     onboarding_systems,
 )
-from . import audit, notices
+from . import audit, events, notices
 from .context import Actor, Clock, Role
 from .registry import Registry
 from .tx import transactional
@@ -215,6 +215,14 @@ class Onboarding:
             code, row.name, row.status, stage, actor.label, now, reason[:500]), log_id)
         audit.record(conn, actor, "library.stage", "library", code, now,
                      {"from": row.status, "to": str(stage), "reason": reason[:200]}, code)
+        neighbours = conn.scalars(select(libraries.c.code).where(
+            libraries.c.region_code == row.region_code, libraries.c.code != code,
+            libraries.c.status.in_([ob.Stage.LIVE, ob.Stage.PILOT]))).all()
+        events.emit_many(conn, [code, *neighbours], events.Kind.ONBOARDING_STAGE, {
+            "library": code, "name": row.name, "region_code": row.region_code,
+            "from": row.status, "to": str(stage), "label": ob.LABELS[stage],
+            "reason": reason[:200], "at": _z(now),
+            "launch_date": row.launch_date.isoformat() if row.launch_date else None}, now)
         self.registry.invalidate()
         return {"code": code, "status": str(stage), "label": ob.LABELS[stage]}
 
