@@ -24,6 +24,7 @@ from .network import Network
 from .notices import Notices
 from .onboarding import Onboarding
 from .onboarding_docs import OnboardingDocuments, documents_dir, max_bytes_from_env
+from .onboarding_public import Joining
 from .printing import Printing
 from .registry import Registry
 from .reservations import Reservations
@@ -55,6 +56,7 @@ class Hub:
         self.documents = OnboardingDocuments(
             self.db, self.clock, documents or documents_dir(database_url),
             document_max_bytes or max_bytes_from_env())
+        self.joining = Joining(self.db, self.clock)
         self.credentials = Credentials(self.db, self.clock)
         self.transits = Transits(self.db, self.registry, self.clock)
         self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members,

@@ -43,7 +43,8 @@ def home(request: Request, number: str = Depends(member)) -> Response:
     suspensions = hub.members.suspension_history(actor, number)
     return render(request, "portal.html", {
         "member": view, "loans": loans, "history": history[:100],
-        "suspensions": suspensions, "reservations": reservations, "lookup": lookup})
+        "suspensions": suspensions, "reservations": reservations, "lookup": lookup,
+        "launches": hub.joining.launch_notices(number)})
 
 
 def _lookup(request: Request, view: dict[str, Any]) -> dict[str, Any] | None:
