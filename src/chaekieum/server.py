@@ -129,7 +129,7 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
     )
     app.state.hub = hub
     _metrics_route(app, metrics_allow)  # before the web UI's catch-all pages
-    api.mount(app, hub, larger_bodies=web.UPLOADS if with_web else None)
+    api.mount(app, hub, larger_bodies=web.uploads(hub) if with_web else None)
     if with_web:  # an API-only node (e.g. behind a load balancer) can leave the UI out
         web.mount(app, hub)
     _watch_pool(hub)

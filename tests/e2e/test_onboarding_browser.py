@@ -1,6 +1,6 @@
 """Issue 11 in Chromium: one library walks from the suitability check to the service
-launch in the console, as the library (checklists, schedule, linked systems, the
-conformance report), the regional center and the national center (the moves, the
+launch in the console, as the library (checklists, schedule, documents, linked systems,
+the conformance report), the regional center and the national center (the moves, the
 launch date), with refused moves shown in Korean, the library unable to open another
 library's page, and screenshots of the board and the library's page.
 
@@ -23,6 +23,7 @@ from chaekieum.domain.errors import Code, message
 from chaekieum.services import demo
 from chaekieum.services.context import SYSTEM, Role
 
+from ..docfiles import pdf
 from ..integration.test_onboarding import report
 
 pytestmark = pytest.mark.browser
@@ -160,6 +161,17 @@ def test_one_library_from_suitability_check_to_launch(live_server, new_page, clo
     clock.advance(days=9)
     lib = walk.signin(f"lib-{LIB}", "new-library-pass")
     tick_all(lib, "application", note="2026-공문-0412")
+    form = pdf()
+    lib.select_option("#document-upload [name=kind]", "application_form")
+    lib.set_input_files("#document-upload [name=file]", files=[
+        {"name": "참여신청서.pdf", "mimeType": "application/pdf", "buffer": form}])
+    with lib.expect_navigation():
+        lib.click("#document-upload button")
+    link = lib.locator('#documents-table tr[data-kind="application_form"] a')
+    with lib.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename == "참여신청서.pdf"
+    assert Path(download.value.path()).read_bytes() == form
     clock.advance(days=8)
     national = walk.signin("admin")
     national.goto(f"{live_server.url}{PAGE}")

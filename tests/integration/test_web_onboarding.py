@@ -242,3 +242,51 @@ def test_timeline_keeps_markers_apart_and_old_dates_on_the_edge() -> None:
     assert xs[2] - xs[1] >= 18  # apart
     months = [t.text for t in svg.iter(f"{SVG}text") if t.text and "월" in t.text]
     assert months == ["2026년 9월", "2026년 10월", "2026년 11월"]
+
+
+def test_documents_upload_list_download_and_remove(hub, new_web) -> None:  # noqa: ANN001
+    from ..docfiles import hwp, pdf, word_doc
+
+    lib = new_web().staff(f"lib-{LIB}")
+    token = lib.csrf(PAGE)
+
+    def upload(name: str, data: bytes, kind: str = "application_form"):  # noqa: ANN202
+        r = lib.c.post(f"{PAGE}/documents", data={"csrf": token, "kind": kind,
+                                                  "note": "2026-공문-0412"},
+                       files={"file": (name, data, "application/octet-stream")})
+        return follow(lib, r).text
+
+    form = pdf()  # (each call has its own creation time)
+    page = upload("참여신청서.pdf", form)
+    assert "서류를 올렸습니다" in flashes(page)
+    upload("수요조사서.hwp", hwp(), kind="survey")
+    # a Word file, or a PDF named .hwp: refused with the Korean message, nothing stored
+    for name, data in (("계획.docx", word_doc()), ("가짜.hwp", pdf())):
+        assert ko(Code.ONBOARDING_DOCUMENT_TYPE) in flashes(upload(name, data))
+    rows = re.findall(r'<tr data-document="(\d+)" data-kind="(\w+)">(.*?)</tr>',
+                      lib.c.get(PAGE).text, re.S)
+    assert [kind for _, kind, _ in rows] == ["survey", "application_form"]
+    assert "수요조사서" in rows[0][2] and "참여신청서.pdf" in rows[1][2]
+    form_id = rows[1][0]
+    # download: the bytes as uploaded, as an attachment
+    got = lib.c.get(f"{PAGE}/documents/{form_id}")
+    assert got.status_code == 200 and got.content == form
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"].startswith("attachment")
+    # another library's staff: no page, no download, no upload, no removal
+    other = new_web().staff("lib-141001")
+    assert other.c.get(f"{PAGE}/documents/{form_id}").status_code == 403
+    r = other.c.post(f"{PAGE}/documents", data={"csrf": other.csrf("/console")},
+                     files={"file": ("x.pdf", pdf(), "application/pdf")})
+    assert r.status_code == 403 and ko(Code.FORBIDDEN) in r.text
+    r = other.post(f"{PAGE}/documents/remove", {"document": form_id, "confirm": "yes"})
+    assert r.status_code == 403
+    # the regional admin may read it too; the library removes it (asks first)
+    assert new_web().staff("gyeonggi-admin").c.get(
+        f"{PAGE}/documents/{form_id}").content == form
+    assert lib.post(f"{PAGE}/documents/remove", {"document": form_id},
+                    page=PAGE).status_code == 200
+    follow(lib, lib.post(f"{PAGE}/documents/remove", {"document": form_id, "confirm": "yes"},
+                         page=PAGE))
+    assert [d["kind"] for d in hub.documents.list(SYSTEM, LIB)["documents"]] == ["survey"]
+    assert lib.c.get(f"{PAGE}/documents/{form_id}").status_code == 404

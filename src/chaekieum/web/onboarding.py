@@ -6,7 +6,8 @@
   the region (the service's to-do rule scopes it), a librarian goes to their own page.
 - `/console/onboarding/{code}`: one library's onboarding. It shows the stage, the
   responsible party, the moves an admin may make (with a reason and a confirmation),
-  the checklists, the linked systems, the conformance reports, the schedule (세부일정),
+  the checklists, the linked systems, the conformance reports, the documents
+  (services/onboarding_docs.py: upload, download, remove), the schedule (세부일정),
   the launch date and the history. The service decides who may read or change what
   (services/onboarding.py). A refusal renders its Korean message: a 403 page for a
   library the user may not see, a flash message for a refused change.
@@ -19,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from ..conformance.report import load_report, to_html
 from ..domain import onboarding as ob
@@ -129,7 +130,8 @@ def library_page(request: Request, code: str, actor: Actor = Depends(staff)) -> 
         "rules": hub.onboarding.rules, "kinds": ob.SYSTEM_KINDS,
         "region_label": region_name(request, view["region_code"]),
         "chart": timeline_svg([_row(view, lang)], today, _words(lang)),
-        "item_label": lambda key: getattr(ob.ITEMS[key][1], "en" if lang == "en" else "ko")})
+        "item_label": lambda key: getattr(ob.ITEMS[key][1], "en" if lang == "en" else "ko"),
+        "docs": hub.documents.list(actor, view["code"])})
 
 
 def _back(code: str, anchor: str) -> str:
@@ -265,3 +267,47 @@ def announce_launch(request: Request, code: str, actor: Actor = Depends(staff),
         result = hub_of(request).onboarding.announce_launch(actor, view["code"], day)
         flash(request, "ok", "onb.launch_announced", result["launch_date"])
     return redirect(_back(view["code"], "launch"))
+
+
+# -- documents (services/onboarding_docs.py) -----------------------------------------------
+@router.post("/{code}/documents")
+def upload_document(request: Request, code: str, actor: Actor = Depends(staff),
+                    form: Any = Depends(form_data)) -> Response:
+    view = _view(request, actor, code)
+    upload = form.get("file")
+    with flash_refusal(request):
+        if not hasattr(upload, "read") or not upload.filename:
+            raise DomainError(Code.VALIDATION_ERROR, field="file")
+        doc = hub_of(request).documents.upload(
+            actor, view["code"], upload.file, upload.filename,
+            kind=str(form.get("kind", "other"))[:30],
+            note=str(form.get("note", "")).strip()[:500])
+        flash(request, "ok", "onb.document_stored", doc["filename"])
+    return redirect(_back(view["code"], "documents"))
+
+
+@router.get("/{code}/documents/{doc_id}")
+def download_document(request: Request, code: str, doc_id: int,
+                      actor: Actor = Depends(staff)) -> Response:
+    """The file as uploaded, as an attachment (never shown inline)."""
+    view = _view(request, actor, code)
+    if not 0 < doc_id < 2**31:
+        raise DomainError(Code.NOT_FOUND, document_id=doc_id)
+    doc, path = hub_of(request).documents.open(actor, view["code"], doc_id)
+    return FileResponse(path, media_type=doc["media_type"], filename=doc["filename"],
+                        content_disposition_type="attachment")
+
+
+@router.post("/{code}/documents/remove")
+def remove_document(request: Request, code: str, actor: Actor = Depends(staff),
+                    form: Any = Depends(form_data)) -> Response:
+    view = _view(request, actor, code)
+    raw = str(form.get("document", ""))[:10]
+    if ask := unconfirmed(request, form, "confirm.remove_document", _back(code, "documents")):
+        return ask
+    with flash_refusal(request):
+        if not raw.isdigit():
+            raise DomainError(Code.NOT_FOUND, document=raw)
+        hub_of(request).documents.remove(actor, view["code"], int(raw))
+        flash(request, "ok", "onb.removed")
+    return redirect(_back(view["code"], "documents"))
