@@ -32,8 +32,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from chaekieum.api.openapi import KEYED, SCHEME, WITH_BODY, WRITE
+from chaekieum.api.routes.me import MEMBER_SCHEME
+from chaekieum.services import demo
 from chaekieum.services.context import SYSTEM, FixedClock
 from chaekieum.services.hub import Hub
+from chaekieum.services.oidc import ProtocolRequest
 
 from ..conftest import T0, demo_hub_copy
 from .apiclient import library_key
@@ -79,10 +82,39 @@ def app(shared_hub: Hub) -> FastAPI:
     return create_app(shared_hub)
 
 
+def member_token(hub: Hub) -> str:
+    """A member's access token for /api/v1/me, through the provider's own code + PKCE
+    exchange (the web sign-in pages are not part of this app)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    uri, base = "https://conformance.example.kr/cb", "http://127.0.0.1"
+    made = hub.oidc.register_client(SYSTEM, "conformance", "111001", [uri])
+    verifier = "v" * 64
+    query = [("response_type", "code"), ("client_id", made["client_id"]),
+             ("redirect_uri", uri), ("scope", "openid profile card loans:read loans:renew "
+                                              "reservations"),
+             ("code_challenge", create_s256_code_challenge(verifier)),
+             ("code_challenge_method", "S256")]
+    number = demo.info(hub)["members"][0]["number"]
+    _, _, headers = hub.oidc.authorize(
+        ProtocolRequest("GET", f"{base}/oauth/authorize", {}, query, [], base), number)
+    code = parse_qs(urlsplit(dict(headers)["Location"]).query)["code"][0]
+    form = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", uri),
+            ("code_verifier", verifier), ("client_id", made["client_id"]),
+            ("client_secret", made["client_secret"])]
+    _, token, _ = hub.oidc.token(
+        ProtocolRequest("POST", f"{base}/oauth/token", {}, [], form, base))
+    return token["access_token"]
+
+
 @pytest.fixture(scope="module")
 def keys(shared_hub: Hub) -> dict[str, str]:
     national = shared_hub.credentials.create_api_key(SYSTEM, "national", "", "conformance")
-    return {"library": library_key("111001"), "national": national["api_key"]}
+    shared_hub.oidc.clock = FixedClock(shared_hub.oidc.clock.now())  # no expiry mid-run
+    return {"library": library_key("111001"), "national": national["api_key"],
+            "member": member_token(shared_hub)}
 
 
 # One pytest test per operation, each drawing schemathesis's cases (its fuzzing phase:
@@ -141,7 +173,8 @@ def test_every_operation_documents_its_answers(method: str, path: str,
                    for c in content.values()), content
     expected: set[int] = set()
     if not path.startswith("/api/v1/health"):
-        assert op.get("security") == [{SCHEME: []}], f"{method} {path} needs the API key"
+        scheme = MEMBER_SCHEME if (path + "/").startswith("/api/v1/me/") else SCHEME
+        assert op.get("security") == [{scheme: []}], f"{method} {path} needs {scheme}"
         expected.update(KEYED)
     if "requestBody" in op:
         expected.update(WITH_BODY)
@@ -166,9 +199,12 @@ def test_one_error_schema_and_the_bearer_scheme() -> None:
     assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
     error = schemas["ErrorOut"]
     assert set(error["required"]) == {"code", "message", "details", "reasons"}
-    assert DOCUMENT["components"]["securitySchemes"] == {SCHEME: {
+    schemes = DOCUMENT["components"]["securitySchemes"]
+    assert schemes == {SCHEME: {
         "type": "http", "scheme": "bearer", "bearerFormat": "ck_<key id>_<secret>",
-        "description": DOCUMENT["components"]["securitySchemes"][SCHEME]["description"]}}
+        "description": schemes[SCHEME]["description"]}, MEMBER_SCHEME: {
+        "type": "http", "scheme": "bearer", "bearerFormat": "OAuth 2.0 access token",
+        "description": schemes[MEMBER_SCHEME]["description"]}}
 
 
 def test_the_error_schema_is_the_real_error_body(app: FastAPI) -> None:

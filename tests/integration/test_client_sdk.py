@@ -27,6 +27,9 @@ from .. import docfiles
 from ..conftest import free_port
 from .apiclient import library_key
 from .netproxy import FaultProxy
+from .oidc_flow import Browser, Homepage
+
+SDK_REDIRECT = "https://sdk.example.kr/callback"
 
 FAST = RetryPolicy(attempts=3, backoff=0.01)
 
@@ -188,6 +191,26 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     attempt(adm.unlock_terminal, "111077", "kiosk-sdk")
     attempt(adm.revoke_terminal, "kiosk-sdk")
     attempt(adm.audit, entity="loan", limit=5)
+    # the member API, under a member's access token from the OpenID Connect flow
+    made = hub.oidc.register_client(SYSTEM, "SDK 홈페이지", "111001", [SDK_REDIRECT])
+    page = Homepage(live_server.url, made["client_id"], made["client_secret"], SDK_REDIRECT,
+                    "openid profile card loans:read loans:renew reservations")
+    browser = Browser(live_server.url)
+    password = demo.info(hub)["members"][0]["password"]
+    _, token, _ = page.sign_in(browser, number, password)
+    browser.close()
+    me = HubClient(live_server.url, token["access_token"], retry=FAST)
+    me._http.event_hooks["request"] = [record]
+    assert me.me()["member_number_masked"] != number
+    assert me.my_card()["number"] == number
+    assert isinstance(me.my_loans(history=True)["items"], list)
+    attempt(me.renew_my_loan, "$111001EM0000000001")
+    attempt(me.my_suspensions)
+    assert me.hide_my_history()["hidden"] >= 0
+    attempt(me.my_reservations, closed=True)
+    attempt(me.reserve_for_me, "$111001EM0000000001", "111001")
+    attempt(me.cancel_my_reservation, 999999)
+    me.close()
 
     spec = httpx.get(f"{live_server.url}/api/v1/openapi.json").json()
     missing = []

@@ -81,7 +81,8 @@ def librarian(code: str) -> Actor:
 def _post_paths(hub: Hub, number: str) -> list[str]:
     values = {"code": "111001", "key_id": "demo111001", "login": "kiosk-111001",
               "username": "lib-111001",
-              "number": number, "transit_id": "1", "action": "send", "batch_id": "1"}
+              "number": number, "transit_id": "1", "action": "send", "batch_id": "1",
+              "grant_id": "1", "client_id": "ck-none"}
     paths = []
     routes = [route for module in PAGES for route in module.router.routes]
     for route in routes:

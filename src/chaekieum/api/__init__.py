@@ -8,7 +8,7 @@ from sqlalchemy.exc import OperationalError
 from ..domain.errors import Code, DomainError
 from ..headers import SecurityHeaders
 from ..services.hub import Hub
-from . import docs, errors, openapi
+from . import docs, errors, oauth, openapi
 from .limits import BodyLimit
 from .openapi import errors as errors_of
 from .openapi import ok
@@ -16,6 +16,7 @@ from .outputs import HealthOut, LiveOut
 from .routes import (
     circulation,
     connector,
+    me,
     members,
     network,
     notices,
@@ -49,6 +50,8 @@ def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -
     v1.include_router(onboarding.router)
     v1.include_router(notices.router)
     v1.include_router(registrations.router)
+    v1.include_router(me.router)
+    oauth.mount(app, hub)
 
     def ready() -> dict:
         try:

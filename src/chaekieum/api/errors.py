@@ -18,6 +18,7 @@ log = logging.getLogger("chaekieum.api")
 
 _STATUS = {
     Code.AUTH_REQUIRED: 401, Code.AUTH_INVALID: 401, Code.FORBIDDEN: 403,
+    Code.SCOPE_NOT_GRANTED: 403,
     Code.MEMBER_NOT_JOINED_HERE: 403, Code.MEMBER_OUT_OF_REGION: 403,
     Code.MEMBER_NOT_ISSUED_HERE: 403,
     Code.NOT_FOUND: 404, Code.MEMBER_UNKNOWN: 404,

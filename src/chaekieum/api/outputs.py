@@ -481,3 +481,36 @@ class VerificationStartOut(Out):
     purpose: str
     state: str = Field(..., description="send back with the provider's answer")
     url: str = Field(..., description="the provider's page: send the person there")
+
+
+# -- the member API (/api/v1/me, OpenID Connect) -------------------------------------------
+class MyLibraryOut(Out):
+    library_code: str
+    library_name: str
+
+
+class MyProfileOut(Out):
+    sub: str = Field(..., description="the member's subject, as in the id_token")
+    name: str
+    member_number_masked: str
+    status: str
+    status_label: str
+    card_lost: bool
+    suspended_until: str | None
+    loans_active: int
+    loans_overdue: int
+    libraries: list[MyLibraryOut]
+
+
+class CodeValueOut(Out):
+    format: str = Field(..., description="code128 | qr")
+    value: str
+
+
+class MyCardOut(Out):
+    number: str = Field(..., description="the 14-digit member number")
+    name: str
+    status: str
+    card_lost: bool
+    barcode: CodeValueOut
+    qr: CodeValueOut

@@ -348,6 +348,41 @@ class _Endpoints(Generic[R]):
     def member_suspensions(self, ref: str) -> R:
         return self._run(_get(f"/members/{_seg(ref)}/suspensions"))
 
+    # -- the member API: construct the client with a member's OpenID Connect access
+    # token (docs/oidc.md) instead of an API key -----------------------------------
+    def me(self) -> R:
+        return self._run(_get("/me"))
+
+    def my_card(self) -> R:
+        return self._run(_get("/me/card"))
+
+    def my_loans(self, *, history: bool = False) -> R:
+        return self._run(_get("/me/loans", history=history))
+
+    def renew_my_loan(self, item: str, *, idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", "/me/loans/renew", {"item": item}, idempotency_key))
+
+    def my_suspensions(self) -> R:
+        return self._run(_get("/me/suspensions"))
+
+    def hide_my_history(self, loan_ids: list[int] | None = None, *,
+                        idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", "/me/history/hide", {"loan_ids": loan_ids},
+                                idempotency_key))
+
+    def my_reservations(self, *, closed: bool = False) -> R:
+        return self._run(_get("/me/reservations", closed=closed))
+
+    def reserve_for_me(self, item: str, library: str | None = None, *,
+                       idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", "/me/reservations", _body(item=item, library=library),
+                                idempotency_key))
+
+    def cancel_my_reservation(self, reservation_id: int, *,
+                              idempotency_key: str | None = None) -> R:
+        return self._run(_write("POST", f"/me/reservations/{reservation_id}/cancel", None,
+                                idempotency_key))
+
     # -- network -------------------------------------------------------------
     def regions(self) -> R:
         return self._run(_get("/regions"))

@@ -186,6 +186,8 @@ CODES: tuple[tuple[str, int, str, str], ...] = (
      "Invalid credentials."),
     ("FORBIDDEN", 403, "권한이 없습니다.",
      "Not allowed."),
+    ("SCOPE_NOT_GRANTED", 403, "회원이 이 서비스에 허용하지 않은 기능입니다.",
+     "The member did not grant this service that access."),
     ("NOT_FOUND", 404, "찾을 수 없습니다.",
      "Not found."),
     ("VALIDATION_ERROR", 422, "요청 값이 올바르지 않습니다.",

@@ -104,6 +104,7 @@ class Code(StrEnum):
     MEMBER_NOT_JOINED_HERE = "MEMBER_NOT_JOINED_HERE"
     MEMBER_OUT_OF_REGION = "MEMBER_OUT_OF_REGION"
     MEMBER_NOT_ISSUED_HERE = "MEMBER_NOT_ISSUED_HERE"
+    SCOPE_NOT_GRANTED = "SCOPE_NOT_GRANTED"
     # generic request problems
     NOT_FOUND = "NOT_FOUND"
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -336,6 +337,8 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.AUTH_REQUIRED: ("인증이 필요합니다.", "Authentication required."),
     Code.AUTH_INVALID: ("인증 정보가 올바르지 않습니다.", "Invalid credentials."),
     Code.FORBIDDEN: ("권한이 없습니다.", "Not allowed."),
+    Code.SCOPE_NOT_GRANTED: ("회원이 이 서비스에 허용하지 않은 기능입니다.",
+                             "The member did not grant this service that access."),
     Code.MEMBER_NOT_JOINED_HERE: (
         "이 도서관에 가입하지 않은 회원입니다. 개인정보·대출기록 조회와 회원정보 변경은 "
         "회원이 가입한 도서관만 할 수 있습니다.",

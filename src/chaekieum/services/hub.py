@@ -22,6 +22,7 @@ from .member_import import MemberImports
 from .members import Members
 from .network import Network
 from .notices import Notices
+from .oidc import OpenIDProvider
 from .onboarding import Onboarding
 from .onboarding_docs import OnboardingDocuments, documents_dir, max_bytes_from_env
 from .onboarding_public import Joining
@@ -77,6 +78,8 @@ class Hub:
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)
+        # homepages and apps signing members in (OpenID Connect); tokens age in wall time
+        self.oidc = OpenIDProvider(self.db, Clock(), secret)
 
     def _identity_provider(self, name: str):  # noqa: ANN202
         adapters = {"test": TestProvider}

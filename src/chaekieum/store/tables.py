@@ -596,3 +596,84 @@ notices = Table(
     Index("ix_notices_member", "member_id"),
     Index("ix_notices_library", "library_code", "created_at"),
 )
+
+# -- OpenID Connect provider (docs/oidc.md) -------------------------------------------------
+# A homepage or an app that signs members in: a library's own client or a national one
+# (library_code NULL). Public clients (apps) have no secret and use PKCE alone.
+oauth_clients = Table(
+    "oauth_clients", metadata,
+    Column("client_id", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("library_code", String(6), ForeignKey("libraries.code"), nullable=True),
+    Column("public", Boolean, nullable=False),
+    Column("secret_hash", String(200), nullable=True),  # argon2; shown once when issued
+    Column("redirect_uris", JSON, nullable=False),  # exact match, no wildcards
+    Column("scopes", String(200), nullable=False),  # what the client may ask for
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("disabled_at", DateTime, nullable=True),
+    Index("ix_oauth_clients_library", "library_code"),
+)
+
+# A member's consent to one client: what the client may see and do. Revoking it (portal)
+# ends every token issued under it.
+oauth_grants = Table(
+    "oauth_grants", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("client_id", String(40), ForeignKey("oauth_clients.client_id"), nullable=False),
+    Column("member_number", String(14), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    Index("ix_oauth_grants_member", "member_number", "client_id"),
+)
+
+# Authorization codes (10 minutes, one use), by SHA-256; bound to client, redirect URI
+# and PKCE challenge.
+oauth_codes = Table(
+    "oauth_codes", metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("grant_id", Id, ForeignKey("oauth_grants.id"), nullable=False),
+    Column("client_id", String(40), nullable=False),
+    Column("member_number", String(14), nullable=False),
+    Column("redirect_uri", String(500), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("nonce", String(200), nullable=True),
+    Column("code_challenge", String(128), nullable=False),
+    Column("code_challenge_method", String(10), nullable=False),
+    Column("auth_time", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime, nullable=True),
+    Index("ix_oauth_codes_grant", "grant_id"),
+)
+
+# Issued tokens, by SHA-256: a short-lived access token and its refresh token (rotated on
+# use). A revoked row refuses both.
+oauth_tokens = Table(
+    "oauth_tokens", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("grant_id", Id, ForeignKey("oauth_grants.id"), nullable=False),
+    Column("client_id", String(40), nullable=False),
+    Column("member_number", String(14), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("access_hash", String(64), nullable=False, unique=True),
+    Column("refresh_hash", String(64), nullable=True, unique=True),
+    Column("code_hash", String(64), nullable=True),  # the code it was issued for
+    Column("issued_at", DateTime, nullable=False),
+    Column("access_expires_at", DateTime, nullable=False),
+    Column("refresh_expires_at", DateTime, nullable=True),
+    Column("revoked_at", DateTime, nullable=True),
+    Index("ix_oauth_tokens_grant", "grant_id"),
+    Index("ix_oauth_tokens_code", "code_hash"),
+)
+
+# The provider's signing keys (JWK with the private part); the newest signs, the others
+# stay in the JWKS until retired (docs/oidc.md, key rotation).
+oidc_keys = Table(
+    "oidc_keys", metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_jwk", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("retired_at", DateTime, nullable=True),
+)

@@ -14,12 +14,24 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from ..services.statistics import Statistics
-from . import auth, console, desk, imports, join, joining, onboarding, portal, portal_notices, pwa
+from . import (
+    auth,
+    console,
+    desk,
+    imports,
+    join,
+    joining,
+    oidc,
+    onboarding,
+    portal,
+    portal_notices,
+    pwa,
+)
 from .common import HERE, install_error_pages, templates
 from .security import RateLimiter, SessionCodec, WebMiddleware, csrf_guard
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
-PAGES = (auth, desk, portal, portal_notices, pwa, join, joining, imports, onboarding,
+PAGES = (auth, desk, portal, portal_notices, pwa, join, joining, imports, onboarding, oidc,
          console)  # one APIRouter each
 
 
