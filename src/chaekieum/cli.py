@@ -34,6 +34,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(cred_app, name="credentials")
 app.add_typer(res_app, name="reservations")
+oidc_app = typer.Typer(help="Sign-in for homepages and apps (OpenID Connect, docs/oidc.md).",
+                       no_args_is_help=True)
+app.add_typer(oidc_app, name="oidc")
 app.add_typer(bench_app, name="bench")
 connector_app = typer.Typer(help="The library connector (책이음 미들웨어), see docs/connector.md.",
                             no_args_is_help=True)
@@ -270,6 +273,29 @@ def reservations_expire(database_url: str | None = DbOption) -> None:
 
     out = _hub(database_url).reservations.expire_due(
         Actor(Role.SYSTEM, "system:cli", "cli"))
+    console.print_json(json.dumps(out))
+
+
+@oidc_app.command("rotate-key")
+def oidc_rotate_key(retire_older: bool = typer.Option(
+        False, help="drop every key but the new and the previous one from the JWKS"),
+        database_url: str | None = DbOption) -> None:
+    """A new id_token signing key: it signs from now on; the previous keys stay in the JWKS
+    (so tokens they signed still verify) until retired with --retire-older."""
+    kid = _hub(database_url).oidc.rotate_key(retire_older=retire_older)
+    console.print_json(json.dumps({"kid": kid}))
+
+
+@oidc_app.command("add-client")
+def oidc_add_client(name: str, redirect_uri: list[str] = typer.Option(..., "--redirect-uri"),
+                    library: str | None = typer.Option(None, help="도서관부호; none: national"),
+                    public: bool = typer.Option(False, help="an app: PKCE, no secret"),
+                    database_url: str | None = DbOption) -> None:
+    """Register a homepage or app (the secret is printed once)."""
+    from .services.context import SYSTEM
+
+    out = _hub(database_url).oidc.register_client(SYSTEM, name, library, redirect_uri,
+                                                  public=public)
     console.print_json(json.dumps(out))
 
 

@@ -10,7 +10,9 @@ An actor stands in one of four relations to a member:
 - JOINED: the actor's library is one the member joined (the issuing library, or one
   joined directly at a desk or by auto-join at a first checkout); a regional admin of a
   region where the member joined a library; a national admin; the system.
-- SELF: the member themselves (member portal).
+- SELF: the member themselves (member portal; a homepage or app acting with the
+  member's OpenID Connect access token, /api/v1/me, within the scopes the member
+  granted: services/oidc.py).
 - PARTICIPANT: any other participating library (API key, librarian, kiosk, or an admin
   acting at a library): enough to find the member for circulation, masked.
 - NONE: an admin without a library outside their region; another member.
