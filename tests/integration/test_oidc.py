@@ -10,7 +10,7 @@ expire; refresh tokens rotate; every grant and revocation is in the audit log.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -202,7 +202,7 @@ def test_tokens_expire_and_refresh_tokens_rotate(live_server, homepage, browser,
     hub = live_server.hub
     member = people[0]
     meta = discovery(live_server.url)
-    clock = FixedClock(datetime.utcnow())
+    clock = FixedClock(datetime.now(UTC).replace(tzinfo=None))
     hub.oidc.clock = clock
     session, token, _ = homepage.sign_in(browser, member["number"], member["password"])
     me = f"{live_server.url}/api/v1/me"
@@ -250,6 +250,16 @@ def test_public_app_uses_pkce_without_a_secret(live_server, browser, people) -> 
         "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
         "client_id": made["client_id"], "client_secret": "guess"})
     assert r.status_code in (400, 401) and r.json()["error"] == "invalid_client"
+
+
+def test_withdrawal_ends_every_grant(live_server, homepage, browser, people) -> None:  # noqa: ANN001
+    member = people[1]  # no loans, no reservations
+    session, _, _ = homepage.sign_in(browser, member["number"], member["password"])
+    assert session.get(f"{live_server.url}/api/v1/me").status_code == 200
+    with HubClient(live_server.url, library_key(member["home_library"])) as library:
+        library.withdraw_member(member["number"])
+    assert session.get(f"{live_server.url}/api/v1/me").status_code == 401
+    assert live_server.hub.oidc.connections(member["number"]) == []
 
 
 def test_member_api_without_a_member_token(live_server) -> None:  # noqa: ANN001

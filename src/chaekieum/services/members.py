@@ -27,7 +27,7 @@ from ..store.tables import (
     suspensions,
     withdrawal_stats,
 )
-from . import access, audit, sessions, throttle
+from . import access, audit, oidc, sessions, throttle
 from .access import Op
 from .context import Actor, Clock, Role
 from .credentials import dummy_hash, hash_secret, verify_secret
@@ -548,6 +548,7 @@ class Members:
             memberships.c.member_id == member.id)).all()
         emit_many(conn, libs, Kind.MEMBER_WITHDRAWN, {"member": member.number}, at)
         sessions.end_all(conn, sessions.MEMBER, member.number)
+        oidc.end_member(conn, member.number)  # homepages and apps lose access too
         audit.record(conn, actor, "member.withdraw", "member", member.number, at,
                      {f"erased_{what}": n for what, n in erased.items()})
         return {"number": member.number, "status": rules.MemberStatus.WITHDRAWN,
