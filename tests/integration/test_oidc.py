@@ -307,3 +307,35 @@ def test_clients_are_registered_within_the_staff_scope(live_server) -> None:  # 
     stored = hub.oidc.client(mine["client_id"])
     assert stored.secret_hash.startswith("$argon2") and mine["client_secret"] not in str(stored)
     assert hub.oidc.client(mine["client_id"]).check_client_secret(mine["client_secret"])
+
+
+def test_console_page_registers_shows_the_secret_once_and_scopes_by_library(
+        live_server, browser) -> None:  # noqa: ANN001
+    hub = live_server.hub
+    page = browser.c.get("/login")
+    signed = browser.c.post("/login", data={"username": "lib-111001",
+                                            "password": demo.staff_password("lib-111001"),
+                                            "csrf": browser.csrf(page.text)})
+    assert signed.status_code == 303
+    form = browser.c.get("/console/apps")
+    assert form.status_code == 200 and 'name="library_code" value="111001"' in form.text
+    made = browser.c.post("/console/apps", data={
+        "csrf": browser.csrf(form.text), "name": "중앙 홈페이지", "library_code": "111001",
+        "redirect_uris": "https://lib.example.kr/cb\nhttps://lib.example.kr/cb2",
+        "public": "no", "scope": ["profile", "loans:read"]})
+    assert made.status_code == 200
+    client_id = re.search(r'id="new-client-id">([^<]+)<', made.text).group(1)
+    secret = re.search(r'id="new-client-secret">([^<]+)<', made.text).group(1)
+    stored = hub.oidc.client(client_id)
+    assert stored.check_client_secret(secret) and stored.redirect_uris == [
+        "https://lib.example.kr/cb", "https://lib.example.kr/cb2"]
+    assert stored.scopes.split() == ["openid", "profile", "loans:read"]
+    listing = browser.c.get("/console/apps").text
+    assert client_id in listing and secret not in listing  # shown once
+    # another library's client: refused, nothing stored
+    other = browser.c.post("/console/apps", data={
+        "csrf": browser.csrf(listing), "name": "남의 홈페이지", "library_code": "111002",
+        "redirect_uris": "https://x.example.kr/cb", "public": "no"})
+    assert other.status_code == 303
+    assert [c["name"] for c in hub.oidc.clients(SYSTEM)] == ["중앙 홈페이지"]
+    assert _audit(hub, "oauth.client.register")[0]["actor"] == "staff:lib-111001"
