@@ -339,3 +339,18 @@ def test_console_page_registers_shows_the_secret_once_and_scopes_by_library(
     assert other.status_code == 303
     assert [c["name"] for c in hub.oidc.clients(SYSTEM)] == ["중앙 홈페이지"]
     assert _audit(hub, "oauth.client.register")[0]["actor"] == "staff:lib-111001"
+
+
+def test_sign_in_from_a_homepage_is_throttled_like_the_portal(live_server, homepage, browser,
+                                                              people) -> None:  # noqa: ANN001
+    member = people[0]
+    url, _ = homepage.session().create_authorization_url(
+        discovery(live_server.url)["authorization_endpoint"], code_verifier="v" * 50)
+    first = browser.c.get(url)
+    next_url = parse_qs(urlsplit(first.headers["location"]).query)["next"][0]
+    assert next_url.startswith("/oauth/authorize?")
+    answers = [browser.sign_in(member["number"], "wrong-password", next_url).status_code
+               for _ in range(5)]
+    assert answers == [401] * 5
+    # the failed-sign-in budget of this member from this address is spent (throttle.py)
+    assert browser.sign_in(member["number"], member["password"], next_url).status_code == 429
