@@ -227,7 +227,6 @@ class TokenRecord(TokenMixin):
     member_number: str
     scope: str
     revoked: bool = False
-    kind: str = "access_token"
 
     def check_client(self, client: ClientMixin) -> bool:
         return self.client_id == client.get_client_id()
@@ -721,8 +720,7 @@ class OpenIDProvider:
         if (row is None or row.revoked_at is not None or row.grant_revoked is not None
                 or row.refresh_expires_at is None or row.refresh_expires_at <= now):
             return None
-        return TokenRecord(row.id, row.grant_id, row.client_id, row.member_number, row.scope,
-                           kind="refresh_token")
+        return TokenRecord(row.id, row.grant_id, row.client_id, row.member_number, row.scope)
 
     def _any_token(self, token: str) -> TokenRecord | None:
         h = digest(token)

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ..domain.errors import DomainError
 from ..headers import CSP
+from ..services import sessions
 from ..services.context import Actor
 from ..services.oidc import SCOPES, Answer, OAuthProblem, ProtocolRequest
 from .common import (
@@ -71,7 +72,7 @@ def authorize_page(request: Request) -> Response:
         return _problem(request, problem)
     if error is not None:
         return _to_client(error)
-    number = signed_in(request, "member")
+    number = signed_in(request, sessions.MEMBER)
     if not number:
         here = f"{request.url.path}?{request.url.query}"
         return redirect(f"/my/login?next={quote(here)}")
@@ -93,7 +94,7 @@ def authorize_page(request: Request) -> Response:
 
 @router.post("/oauth/authorize")
 def authorize_decision(request: Request, form: Any = Depends(form_data)) -> Response:
-    number = signed_in(request, "member")
+    number = signed_in(request, sessions.MEMBER)
     if not number:
         raise LoginRequired("member")
     allowed = form.get("decision") == "allow"
