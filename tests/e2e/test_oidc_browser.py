@@ -122,7 +122,7 @@ def test_sign_in_consent_and_revoke_in_the_browser(live_server, new_page, screen
     with page.expect_navigation():
         page.click("#confirm-yes")
     assert page.locator(f"tr[data-client='{made['client_id']}']").count() == 0
-    assert "연결을 해제했습니다" in page.locator(".flash").inner_text()
+    assert "연결을 해제했습니다" in page.locator(".flash.ok").inner_text()
     screenshot(page, "oidc-portal-revoked")
     gone = httpx.get(f"{base}/api/v1/me/loans",
                      headers={"Authorization": f"Bearer {token['access_token']}"})
