@@ -2,14 +2,14 @@
 apps), members' grants, authorization codes, tokens and the signing keys.
 
 Revision ID: oidc_1
-Revises: notices_1
+Revises: onboarding_docs_1
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "oidc_1"
-down_revision = "notices_1"
+down_revision = "onboarding_docs_1"
 branch_labels = None
 depends_on = None
 
