@@ -142,10 +142,16 @@ def test_library_key_cannot_act_for_another_library(libs, admin):
                  403, "FORBIDDEN")
 
 
-def test_non_live_library_cannot_lend(client, members):
+def test_non_live_library_cannot_lend(client, members, any_hub):  # noqa: ANN001
+    from chaekieum.services.context import SYSTEM
+
     from .apiclient import LibraryClient
 
     building = LibraryClient(client, "141099")
+    # before pilot: its own sandbox data only, never a real member or copy
+    body = assert_error(building.checkout(members[0], building.item(1)), 403, "SANDBOX_ONLY")
+    assert body["details"]["library_code"] == "141099"
+    any_hub.onboarding.move(SYSTEM, "141099", "on_hold", "예산 재편성")
     body = assert_error(building.checkout(members[0], building.item(1)), 409,
                         "LIBRARY_NOT_LIVE")
-    assert body["details"]["status"] == "building"
+    assert body["details"]["status"] == "on_hold"

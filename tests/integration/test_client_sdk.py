@@ -179,6 +179,8 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
         doc["id"]]
     assert attempt(adm.download_onboarding_document, "111077", doc["id"]) == form
     assert attempt(adm.remove_onboarding_document, "111077", doc["id"])["removed"] == doc["id"]
+    package = attempt(adm.connector_package, "111077", adapter="webhook")
+    assert isinstance(package, bytes) and package[:2] == b"PK"  # a zip (test_connector_package)
     attempt(adm.policy, "national")
     attempt(adm.effective_policy, "111001")
     attempt(adm.set_policy, "library", {"loan_period_days": 14}, scope="111077")

@@ -129,6 +129,12 @@ def test_library_not_live_reports_checkout_not_ok(hub, server):  # noqa: ANN001
     hub.credentials.create_terminal(SYSTEM, "141099", "kiosk-new", "pw-new")
     with connect(server) as c:
         assert ask(c, sip("9300CNkiosk-new|COpw-new|")).fixed["ok"] == "1"
+        # building (before pilot): it lends, on its sandbox data only (domain/sandbox.py)
+        r = ask(c, sip("9900302.00", 1))
+        assert r.fixed["checkout_ok"] == "Y" and r.fixed["checkin_ok"] == "Y"
+    hub.onboarding.move(SYSTEM, "141099", "on_hold", "예산 재편성")
+    with connect(server) as c:
+        assert ask(c, sip("9300CNkiosk-new|COpw-new|")).fixed["ok"] == "1"
         r = ask(c, sip("9900302.00", 1))
         assert r.fixed["checkout_ok"] == "N" and r.fixed["checkin_ok"] == "N"
 

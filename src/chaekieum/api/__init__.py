@@ -21,6 +21,7 @@ from .routes import (
     network,
     notices,
     onboarding,
+    packages,
     registrations,
     reservations,
     sandbox,
@@ -51,6 +52,7 @@ def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -
     v1.include_router(notices.router)
     v1.include_router(registrations.router)
     v1.include_router(me.router)
+    v1.include_router(packages.router)
     oauth.mount(app, hub)
 
     def ready() -> dict:

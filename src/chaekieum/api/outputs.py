@@ -297,10 +297,29 @@ class CountOut(Out):
     count: int
 
 
+class SandboxTerminalOut(Out):
+    login: str
+    password: str = Field(..., description="shown this once; stored only as a hash")
+    encoding: str
+
+
+class SandboxCredentialsOut(Out):
+    """Sandbox-only credentials (domain/sandbox.py): they reach only the library's sandbox
+    (test) members and copies, whatever its stage."""
+
+    environment: str = Field(..., description='always "sandbox"')
+    api_key: str = Field(..., description="shown this once; stored only as a hash")
+    key_id: str
+    terminal: SandboxTerminalOut
+
+
 class StageOut(Out):
     code: str
     status: str
     label: str
+    sandbox_credentials: SandboxCredentialsOut | None = Field(
+        None, description="at registration (application -> registered) only: the library's "
+        "sandbox credentials, shown this once")
 
 
 class PolicyLevelOut(Out):
@@ -367,6 +386,7 @@ class TerminalOut(Out):
     encoding: str
     terminator: str
     error_detection: bool
+    environment: str
     revoked: bool
     locked: bool
 
@@ -382,6 +402,7 @@ class TerminalCreatedOut(Out):
     encoding: str
     terminator: str
     error_detection: bool
+    environment: str
 
 
 class TerminalUnlockedOut(Out):

@@ -239,6 +239,7 @@ class TerminalIn(Body):
     encoding: str = "utf-8"
     terminator: str = "CR"
     error_detection: bool = True
+    environment: Literal["live", "sandbox"] = "live"  # sandbox: reaches only sandbox data
 
 
 class HistoryHideIn(Body):
@@ -331,3 +332,15 @@ class PlanIn(Body):
 
 class LaunchIn(Body):
     launch_date: Day
+
+
+class ConnectorPackageIn(Body):
+    """What the connector package is built for (services/connector_package.py)."""
+
+    adapter: Literal["manual", "webhook", "outbox-sql"] = "manual"
+    issue_credentials: bool = Field(False, description="issue new sandbox credentials into "
+                                    "the package (admins); else placeholders")
+    hub_url: str | None = Field(None, max_length=200, pattern=r"^https?://\S+$",
+                                description="the hub's public URL (default: this request's)")
+    sip2_host: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9.\-:\[\]]+$")
+    sip2_port: int = Field(6001, ge=1, le=65535)

@@ -487,6 +487,18 @@ class _Endpoints(Generic[R]):
         """The stage e-mails of a library with their delivery state, newest first."""
         return self._run(_get(f"/libraries/{_seg(code)}/onboarding/notices"))
 
+    def connector_package(self, code: str, *, adapter: str = "manual",
+                          issue_credentials: bool = False, hub_url: str | None = None,
+                          sip2_host: str | None = None, sip2_port: int | None = None) -> R:
+        """The library's connector package, as the bytes of a zip (connector.toml, the
+        systemd unit, INSTALL.md, the 구축연계 안내서 PDF). `issue_credentials` (admins):
+        new sandbox credentials inside, shown this once; else placeholders."""
+        return self._run(Call(
+            "POST", f"/libraries/{_seg(code)}/onboarding/connector-package", json=_body(
+                adapter=adapter, issue_credentials=issue_credentials, hub_url=hub_url,
+                sip2_host=sip2_host, sip2_port=sip2_port), idempotency_key=new_key(),
+            binary=True))
+
     def onboarding_todo(self, *, region: str | None = None) -> R:
         """What each party must do next, for the libraries this key may see."""
         return self._run(_get("/onboarding/todo", region=region))
@@ -556,7 +568,8 @@ class _Endpoints(Generic[R]):
 
     def create_terminal(self, code: str, login: str, password: str, *,
                         idempotency_key: str | None = None, **fields: Any) -> R:
-        """A SIP2 kiosk account. Other fields: label, encoding, terminator, error_detection."""
+        """A SIP2 kiosk account. Other fields: label, encoding, terminator, error_detection,
+        environment ("sandbox": the kiosk reaches only the library's sandbox data)."""
         return self._run(_write("POST", f"/libraries/{_seg(code)}/terminals", _body(
             login=login, password=password, **fields), idempotency_key))
 

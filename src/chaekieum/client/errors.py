@@ -94,6 +94,10 @@ CODES: tuple[tuple[str, int, str, str], ...] = (
      "The item is in transit home."),
     ("SANDBOX_MIXED", 409, "시험용(샌드박스) 회원과 자료는 서로에게만 대출할 수 있습니다.",
      "Sandbox (test) members and copies are lent only to each other."),
+    ("SANDBOX_ONLY", 403, "시범운영 전 도서관이나 시험용 인증정보는 자기 도서관의 시험용(샌드박스) 회원과 "
+     "자료만 다룰 수 있습니다.",
+     "Before pilot, and with sandbox-only credentials, a library reaches only its own "
+     "sandbox (test) members and copies."),
     ("SANDBOX_NO_PEER", 409, "같은 지역에 시험 상대가 될 다른 참여도서관이 없습니다.",
      "No other participating library in the region to act as the sandbox peer."),
     ("COPY_NOT_HERE", 409, "다른 도서관 소장 자료로, 이 도서관에서는 대출할 수 없습니다. 소장 도서관에서 대출하세요.",
@@ -150,6 +154,8 @@ CODES: tuple[tuple[str, int, str, str], ...] = (
      "Unknown region."),
     ("ONBOARDING_BAD_STEP", 409, "참여 절차 순서에 맞지 않는 단계입니다.",
      "That onboarding step is not allowed now."),
+    ("ONBOARDING_NOT_REGISTERED", 409, "참여도서관 등록 이후에 연계 패키지를 받을 수 있습니다.",
+     "The connector package is available from registration on."),
     ("ONBOARDING_REASON_REQUIRED", 422, "보류나 참여 철회에는 사유를 적어야 합니다.",
      "Putting onboarding on hold or withdrawing needs a reason."),
     ("ONBOARDING_UNKNOWN_ITEM", 404, "점검표에 없는 항목입니다.",

@@ -50,6 +50,7 @@ class Code(StrEnum):
     COPY_IN_TRANSIT = "COPY_IN_TRANSIT"
     SANDBOX_MIXED = "SANDBOX_MIXED"
     SANDBOX_NO_PEER = "SANDBOX_NO_PEER"
+    SANDBOX_ONLY = "SANDBOX_ONLY"
     COPY_NOT_HERE = "COPY_NOT_HERE"
     # renewals
     RENEW_NOT_OWN_LIBRARY = "RENEW_NOT_OWN_LIBRARY"
@@ -82,6 +83,7 @@ class Code(StrEnum):
     LIBRARY_EXISTS = "LIBRARY_EXISTS"
     REGION_UNKNOWN = "REGION_UNKNOWN"
     ONBOARDING_BAD_STEP = "ONBOARDING_BAD_STEP"
+    ONBOARDING_NOT_REGISTERED = "ONBOARDING_NOT_REGISTERED"
     ONBOARDING_REASON_REQUIRED = "ONBOARDING_REASON_REQUIRED"
     ONBOARDING_UNKNOWN_ITEM = "ONBOARDING_UNKNOWN_ITEM"
     ONBOARDING_NO_REPORT = "ONBOARDING_NO_REPORT"
@@ -275,6 +277,10 @@ MESSAGES: dict[Code, tuple[str, str]] = {
         "참여 절차 순서에 맞지 않는 단계입니다.",
         "That onboarding step is not allowed now.",
     ),
+    Code.ONBOARDING_NOT_REGISTERED: (
+        "참여도서관 등록 이후에 연계 패키지를 받을 수 있습니다.",
+        "The connector package is available from registration on.",
+    ),
     Code.ONBOARDING_REASON_REQUIRED: (
         "보류나 참여 철회에는 사유를 적어야 합니다.",
         "Putting onboarding on hold or withdrawing needs a reason.",
@@ -374,6 +380,12 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.SANDBOX_MIXED: (
         "시험용(샌드박스) 회원과 자료는 서로에게만 대출할 수 있습니다.",
         "Sandbox (test) members and copies are lent only to each other.",
+    ),
+    Code.SANDBOX_ONLY: (
+        "시범운영 전 도서관이나 시험용 인증정보는 자기 도서관의 시험용(샌드박스) 회원과 "
+        "자료만 다룰 수 있습니다.",
+        "Before pilot, and with sandbox-only credentials, a library reaches only its own "
+        "sandbox (test) members and copies.",
     ),
     Code.SANDBOX_NO_PEER: (
         "같은 지역에 시험 상대가 될 다른 참여도서관이 없습니다.",

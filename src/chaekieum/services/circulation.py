@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
 from ..domain import reservations as reservation_rules
+from ..domain import sandbox as sandbox_rules
 from ..domain import suspension as suspension_rules
 from ..domain.errors import Code, Decision, DomainError, Reason
 from ..domain.numbering import mask_member_number
-from ..domain.onboarding import can_circulate
+from ..domain.sandbox import Reach
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome  # noqa: F401
 from ..domain.transit import TransitState
 from ..store.db import Database
@@ -33,6 +34,7 @@ from ..store.tables import (
     transits,
 )
 from . import audit, daily, ledger
+from . import reach as reach_
 from . import reservations as holds
 from .context import Actor, Clock, local_date, to_utc_naive
 from .events import Kind, emit, emit_many
@@ -165,11 +167,38 @@ class Circulation:
 
     # -- helpers -----------------------------------------------------------------
     def _acting_library(self, actor: Actor, conn: Connection):  # noqa: ANN202
+        """The acting library, if it lends at all: live and pilot libraries, and those
+        registered but before pilot (on their sandbox data only: `_reach`)."""
         code = actor.require_library()
         lib = self.registry.library(code, conn)
-        if not can_circulate(lib.status):
+        if not sandbox_rules.may_circulate(lib.status):
             raise DomainError(Code.LIBRARY_NOT_LIVE, library_code=code, status=lib.status)
         return lib
+
+    @staticmethod
+    def _reach(actor: Actor, lib) -> Reach:  # noqa: ANN001
+        """What the actor's credentials reach here (domain/sandbox.py)."""
+        return sandbox_rules.reach(actor.environment, lib.status)
+
+    @staticmethod
+    def _require_loan(conn: Connection, reach: Reach, actor: Actor, loan_id: int) -> None:
+        """In sandbox reach, a loan (replayed, undone) must be of an own sandbox copy (an
+        unknown loan is left to the caller's NOT_FOUND)."""
+        if reach is Reach.SANDBOX:
+            copy_id = conn.scalar(select(loans.c.copy_id).where(loans.c.id == loan_id))
+            if copy_id is not None:
+                reach_.require_copy_id(conn, reach, actor, copy_id)
+
+    @staticmethod
+    def _require_scan(conn: Connection, reach: Reach, actor: Actor, owner: str, reg_no: str,
+                      member_ref: str | None = None) -> None:
+        """In sandbox reach, refuse a scanned real copy (or named real member) before
+        anything else is looked at; unknown ones are left to the usual refusals."""
+        if reach is Reach.SANDBOX:
+            reach_.require(reach, actor, find_copy(conn, owner, reg_no), "copy")
+            if member_ref:
+                reach_.require(reach, actor, find_member(conn, member_ref, brief=True),
+                               "member")
 
     def _when(self, occurred_at: datetime | None) -> datetime:
         now = self.clock.now()
@@ -281,6 +310,9 @@ class Circulation:
             owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
             member = find_member(conn, req.member, brief=True)
             copy = find_copy(conn, owner, reg_no)
+            reach = self._reach(actor, lib)
+            reach_.require(reach, actor, member, "member")
+            reach_.require(reach, actor, copy, "copy")
             check_sandbox(member, copy)
             facts, active, _, decision = self._decide_checkout(conn, lib.code, member, owner,
                                                                copy, today)
@@ -294,10 +326,12 @@ class Circulation:
     @transactional
     def checkout(self, conn: Connection, actor: Actor, req: CheckoutRequest) -> Outcome:
         lib = self._acting_library(actor, conn)
+        reach = self._reach(actor, lib)
         if req.client_txn_id:
             done = conn.execute(_LOAN_BY_CLIENT_TXN, {"library": lib.code,
                                                       "txn": req.client_txn_id}).first()
             if done is not None:
+                self._require_loan(conn, reach, actor, done.id)
                 if done.state == "active" or not req.txn_id_recurs:
                     return Outcome("checkout", loan_view(conn, done.id), replayed=True)
                 # a kiosk clock gave a new checkout the id of a loan since returned
@@ -309,8 +343,11 @@ class Circulation:
         loan_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
         member = find_member(conn, req.member, lock=True, brief=True)
-        own_copy_info = req.copy if owner == lib.code else None
+        reach_.require(reach, actor, member, "member")
+        # in sandbox reach a copy is never recorded from a checkout (it would be real)
+        own_copy_info = req.copy if owner == lib.code and reach is Reach.LIVE else None
         copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
+        reach_.require(reach, actor, copy, "copy")
         check_sandbox(member, copy)
 
         facts, active, policy, decision = self._decide_checkout(conn, lib.code, member, owner,
@@ -387,13 +424,16 @@ class Circulation:
         recorded even when it breaks a rule, and flagged for follow-up."""
         lib = self._acting_library(actor, conn)
         at, today = self.clock.now(), self.clock.today()
+        owner, reg_no = item_key(item, lib.code, owner_hint)
+        reach = self._reach(actor, lib)
+        self._require_scan(conn, reach, actor, owner, reg_no, member_ref)
         if member_ref:
             self._require_renewer(conn, member_ref, item, lib.code, owner_hint)
-        owner, reg_no = item_key(item, lib.code, owner_hint)
         loan = self._active_loan(conn, owner, reg_no)
         member = conn.execute(
             select(members).where(members.c.id == loan.member_id).with_for_update()
         ).one()
+        reach_.require(reach, actor, member, "member")
         loan = conn.execute(select(loans).where(loans.c.id == loan.id).with_for_update()).one()
         if loan.state != "active":
             raise DomainError(Code.CONFLICT)
@@ -464,10 +504,13 @@ class Circulation:
         at = self._when(req.occurred_at)
         return_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
+        reach = self._reach(actor, lib)
+        self._require_scan(conn, reach, actor, owner, reg_no)
         if req.client_txn_id:
             done = conn.execute(_LOAN_BY_RETURN_TXN, {"library": lib.code,
                                                       "txn": req.client_txn_id}).first()
             if done is not None:
+                self._require_loan(conn, reach, actor, done.id)
                 if not (done.lent_again and req.txn_id_recurs):
                     return Outcome("checkin", loan_view(conn, done.id), replayed=True)
                 # the copy is out again since that return: a new return that a kiosk
@@ -566,6 +609,7 @@ class Circulation:
     @transactional
     def undo_checkout(self, conn: Connection, actor: Actor, loan_id: int) -> Outcome:
         lib = self._acting_library(actor, conn)
+        self._require_loan(conn, self._reach(actor, lib), actor, loan_id)
         loan = self._loan_for_undo(conn, loan_id, lib.code, "lending")
         if loan.state != "active":
             raise DomainError(Code.UNDO_NOT_POSSIBLE, state=loan.state)
@@ -585,6 +629,7 @@ class Circulation:
     @transactional
     def undo_checkin(self, conn: Connection, actor: Actor, loan_id: int) -> Outcome:
         lib = self._acting_library(actor, conn)
+        self._require_loan(conn, self._reach(actor, lib), actor, loan_id)
         loan = self._loan_for_undo(conn, loan_id, lib.code, "return")
         if loan.state != "returned" or loan.return_library != lib.code:
             raise DomainError(Code.UNDO_NOT_POSSIBLE, state=loan.state)

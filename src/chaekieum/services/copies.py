@@ -10,8 +10,10 @@ from ..domain.errors import Code, DomainError
 from ..store.db import Database
 from ..store.tables import circulation_exceptions, copies, loans
 from . import audit
+from . import reach as reach_
 from .context import Actor, Clock
 from .lookup import clean_reg_no, find_copy, item_key
+from .registry import Registry
 from .reservations import queue as reservation_queue
 from .tx import transactional
 
@@ -19,15 +21,19 @@ MAX_BULK = 10_000
 
 
 class Copies:
-    def __init__(self, db: Database, clock: Clock):
+    def __init__(self, db: Database, clock: Clock, registry: Registry):
         self.db = db
         self.clock = clock
+        self.registry = registry
 
     @transactional
     def bulk_upsert(self, conn: Connection, actor: Actor, items: list[dict[str, Any]]
                     ) -> dict[str, int]:
         """Register or refresh the acting library's own copies (bulk import)."""
         library = actor.require_library()
+        if reach_.of(self.registry, actor, conn) is reach_.Reach.SANDBOX:
+            # real holdings of a library before pilot come in by `chaekieum import holdings`
+            raise DomainError(Code.SANDBOX_ONLY, library_code=library, target="copies")
         if len(items) > MAX_BULK:
             raise DomainError(Code.PAYLOAD_TOO_LARGE, max_items=MAX_BULK)
         at = self.clock.now()
@@ -66,6 +72,7 @@ class Copies:
             row = find_copy(conn, owner, reg)
             if row is None:
                 raise DomainError(Code.COPY_UNKNOWN, item=f"${owner}{reg}")
+            reach_.require(reach_.of(self.registry, actor, conn), actor, row, "copy")
             loan = conn.execute(select(loans.c.id, loans.c.due_on, loans.c.library_code).where(
                 loans.c.copy_id == row.id, loans.c.state == "active")).first()
             line = reservation_queue(conn, row.id)
@@ -76,10 +83,16 @@ class Copies:
                 "reserved": any(e.state == "ready" for e in line),  # set aside
                 "reservation_queue": len(line)}
 
-    def exceptions(self, library_code: str, include_resolved: bool = False
-                   ) -> list[dict[str, Any]]:
+    def exceptions(self, library_code: str, include_resolved: bool = False,
+                   sandbox_only: bool = False) -> list[dict[str, Any]]:
+        """`sandbox_only`: those of the library's sandbox copies (a caller in sandbox
+        reach)."""
         q = select(circulation_exceptions).where(
             circulation_exceptions.c.library_code == library_code)
+        if sandbox_only:
+            q = q.where(circulation_exceptions.c.loan_id.in_(
+                select(loans.c.id).join(copies, copies.c.id == loans.c.copy_id)
+                .where(copies.c.sandbox_of == library_code)))
         if not include_resolved:
             q = q.where(circulation_exceptions.c.resolved_at.is_(None))
         with self.db.read() as conn:
@@ -96,6 +109,10 @@ class Copies:
             circulation_exceptions.c.id == exception_id)).first()
         if row is None or row.library_code != actor.library_code:
             raise DomainError(Code.NOT_FOUND, exception_id=exception_id)
+        reach = reach_.of(self.registry, actor, conn)
+        if reach is reach_.Reach.SANDBOX:
+            copy_id = conn.scalar(select(loans.c.copy_id).where(loans.c.id == row.loan_id))
+            reach_.require_copy_id(conn, reach, actor, copy_id)
         at = self.clock.now()
         conn.execute(update(circulation_exceptions).where(
             circulation_exceptions.c.id == exception_id).values(

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import Code, DomainError
+from ..domain.sandbox import ENVIRONMENTS, LIVE_ENVIRONMENT, SANDBOX_ENVIRONMENT
 from ..store.db import Database
 from ..store.tables import api_keys, libraries, regions, sip2_terminals, staff_accounts
 from . import audit, sessions, throttle
@@ -119,7 +120,7 @@ class Credentials:
                        secret: str | None = None) -> dict[str, Any]:
         """Issue a key; the plain key is returned once and never stored."""
         self._check_scope(conn, actor, scope, scope_code)
-        if environment not in ("live", "sandbox"):
+        if environment not in ENVIRONMENTS:
             raise DomainError(Code.VALIDATION_ERROR, field="environment")
         key_id = secrets.token_hex(6)
         secret = secret or secrets.token_urlsafe(32)
@@ -128,7 +129,8 @@ class Credentials:
             key_id=key_id, secret_hash=hash_secret(secret), scope=scope,
             scope_code=scope_code, environment=environment, label=label, created_at=at))
         audit.record(conn, actor, "credential.api_key.create", "api_key", key_id, at,
-                     {"scope": scope, "scope_code": scope_code, "label": label},
+                     {"scope": scope, "scope_code": scope_code, "label": label,
+                      "environment": environment},
                      scope_code if scope == "library" else None)
         return {"key_id": key_id, "api_key": f"{KEY_PREFIX}_{key_id}_{secret}", "scope": scope,
                 "scope_code": scope_code, "environment": environment, "label": label}
@@ -361,8 +363,13 @@ class Credentials:
     @transactional
     def create_terminal(self, conn: Connection, actor: Actor, library_code: str, login: str,
                         password: str, label: str = "", encoding: str = "utf-8",
-                        terminator: str = "CR", error_detection: bool = True) -> dict[str, Any]:
+                        terminator: str = "CR", error_detection: bool = True,
+                        environment: str = LIVE_ENVIRONMENT) -> dict[str, Any]:
+        """`environment` "sandbox": the kiosk reaches only the library's sandbox data,
+        forever (domain/sandbox.py)."""
         self._check_scope(conn, actor, "library", library_code)
+        if environment not in ENVIRONMENTS:
+            raise DomainError(Code.VALIDATION_ERROR, field="environment")
         if actor.role == Role.LIBRARIAN and actor.library_code != library_code:
             raise DomainError(Code.FORBIDDEN)
         if encoding.lower() not in ENCODINGS:
@@ -377,14 +384,33 @@ class Credentials:
                 conn.execute(insert(sip2_terminals).values(
                     login=login, password_hash=hash_secret(password), library_code=library_code,
                     label=label, encoding=encoding.lower(), terminator=terminator,
-                    error_detection=error_detection, created_at=at))
+                    error_detection=error_detection, environment=environment,
+                    created_at=at))
         except IntegrityError:
             raise DomainError(Code.VALIDATION_ERROR, field="login", problem="taken") from None
         audit.record(conn, actor, "credential.terminal.create", "terminal", login, at,
-                     {"encoding": encoding}, library_code)
+                     {"encoding": encoding, "environment": environment}, library_code)
         return {"login": login, "library_code": library_code, "label": label,
                 "encoding": encoding.lower(), "terminator": terminator,
-                "error_detection": error_detection}
+                "error_detection": error_detection, "environment": environment}
+
+    @transactional
+    def issue_sandbox(self, conn: Connection, actor: Actor, library_code: str,
+                      label: str = "") -> dict[str, Any]:
+        """A library's sandbox-only credentials: an API key and a SIP2 kiosk login that
+        reach only its sandbox data, whatever its stage (domain/sandbox.py). Issued at
+        registration and for each connector package; the secrets are returned once."""
+        label = label or "시험용(샌드박스) 인증정보"
+        key = self.create_api_key(actor, "library", library_code, label=label,
+                                  environment=SANDBOX_ENVIRONMENT, conn=conn)
+        login, password = f"sandbox-{library_code}-{secrets.token_hex(3)}", \
+            secrets.token_urlsafe(18)
+        terminal = self.create_terminal(actor, library_code, login, password, label=label,
+                                        environment=SANDBOX_ENVIRONMENT, conn=conn)
+        return {"environment": SANDBOX_ENVIRONMENT, "api_key": key["api_key"],
+                "key_id": key["key_id"],
+                "terminal": {"login": login, "password": password,
+                             "encoding": terminal["encoding"]}}
 
     def verify_terminal(self, login: str, password: str, source: str,
                         cached: bool = False) -> dict[str, Any] | None:
@@ -423,7 +449,8 @@ class Credentials:
         if not cached:
             throttle.succeeded(conn, throttle.TERMINAL, login, source)
         return {"login": row.login, "library_code": row.library_code, "encoding": row.encoding,
-                "terminator": row.terminator, "error_detection": row.error_detection}
+                "terminator": row.terminator, "error_detection": row.error_detection,
+                "environment": row.environment}
 
     @transactional
     def unlock_terminal(self, conn: Connection, actor: Actor, library_code: str,
@@ -456,7 +483,7 @@ class Credentials:
                 sip2_terminals.c.library_code == library_code).order_by(sip2_terminals.c.id)).all()
         return [{"login": r.login, "label": r.label, "encoding": r.encoding,
                  "terminator": r.terminator, "error_detection": r.error_detection,
-                 "revoked": r.revoked_at is not None,
+                 "environment": r.environment, "revoked": r.revoked_at is not None,
                  "locked": bool(r.locked_until and r.locked_until > now)} for r in rows]
 
     @transactional

@@ -6,16 +6,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import Connection, Date, Integer, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store.tables import daily_circulation as dc
 
 
 def _upsert(dialect):  # noqa: ANN001, ANN202
-    stmt = dialect.insert(dc).values(
-        library_code=bindparam("lib"), day=bindparam("day"), loans=bindparam("loans"),
-        returns=bindparam("returns"), loans_elsewhere=bindparam("elsewhere"))
+    # a bump of nothing (a sandbox loan: never statistics) writes no row at all
+    counts = [bindparam(n, type_=Integer) for n in ("loans", "returns", "elsewhere")]
+    stmt = dialect.insert(dc).from_select(
+        ["library_code", "day", "loans", "returns", "loans_elsewhere"],
+        select(bindparam("lib", type_=dc.c.library_code.type),
+               bindparam("day", type_=Date), *counts)
+        .where(or_(*(c != 0 for c in counts))))
     return stmt.on_conflict_do_update(
         index_elements=["day", "library_code"],
         set_={"loans": dc.c.loans + stmt.excluded.loans,

@@ -8,9 +8,11 @@ from pathlib import Path
 from ..domain.onboarding import Rules as OnboardingRules
 from ..store.db import Database
 from ..store.migrate import upgrade
+from . import reach
 from .audit_log import AuditLog
 from .circulation import Circulation
-from .context import Clock
+from .connector_package import ConnectorPackages
+from .context import Actor, Clock
 from .copies import Copies
 from .credentials import Credentials
 from .events import ChangeFeed
@@ -53,17 +55,18 @@ class Hub:
         self.members = Members(self.db, self.registry, self.clock, secret)
         self.circulation = Circulation(self.db, self.registry, self.clock)
         self.network = Network(self.db, self.registry, self.clock)
-        self.onboarding = Onboarding(self.db, self.registry, self.clock, onboarding_rules)
+        self.credentials = Credentials(self.db, self.clock)
+        self.onboarding = Onboarding(self.db, self.registry, self.clock, onboarding_rules,
+                                     self.credentials)
         self.documents = OnboardingDocuments(
             self.db, self.clock, documents or documents_dir(database_url),
             document_max_bytes or max_bytes_from_env())
         self.joining = Joining(self.db, self.clock)
-        self.credentials = Credentials(self.db, self.clock)
         self.transits = Transits(self.db, self.registry, self.clock)
         self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members,
                                self.circulation, self.transits)
         self.reservations = Reservations(self.db, self.registry, self.clock)
-        self.copies = Copies(self.db, self.clock)
+        self.copies = Copies(self.db, self.clock, self.registry)
         self.feed = ChangeFeed(self.db)
         self.snapshot = ConnectorSnapshot(self.db, self.registry, self.clock)
         self.idempotency = IdempotencyStore(self.db, self.clock)
@@ -75,6 +78,7 @@ class Hub:
         self.identity = IdentityVerification(
             [self._identity_provider(name) for name in identity_providers], secret,
             self.clock, production=production)
+        self.connector_packages = ConnectorPackages(self.db, self.clock, self.credentials)
         # web sessions age in wall-clock time, not in the business clock (which tests and
         # the demo move by days to reach due dates)
         self.sessions = WebSessions(self.db, Clock(), idle=session_idle)
@@ -86,6 +90,11 @@ class Hub:
         if name not in adapters:
             raise ValueError(f"unknown identity provider {name!r} (known: {sorted(adapters)})")
         return adapters[name](self.secret)
+
+    def sandbox_only(self, actor: Actor) -> bool:
+        """Whether the actor's credentials reach only its library's sandbox data
+        (domain/sandbox.py: before pilot, or sandbox-only credentials)."""
+        return reach.of(self.registry, actor) is reach.Reach.SANDBOX
 
     def migrate(self) -> None:
         upgrade(self.db.url)

@@ -28,6 +28,7 @@ from ..store.tables import (
     withdrawal_stats,
 )
 from . import access, audit, oidc, sessions, throttle
+from . import reach as reach_
 from .access import Op
 from .context import Actor, Clock, Role
 from .credentials import dummy_hash, hash_secret, verify_secret
@@ -71,21 +72,27 @@ class Members:
 
     # -- registration --------------------------------------------------------------
     @transactional
-    def register(self, conn: Connection, actor: Actor, reg: Registration) -> dict[str, Any]:
+    def register(self, conn: Connection, actor: Actor, reg: Registration,
+                 sandbox_of: str | None = None) -> dict[str, Any]:
+        """`sandbox_of`: a sandbox (test) member of that library (services/sandbox.py);
+        in sandbox reach (before pilot, sandbox-only credentials) the only kind."""
         library_code = actor.require_library()
         self.registry.library(library_code, conn)
+        if sandbox_of is None and reach_.of(self.registry, actor, conn) is reach_.Reach.SANDBOX:
+            raise DomainError(Code.SANDBOX_ONLY, library_code=library_code, target="register")
         rules.check_registration(reg.birth_year, bool(reg.guardian_name), self.clock.today())
         if reg.member_class not in MEMBER_CLASSES:
             raise DomainError(Code.VALIDATION_ERROR, field="member_class")
         ci_hash = rules.hash_ci(reg.ci, self.pepper) if reg.ci else None
         member_id, number = self._insert(conn, actor, library_code, reg, ci_hash, "direct",
-                                         reveal_duplicate=True)
+                                         reveal_duplicate=True, sandbox_of=sandbox_of)
         audit.record(conn, actor, "member.register", "member", number, self.clock.now(),
                      {"library": library_code, "class": reg.member_class})
         return self._view(conn, actor, member_id)
 
     def _insert(self, conn: Connection, actor: Actor, library_code: str, reg: Registration,
-                ci_hash: str | None, how: str, reveal_duplicate: bool) -> tuple[int, str]:
+                ci_hash: str | None, how: str, reveal_duplicate: bool,
+                sandbox_of: str | None = None) -> tuple[int, str]:
         """The member row and its registration at `library_code`: (id, number). A CI
         already registered is DUPLICATE_MEMBER (the desk is told which member, masked;
         `reveal_duplicate=False`: nothing, as online)."""
@@ -107,7 +114,7 @@ class Members:
                     guardian_name=reg.guardian_name, guardian_phone=reg.guardian_phone,
                     consents=reg.consents,
                     password_hash=hash_secret(reg.password) if reg.password else None,
-                    updated_at=at,
+                    updated_at=at, sandbox_of=sandbox_of,
                 ).returning(members.c.id)).scalar_one()
         except IntegrityError:
             raise DomainError(Code.DUPLICATE_MEMBER) from None
@@ -185,7 +192,13 @@ class Members:
                                  (issuing.code, issuing.region_code))
 
     def _authorize(self, conn: Connection, actor: Actor, op: Op, member) -> access.Standing:  # noqa: ANN001
+        self._in_reach(conn, actor, member)
         return access.check(actor, op, self._subject(conn, member, self._joined(conn, member.id)))
+
+    def _in_reach(self, conn: Connection, actor: Actor, member) -> None:  # noqa: ANN001
+        """Before pilot (and with sandbox-only credentials) only the library's own
+        sandbox members: domain/sandbox.py."""
+        reach_.require(reach_.of(self.registry, actor, conn), actor, member, "member")
 
     def authorize(self, actor: Actor, ref: str, op: Op) -> None:
         """Refuse now what the rule would refuse (e.g. before a confirmation step)."""
@@ -215,6 +228,7 @@ class Members:
               op: Op | None = None) -> dict[str, Any]:
         """The member as `actor` may see it; `op`: first check the actor may do that."""
         m = conn.execute(select(members).where(members.c.id == member_id)).one()
+        self._in_reach(conn, actor, m)
         joined = self._joined(conn, member_id)
         subject = self._subject(conn, m, joined)
         where = (access.check(actor, op, subject) if op is not None
@@ -294,6 +308,8 @@ class Members:
             if actor.role in access.LIBRARY_ROLES:
                 q = q.join(memberships, memberships.c.member_id == members.c.id).where(
                     memberships.c.library_code == actor.library_code)
+            if reach_.of(self.registry, actor, conn) is reach_.Reach.SANDBOX:
+                q = q.where(members.c.sandbox_of == actor.library_code)
             elif actor.role == Role.REGIONAL_ADMIN:
                 # probed per candidate (memberships is keyed by member first), so the
                 # search walks the name index and stops at `limit`, instead of first

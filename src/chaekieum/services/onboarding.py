@@ -35,6 +35,7 @@ from ..store.tables import (
 )
 from . import audit, events, notices
 from .context import Actor, Clock, Role
+from .credentials import Credentials
 from .registry import Registry
 from .tx import transactional
 
@@ -59,11 +60,12 @@ def _utc_naive(moment):  # noqa: ANN001, ANN202
 
 class Onboarding:
     def __init__(self, db: Database, registry: Registry, clock: Clock,
-                 rules: ob.Rules | None = None):
+                 rules: ob.Rules | None = None, credentials: Credentials | None = None):
         self.db = db
         self.registry = registry
         self.clock = clock
         self.rules = rules or ob.Rules()
+        self.credentials = credentials or Credentials(db, clock)
 
     def _library(self, conn: Connection, actor: Actor, code: str, what: str,
                  lock: bool = False):  # noqa: ANN202
@@ -224,7 +226,12 @@ class Onboarding:
             "reason": reason[:200], "at": _z(now),
             "launch_date": row.launch_date.isoformat() if row.launch_date else None}, now)
         self.registry.invalidate()
-        return {"code": code, "status": str(stage), "label": ob.LABELS[stage]}
+        out: dict[str, Any] = {"code": code, "status": str(stage), "label": ob.LABELS[stage]}
+        if stage is ob.Stage.REGISTERED and row.status == ob.Stage.APPLICATION:
+            # 참여도서관 등록: the library's sandbox credentials, shown this once
+            out["sandbox_credentials"] = self.credentials.issue_sandbox(
+                actor, code, label="등록 시 발급된 시험용 인증정보", conn=conn)
+        return out
 
     # -- what the library fills in ---------------------------------------------------
     @transactional

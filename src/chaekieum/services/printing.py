@@ -93,7 +93,7 @@ class Label:
     lines: tuple[str, ...] = ()  # small Korean text above (library, call number, title)
 
 
-def _font() -> str:
+def korean_font() -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfbase.ttfonts import TTFont
@@ -136,7 +136,7 @@ def label_sheet_pdf(labels: Sequence[Label], sheet: Layout, skip: int = 0,
 
     if len(labels) > MAX_LABELS:
         raise DomainError(Code.PAYLOAD_TOO_LARGE, max_items=MAX_LABELS)
-    font = _font()
+    font = korean_font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=(A4_MM[0] * mm, A4_MM[1] * mm))
     pdf.setTitle(title)
@@ -195,7 +195,7 @@ def member_card_pdf(number: str, name: str, library: str) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    font = _font()
+    font = korean_font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=(CARD_W_MM * mm, CARD_H_MM * mm), pageCompression=0)
     pdf.setTitle(f"책이음 이용증 {mask_member_number(number)}")
@@ -214,7 +214,7 @@ def member_cards_pdf(cards: Iterable[tuple[str, str, str]]) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    font = _font()
+    font = korean_font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=(A4_MM[0] * mm, A4_MM[1] * mm))
     pdf.setTitle("책이음 이용증 일괄 인쇄")

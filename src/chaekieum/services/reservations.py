@@ -36,6 +36,7 @@ from ..domain.transit import TransitState
 from ..store.db import Database
 from ..store.tables import copies, libraries, loans, members, memberships, reservations, transits
 from . import audit
+from . import reach as reach_
 from .context import Actor, Clock, Role, local_date
 from .events import Kind, emit
 from .lookup import barred_at, find_copy, item_key, require_member
@@ -223,8 +224,11 @@ class Reservations:
         at, today = self.clock.now(), self.clock.today()
         owner, reg_no = item_key(item, actor.library_code or "", owner_hint)
         member = require_member(conn, member_ref, lock=True)
+        reach = reach_.of(self.registry, actor, conn)
+        reach_.require(reach, actor, member, "member")
         self._may_place(conn, actor, member, owner)
         copy = find_copy(conn, owner, reg_no, lock=True)
+        reach_.require(reach, actor, copy, "copy")
         policy = self.registry.policy(owner, member.member_class, conn=conn)
         facts = rules.PlacementFacts(
             member_status=member.status, card_lost=member.card_lost,
@@ -321,7 +325,12 @@ class Reservations:
 
     def _may_cancel(self, conn: Connection, actor: Actor, found, member_ref: str | None  # noqa: ANN001
                     ) -> bool:
-        number = conn.scalar(select(members.c.number).where(members.c.id == found.member_id))
+        reserver = conn.execute(select(members.c.number, members.c.sandbox_of).where(
+            members.c.id == found.member_id)).first()  # none once the member withdrew
+        number, sandbox_of = reserver if reserver is not None else (None, None)
+        if reach_.of(self.registry, actor, conn) is reach_.Reach.SANDBOX \
+                and sandbox_of != actor.library_code:
+            return False  # a real reservation is not in this caller's reach: unknown
         if member_ref is not None:
             ref = require_member(conn, member_ref)
             if ref.id != found.member_id:
@@ -377,6 +386,7 @@ class Reservations:
         library sees only those at itself."""
         with self.db.read() as conn:
             member = require_member(conn, member_ref)
+            reach_.require(reach_.of(self.registry, actor, conn), actor, member, "member")
             q = _VIEW.where(reservations.c.member_id == member.id)
             if actor.role == Role.MEMBER:
                 if actor.ident != f"member:{member.number}":
@@ -407,6 +417,9 @@ class Reservations:
         order = ((reservations.c.pickup_by, reservations.c.id) if state == "ready"
                  else (reservations.c.id.desc(),))
         with self.db.read() as conn:
+            if reach_.of(self.registry, actor, conn) is reach_.Reach.SANDBOX:
+                q = q.where(reservations.c.member_id.in_(
+                    select(members.c.id).where(members.c.sandbox_of == actor.library_code)))
             rows = conn.execute(q.order_by(*order).limit(limit)).all()
             return [_view(conn, r) for r in rows]
 

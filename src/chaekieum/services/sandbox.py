@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select
 
 from ..domain.errors import Code, DomainError
 from ..domain.onboarding import CIRCULATING
@@ -112,9 +112,7 @@ class Sandbox:
             registrar = self._peer_actor(actor, peer) if foreign else actor
             name = f"시험회원{len(mids) + i + 1}"
             view = self.members.register(registrar, Registration(
-                name=name, birth_year=BIRTH_YEAR), conn=conn)
-            conn.execute(update(members).where(members.c.number == view["number"])
-                         .values(sandbox_of=library))
+                name=name, birth_year=BIRTH_YEAR), sandbox_of=library, conn=conn)
             made["foreign_members" if foreign else "members"].append(
                 {"number": view["number"], "name": name, "issuing_library": view.get(
                     "issuing_library", peer if foreign else library)})

@@ -26,6 +26,7 @@ from ..domain.policy import MEMBER_CLASSES
 from ..domain.suspension import is_suspended
 from ..store.db import Database
 from ..store.tables import loans, members, memberships
+from . import reach as reach_
 from .context import Actor, Clock, to_utc_naive
 from .lookup import barred_count
 from .registry import Registry
@@ -84,6 +85,9 @@ class ConnectorSnapshot:
             wanted = or_(blocked, joined)
         else:
             wanted = members.c.updated_at > to_utc_naive(since) - OVERLAP
+        if reach_.of(self.registry, actor) is reach_.Reach.SANDBOX:
+            # before pilot (or sandbox-only credentials): the library's sandbox members only
+            wanted = and_(wanted, members.c.sandbox_of == code)
         with self.db.read() as conn:
             rows = conn.execute(
                 select(members.c.id, members.c.number, members.c.status, members.c.card_lost,

@@ -11,6 +11,7 @@ from ..domain.transit import LABELS, TransitState, next_state
 from ..store.db import Database
 from ..store.tables import copies, libraries, transits
 from . import audit
+from . import reach as reach_
 from .context import Actor, Clock, Role
 from .events import Kind, emit
 from .registry import Registry
@@ -71,9 +72,11 @@ class Transits:
         self.clock = clock
 
     def queue(self, library_code: str | None, direction: str, include_done: bool = False,
-              limit: int = 200, region: str | None = None) -> list[dict[str, Any]]:
+              limit: int = 200, region: str | None = None,
+              sandbox_only: bool = False) -> list[dict[str, Any]]:
         """outgoing: received here, to send home; incoming: on their way to us. "Here" is
-        one library, or (`region`, no library) every library of a region."""
+        one library, or (`region`, no library) every library of a region. `sandbox_only`:
+        only the library's sandbox copies (a caller in sandbox reach)."""
         column = transits.c.from_library if direction == "outgoing" else transits.c.to_library
         if library_code:
             where = column == library_code
@@ -83,6 +86,8 @@ class Transits:
              .join(copies, copies.c.id == transits.c.copy_id).where(where))
         if not include_done:
             q = q.where(transits.c.state != TransitState.HOME)
+        if sandbox_only:
+            q = q.where(copies.c.sandbox_of == library_code)
         with self.db.read() as conn:
             rows = conn.execute(q.order_by(transits.c.id.desc()).limit(limit)).all()
         return [transit_view(r) for r in rows]
@@ -96,6 +101,7 @@ class Transits:
         if actor.role not in (Role.NATIONAL_ADMIN, Role.SYSTEM) and (
                 actor.library_code != allowed):
             raise DomainError(Code.FORBIDDEN, transit_id=transit_id, action=action)
+        reach_.require_copy_id(conn, reach_.of(self.registry, actor, conn), actor, row.copy_id)
         if action == "send":
             return send(conn, actor, row, self.clock.now())
         if action == "arrive":

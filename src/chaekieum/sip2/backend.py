@@ -27,7 +27,7 @@ from .codec import patron_status_flags
 class LibraryInfo:
     code: str
     name: str
-    circulating: bool  # live (or pilot): kiosks may lend and return
+    circulating: bool  # kiosks may lend and return (before pilot: sandbox data only)
 
 
 @dataclass

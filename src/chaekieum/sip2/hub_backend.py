@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from ..domain.actors import Actor
 from ..domain.errors import Code, DomainError
-from ..domain.onboarding import can_circulate
 from ..domain.reservations import ACTIVE_STATES
+from ..domain.sandbox import may_circulate
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome
 from ..domain.transit import TransitState
 from ..services import audit
@@ -63,7 +63,8 @@ class HubBackend:
             lib = self.hub.registry.library(code)
         except DomainError:
             return None
-        return LibraryInfo(code, lib.name, can_circulate(lib.status))
+        # before pilot a library lends too, on its sandbox data only (domain/sandbox.py)
+        return LibraryInfo(code, lib.name, may_circulate(lib.status))
 
     # -- circulation -------------------------------------------------------------------
     def checkout(self, actor: Actor, request: CheckoutRequest) -> Outcome:

@@ -50,12 +50,14 @@ class Terminal:
     encoding: str = "utf-8"
     terminator: bytes = b"\r"
     error_detection: bool = True
+    environment: str = "live"  # "sandbox": a sandbox-only kiosk login (domain/sandbox.py)
 
     @classmethod
     def from_credentials(cls, info: dict) -> Terminal:
         return cls(info["login"], info["library_code"], info.get("encoding") or "utf-8",
                    TERMINATORS.get(info.get("terminator") or "CR", b"\r"),
-                   bool(info.get("error_detection", True)))
+                   bool(info.get("error_detection", True)),
+                   info.get("environment") or "live")
 
 
 class Shared:
@@ -140,7 +142,8 @@ class Session:
         t = self.terminal
         if t is None:
             return Actor(Role.TERMINAL, "sip2:-", "sip2")
-        return Actor(Role.TERMINAL, f"sip2:{t.login}", "sip2", library_code=t.library_code)
+        return Actor(Role.TERMINAL, f"sip2:{t.login}", "sip2", library_code=t.library_code,
+                     environment=t.environment)
 
     @property
     def label(self) -> str:

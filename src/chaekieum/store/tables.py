@@ -486,6 +486,7 @@ sip2_terminals = Table(
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime),
     Column("locked_until", DateTime),  # after repeated failed logins (93), across connections
+    Column("environment", String(8), nullable=False, server_default="live"),  # live | sandbox
 )
 
 # Signed-in web sessions (staff console/desk, member portal). The cookie carries a random

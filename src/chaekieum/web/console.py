@@ -226,6 +226,11 @@ def advance_stage(request: Request, code: str, actor: Actor = Depends(staff),
         result = hub_of(request).onboarding.move(
             actor, code, str(form.get("target", "")), str(form.get("note", ""))[:500])
         flash(request, "ok", "common.done", result["label"])
+        issued = result.get("sandbox_credentials")
+        if issued:  # shown this once (registration): the secrets are stored only hashed
+            flash(request, "ok", "onboarding.sandbox_issued",
+                  f"API key {issued['api_key']} · SIP2 {issued['terminal']['login']} / "
+                  f"{issued['terminal']['password']}")
     return redirect(f"/console/libraries/{code}")
 
 

@@ -172,6 +172,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "common.actions": ("처리", "Actions"),
     "common.refused": ("처리할 수 없습니다", "Refused"),
     "common.done": ("처리되었습니다", "Done"),
+    "onboarding.sandbox_issued": ("시험용(샌드박스) 인증정보가 발급되었습니다. 지금 한 번만 "
+                                  "표시되니 안전하게 전달하세요",
+                                  "Sandbox credentials issued; shown this once, pass them on "
+                                  "safely"),
     "common.error": ("오류", "Error"),
     "common.forbidden": ("이 화면을 볼 권한이 없습니다.", "You are not allowed to see this page."),
     "common.not_found": ("페이지를 찾을 수 없습니다.", "Page not found."),
@@ -358,6 +362,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "audit.notice.requeue": ("알림 재발송 요청", "Notices queued again"),
     "audit.onboarding.document": ("참여 서류 등록", "Onboarding document uploaded"),
     "audit.onboarding.document_remove": ("참여 서류 삭제", "Onboarding document removed"),
+    "audit.onboarding.connector_package": ("연계 패키지(커넥터 설정·구축연계 안내서) 생성",
+                                           "Connector package generated"),
     "audit.library.closed_dates": ("임시 휴관일 변경", "Closed dates changed"),
     "audit.policy.set": ("대출 정책 변경", "Policy changed"),
     "audit.reservation.place": ("예약", "Reservation placed"),

@@ -144,8 +144,9 @@ def copy_detail(item: str, request: Request, actor: ActorDep,
 def transit_queue(request: Request, actor: ActorDep,
                   direction: Literal["outgoing", "incoming"] = "outgoing",
                   include_done: bool = False):
-    return {"items": hub_of(request).transits.queue(actor.require_library(), direction,
-                                                    include_done)}
+    hub = hub_of(request)
+    return {"items": hub.transits.queue(actor.require_library(), direction, include_done,
+                                        sandbox_only=hub.sandbox_only(actor))}
 
 
 @router.post("/transits/{transit_id}/{action}", summary="Mark a transit sent / arrived",
@@ -160,8 +161,9 @@ def move_transit(transit_id: DbId, action: Literal["send", "arrive"], request: R
 @router.get("/exceptions", summary="Offline replays that broke a rule (follow-up list)",
             tags=["circulation"], responses=ok(ExceptionListOut))
 def exceptions(request: Request, actor: ActorDep, include_resolved: bool = False):
-    return {"items": hub_of(request).copies.exceptions(actor.require_library(),
-                                                       include_resolved)}
+    hub = hub_of(request)
+    return {"items": hub.copies.exceptions(actor.require_library(), include_resolved,
+                                           sandbox_only=hub.sandbox_only(actor))}
 
 
 @router.post("/exceptions/{exception_id}/resolve", tags=["circulation"], responses=ok(ResolvedOut))

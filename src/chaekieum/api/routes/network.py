@@ -175,7 +175,7 @@ def create_terminal(code: str, body: TerminalIn, request: Request, actor: ActorD
     hub = hub_of(request)
     return perform(request, actor, body, lambda conn: hub.credentials.create_terminal(
         actor, code, body.login, body.password, body.label, body.encoding, body.terminator,
-        body.error_detection, conn=conn), status=201)
+        body.error_detection, body.environment, conn=conn), status=201)
 
 
 @router.post("/libraries/{code}/terminals/{login}/unlock", tags=["credentials"],

@@ -9,13 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...conformance.report import Report
 from ...services.context import Actor
 from ...services.onboarding_docs import MEDIA_TYPES
 from ..auth import current_actor, hub_of
 from ..openapi import ok
+from ..outputs import SandboxCredentialsOut
 from ..routing import ApiRoute
 from ..schemas import (
     CheckIn,
@@ -108,6 +109,9 @@ class TransitionOut(BaseModel):
     code: str
     status: str
     label: str
+    sandbox_credentials: SandboxCredentialsOut | None = Field(
+        None, description="at registration (application -> registered) only: the library's "
+        "sandbox credentials, shown this once")
 
 
 class CheckOut(BaseModel):
