@@ -50,6 +50,7 @@ from .tx import transactional
 REG_PREFIX = "ZS"  # 등록구분 code of sandbox copies: ZS0000000001 ...
 MAX_MEMBERS = 50  # per library at any time
 MAX_COPIES = 200
+SERIAL_MAX = 9_999_999_999  # ZS + 10 digits
 BIRTH_YEAR = 1990
 
 
@@ -116,11 +117,8 @@ class Sandbox:
             made["foreign_members" if foreign else "members"].append(
                 {"number": view["number"], "name": name, "issuing_library": view.get(
                     "issuing_library", peer if foreign else library)})
-        last = conn.scalar(select(func.max(copies.c.reg_no)).where(
-            copies.c.library_code == library, copies.c.reg_no.like(f"{REG_PREFIX}%")))
-        start = int(last[len(REG_PREFIX):]) if last else 0
         made_copies = []
-        for serial in range(start + 1, start + 1 + n_copies):
+        for serial in self._free_serials(conn, library, n_copies):
             reg_no = f"{REG_PREFIX}{serial:010d}"
             title = f"적합성 검사 자료 {serial}"
             conn.execute(copies.insert().values(library_code=library, reg_no=reg_no,
@@ -135,6 +133,20 @@ class Sandbox:
         # as_of: the hub's clock, for offline replays dated relative to it
         return {"library": library, "peer": peer, **made, "copies": made_copies,
                 "as_of": at.isoformat() + "Z"}
+
+    @staticmethod
+    def _free_serials(conn: Connection, library: str, n: int) -> list[int]:
+        """`n` serials for ZS + 10 digits that no copy of the library uses. A library may
+        hold real ZS copies, also with a third letter (ZSA…) or at ZS9999999999: they are
+        skipped, never parsed as serials or overflowed."""
+        taken = {int(r[2:]) for r in conn.scalars(select(copies.c.reg_no).where(
+            copies.c.library_code == library, copies.c.reg_no.like(f"{REG_PREFIX}%")))
+            if len(r) == 12 and r[2:].isdigit()}
+        start = max(taken, default=0)
+        if start + n <= SERIAL_MAX:
+            return list(range(start + 1, start + 1 + n))
+        free = (s for s in range(1, SERIAL_MAX + 1) if s not in taken)
+        return [next(free) for _ in range(n)]
 
     def list(self, actor: Actor) -> dict[str, Any]:
         library = actor.require_library()
