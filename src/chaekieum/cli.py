@@ -616,7 +616,8 @@ def conformance_run(
     password: str | None = typer.Option(None, "--password", envvar="CHAEKIEUM_SIP2_PASSWORD",
                                         help="SIP2 terminal password"),
     encoding: str = typer.Option("utf-8", "--encoding",
-                                 help="the terminal's configured encoding (utf-8, euc-kr)"),
+                                 help="the terminal's configured encoding (utf-8, euc-kr, "
+                                 "cp949, cp850)"),
     only: str | None = typer.Option(None, "--only", help="ids or prefixes: REST-03,SIP-*"),
     report: str | None = typer.Option(None, "--report", help="write JSON + HTML here"),
     timeout: float = typer.Option(10.0, "--timeout"),
@@ -637,6 +638,9 @@ def conformance_run(
     except ValueError as exc:
         console.print(f"--only: {exc}")
         raise typer.Exit(2) from None
+    if encoding.lower() not in ("utf-8", "euc-kr", "cp949", "cp850"):
+        console.print(f"--encoding: utf-8, euc-kr, cp949 or cp850, got {encoding!r}")
+        raise typer.Exit(2)
     marks = {"pass": "[green]통과[/]", "fail": "[red]실패[/]", "skipped": "[yellow]건너뜀[/]"}
 
     def show(r) -> None:  # noqa: ANN001
@@ -647,7 +651,7 @@ def conformance_run(
                       + (f" — {escape(r.reason)}" if r.reason else ""), highlight=False)
 
     outcome = run(Options(target=target, library=library, key=key, sip2=sip2,
-                          terminal=terminal, password=password, encoding=encoding,
+                          terminal=terminal, password=password, encoding=encoding.lower(),
                           only=only, timeout=timeout), progress=show)
     doc = reports.build(outcome)
     s = doc.summary

@@ -40,8 +40,9 @@ def write_config(path: Path, hub_url: str, data_dir: Path, port: int,
              f'api_key = "{library_key(library)}"', f'listen = "127.0.0.1:{port}"',
              f'data_dir = "{data_dir}"']
     for key, value in extra.items():
-        lines.append(f"{key} = {value!r}" if not isinstance(value, str) else
-                     f'{key} = "{value}"')
+        lines.append(f'{key} = "{value}"' if isinstance(value, str) else
+                     f"{key} = {str(value).lower()}" if isinstance(value, bool) else
+                     f"{key} = {value!r}")
     lines += ["[tokens]", f'desk-1 = "{DESK_TOKEN}"', tables]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -50,6 +50,29 @@ def test_missing_or_malformed_fields_are_named(text: str, problem: str) -> None:
     assert any(problem in p for p in problems), problems
 
 
+@pytest.mark.parametrize("text, code, problem", [
+    (f"6610002   0{NOW}AO111001|BM$111001ZS0000000001|BM$111001ZS0000000002|", "66", None),
+    (f"661   2   0{NOW}AO111001|", "66", None),  # counts may be space-padded
+    (f"661{NOW}AO111001|", "66", "fixed part"),
+    (f"161N{NOW}BR1|BS111001|AO111001|AA11100126000013|AB$111001ZS0000000001|", "16", None),
+    (f"161N{NOW}BR1|BS1110|AO111001|AA1|", "16", "field BS"),
+    (f"161Y{NOW}BWsoon|AO111001|AA1|", "16", "field BW"),
+    (f"160N{NOW}AO111001|", "16", "required field AA missing"),
+    (f"18040001{NOW}AB$111001ZS0000000001|AJ|AH20260318    235959|", "18", None),
+    (f"18040001{NOW}AB1|AJ|AH18 March|", "18", "field AH"),
+    (f"36Y{NOW}AO111001|AA11100126000013|", "36", None),
+])
+def test_renew_all_hold_item_and_end_session_replies(text: str, code: str,
+                                                     problem: str | None) -> None:
+    if problem == "fixed part":
+        with pytest.raises(Malformed, match=problem):
+            parse(reply(text), "utf-8")
+        return
+    problems = check_response(parse(reply(text), "utf-8"), code)
+    assert (problems == []) if problem is None else any(problem in p for p in problems), \
+        problems
+
+
 @pytest.mark.parametrize("text, problem", [
     (f"121NN{NOW}AO111001|", "fixed part"),  # one flag short
     (f"12XNNY{NOW}AO111001|", "fixed part ok"),

@@ -26,7 +26,8 @@ class Scenario:
     title_ko: str
     title_en: str
     proves: str
-    needs: frozenset[str]  # "sip2" (a kiosk port), "peer" (the sandbox peer library)
+    needs: frozenset[str]  # "sip2" (a kiosk port), "peer" (the sandbox peer library),
+    # "connector" (the target is a library's connector, not the hub)
     members: int  # sandbox members of the library
     foreign: int  # sandbox members issued at the peer (never joined here)
     copies: int  # sandbox copies of the library
@@ -57,6 +58,7 @@ GENERIC: tuple[Failure, ...] = (
 REST = frozenset()
 SIP2 = frozenset({"sip2"})
 PEER = frozenset({"peer"})
+CONNECTOR = frozenset({"connector"})
 
 CATALOGUE: tuple[Scenario, ...] = (
     # -- identity and numbering ---------------------------------------------------
@@ -271,6 +273,73 @@ CATALOGUE: tuple[Scenario, ...] = (
         "바이트 기준이다.", SIP2, 1, 0, 0, (
             F("NAME_GARBLED", "단말의 문자 인코딩 설정(UTF-8/EUC-KR)을 센터에 등록된 값과 맞추세요."),
             F("CHECKSUM_OVER_CHARACTERS", "체크섬은 문자 수가 아니라 인코딩된 바이트로 계산합니다."),
+        )),
+    Scenario(
+        "SIP-09", "sip2", "자료 정보 (17/18)", "Item information (17/18)",
+        "서가의 자료는 18 상태 03(대출 가능), 대출 중인 자료는 04와 반납예정일(AH)이고, 모르는 자료에도 "
+        "규격에 맞는 18(상태 01)이 온다.", SIP2, 1, 0, 1, (
+            F("ITEM_STATUS_WRONG", "18의 circulation status는 서가 03, 대출 중 04, 이동 중 10, "
+              "예약 보관 08이어야 하고 대출 중이면 AH(반납예정일)를 채우세요."),
+            F("UNKNOWN_ITEM_NO_REPLY", "모르는 자료의 17에도 18(상태 01, AB, 빈 AJ)로 답하세요."),
+        )),
+    Scenario(
+        "SIP-10", "sip2", "일괄 반납연기 (65/66)", "Renew all (65/66)",
+        "회원이 빌린 자료 전부를 한 번에 반납연기하면 66이 연기한 건수와 자료(BM)를 돌려주고 "
+        "반납예정일이 늦춰진다.", SIP2, 1, 0, 2, (
+            F("RENEW_ALL_REFUSED", "65(일괄 반납연기)를 지원하세요: 회원의 대출 자료를 각각 "
+              "반납연기하고 66 ok=1로 답합니다."),
+            F("RENEWED_COUNT_WRONG", "66의 renewed count와 BM(연기된 자료), unrenewed count와 "
+              "BN(연기되지 않은 자료)이 실제 처리와 같아야 합니다."),
+        )),
+    Scenario(
+        "SIP-11", "sip2", "이용 종료 (35/36)", "End patron session (35/36)",
+        "35에 36 end session=Y와 같은 AA, 도서관의 AO로 답한다.", SIP2, 1, 0, 0, (
+            F("SESSION_NOT_ENDED", "35(이용 종료)에는 36 end session = Y로 답하고 AA를 되돌려 "
+              "주세요."),
+        )),
+    Scenario(
+        "SIP-12", "sip2", "예약 (15/16)", "Hold (15/16)",
+        "대출 중인 자료를 다른 회원이 단말에서 예약하면(15 +) 16 ok=1과 대기 순번(BR), 수령 "
+        "도서관(BS)이 오고, 예약 취소(15 -)도 된다. 98의 BX가 15를 지원하지 않는다고 하면 "
+        "건너뛴다.", SIP2, 2, 0, 1, (
+            F("HOLD_REFUSED", "대출 중인 자료의 예약(15, hold mode +)을 받아 16 ok=1로 답하세요."),
+            F("HOLD_QUEUE_WRONG", "16의 BR은 대기 순번, BS는 수령 도서관부호여야 합니다."),
+            F("HOLD_CANCEL_REFUSED", "예약 취소(15, hold mode -)를 받아 16 ok=1로 답하세요."),
+        )),
+    # -- against a library connector -----------------------------------------------
+    Scenario(
+        "CONN-01", "connector", "오프라인 대기열과 재전송", "Offline queueing and replay",
+        "센터 연결이 끊기면(커넥터의 시험용 스위치) 커넥터가 대출·반납을 계속 받아 대기열에 "
+        "넣고(202, 반납예정일), 같은 요청의 재전송은 한 번만 넣으며, 연결이 돌아오면 재전송해 "
+        "센터에 한 번만, 오프라인 표시와 함께 기록된다.", CONNECTOR, 1, 0, 2, (
+            F("SWITCH_UNAVAILABLE", "검사하는 동안 connector.toml에 acceptance_switches = true를 "
+              "두고 커넥터를 다시 시작하세요(검사 뒤에는 지우세요)."),
+            F("OFFLINE_NOT_ACCEPTED", "센터에 연결되지 않을 때 대출·반납을 거부하지 말고 대기열에 "
+              "넣어 202(accepted_offline)로 답하세요. 스냅숏에 회원이 있어야 합니다."),
+            F("DUE_DATE_MISSING", "오프라인 대출 응답에도 도서관 정책과 휴관일로 계산한 "
+              "loan.due_on을 담으세요."),
+            F("QUEUED_TWICE", "같은 Idempotency-Key의 재전송은 대기열에 다시 넣지 말고 처음 "
+              "응답을 돌려주세요."),
+            F("NOT_REPLAYED", "연결이 돌아오면 대기열을 순서대로 센터에 보내세요(재전송 루프, "
+              "chaekieum connector status의 queue_depth)."),
+            F("REPLAY_LOST", "대기열에 넣은 거래를 잃어버렸습니다. 재전송이 끝나기 전에 대기열에서 "
+              "지우지 마세요(data_dir의 저장소)."),
+            F("REPLAY_APPLIED_TWICE", "재전송에는 처음 거래의 client_txn_id를 그대로 담아 센터가 "
+              "한 번만 기록하게 하세요."),
+            F("REPLAY_NOT_FLAGGED", "재전송은 offline: true와 실제 거래 시각(occurred_at)을 담아 "
+              "보내세요."),
+        )),
+    Scenario(
+        "CONN-02", "connector", "어댑터로 사건 전달", "Event delivery to the configured adapter",
+        "센터의 사건(다른 도서관에서 반납된 이 도서관 자료의 transit.addressed, 동료 도서관이 "
+        "없으면 member.card_lost)이 커넥터의 어댑터를 거쳐 도서관 시스템(예: DB의 "
+        "chaekieum_inbox)에 한 번, 바뀌지 않고 도착한다.", CONNECTOR, 1, 0, 1, (
+            F("EVENT_NOT_DELIVERED", "어댑터의 deliver가 사건을 받아들이지 못했습니다(피드 커서가 "
+              "멈춤). 도서관 시스템 연결(DB 주소·권한·inbox 테이블)을 확인하세요."),
+            F("EVENT_NOT_STORED", "어댑터가 사건을 받았다고 했지만 도서관 시스템에 없습니다. "
+              "deliver에서 실제로 저장(커밋)한 뒤에 돌아오게 하세요."),
+            F("EVENT_ALTERED", "도서관 시스템에 저장된 사건의 kind와 payload가 센터의 사건과 "
+              "같아야 합니다."),
         )),
 )
 

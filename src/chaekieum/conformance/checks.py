@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -19,7 +20,17 @@ from ..client import HubError
 from ..client.api import Call, new_key
 from .catalogue import Scenario
 from .runner import Fail, Run, Skip
-from .sip2wire import DATE, Malformed, Reply, Wire, check_response, checksum, frame, parse
+from .sip2wire import (
+    BX_ORDER,
+    DATE,
+    Malformed,
+    Reply,
+    Wire,
+    check_response,
+    checksum,
+    frame,
+    parse,
+)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5, 6)
@@ -638,11 +649,227 @@ def sip_08(run: Run, sc: Scenario) -> None:
             reply = patron_info(w, lib, member["number"])
         except Malformed as exc:
             raise Fail("NAME_GARBLED", str(exc)) from None
-    if reply.get("AE") != member["name"]:
-        raise Fail("NAME_GARBLED", f"AE has {len(reply.get('AE') or '')} characters, not the "
-                   f"name registered ({len(member['name'])}); encoding {run.options.encoding}")
+    name, shown = member["name"], reply.get("AE") or ""
+    try:
+        name.encode(run.options.encoding)
+        garbled = shown != name
+    except UnicodeEncodeError:  # e.g. cp850: no Hangul, one substitute per character
+        garbled = len(shown) != len(name) or shown[-1:] != name[-1:]
+    if garbled:
+        raise Fail("NAME_GARBLED", f"AE has {len(shown)} characters, not the name registered "
+                   f"({len(name)}); encoding {run.options.encoding}")
     if reply.checksum_ok is False:
         raise Fail("CHECKSUM_OVER_CHARACTERS", "the 64 with a Korean name fails its checksum")
+
+
+def item_info_text(lib: str, item: str) -> str:
+    return f"17{sip_now()}AO{lib}|AB{item}|AC|"
+
+
+def _same_item(value: str | None, item: str) -> bool:
+    return (value or "").lstrip("$") == item.lstrip("$")
+
+
+def sip_09(run: Run, sc: Scenario) -> None:
+    number, lib, item = run.member()["number"], run.options.library, run.copy()["item"]
+    with run.kiosk() as w:
+        shelf = expect(w.ask(item_info_text(lib, item)), "18")
+        if shelf.fixed["circulation_status"] != "03" or not _same_item(shelf.get("AB"), item):
+            raise Fail("ITEM_STATUS_WRONG", f"a copy on the shelf: status "
+                       f"{shelf.fixed['circulation_status']}, AB {shelf.get('AB')!r}")
+        run.hub.checkout(number, item)
+        lent = expect(w.ask(item_info_text(lib, item)), "18")
+        if lent.fixed["circulation_status"] != "04" or not re.fullmatch(DATE, lent.get("AH")
+                                                                         or ""):
+            raise Fail("ITEM_STATUS_WRONG", f"a copy on loan: status "
+                       f"{lent.fixed['circulation_status']}, AH {lent.get('AH')!r}")
+        try:
+            nothing = w.ask(item_info_text(lib, f"${lib}ZX9999999999"))
+        except Malformed as exc:
+            raise Fail("UNKNOWN_ITEM_NO_REPLY", str(exc)) from None
+    problems = check_response(nothing, "18")
+    if problems or nothing.fixed.get("circulation_status") != "01":
+        raise Fail("UNKNOWN_ITEM_NO_REPLY", "; ".join(problems) or
+                   f"status {nothing.fixed.get('circulation_status')} for an unknown item")
+    run.hub.checkin(item)
+
+
+def sip_10(run: Run, sc: Scenario) -> None:
+    number, lib = run.member()["number"], run.options.library
+    items = [run.copy()["item"], run.copy()["item"]]
+    if int(run.policy.get("renewals_allowed", 1)) < 1:
+        raise Skip("this library's policy allows no renewals")
+    yesterday = at_noon(seoul_day(run.hub_now) - timedelta(days=1))
+    due = {item: loan_of(run.hub.checkout(number, item, occurred_at=yesterday,
+                                          offline=True))["due_on"] for item in items}
+    with run.kiosk() as w:
+        reply = expect(w.ask(f"65{sip_now()}AO{lib}|AA{number}|AC|"), "66")
+    if reply.fixed["ok"] != "1":
+        raise Fail("RENEW_ALL_REFUSED", f"66 ok=0: {reply.get('AF')}")
+    renewed = reply.fields.get("BM", [])
+    if (int(reply.fixed["renewed_count"]) != 2 or int(reply.fixed["unrenewed_count"]) != 0
+            or sorted(x.lstrip("$") for x in renewed) != sorted(x.lstrip("$") for x in items)):
+        raise Fail("RENEWED_COUNT_WRONG", f"renewed {reply.fixed['renewed_count']} "
+                   f"({len(renewed)} BM), unrenewed {reply.fixed['unrenewed_count']}")
+    now = {x.get("item"): x.get("due_on") for x in run.hub.member_loans(number)["items"]
+           if x.get("state") == "active"}
+    if any(not now.get(item) or now[item] <= due[item] for item in items):
+        raise Fail("RENEWED_COUNT_WRONG", f"due dates {due} -> {now} after 66 ok=1")
+    for item in items:
+        run.hub.checkin(item)
+
+
+def sip_11(run: Run, sc: Scenario) -> None:
+    number, lib = run.member()["number"], run.options.library
+    with run.kiosk() as w:
+        reply = expect(w.ask(f"35{sip_now()}AO{lib}|AA{number}|AC|"), "36")
+    if reply.fixed["end_session"] != "Y" or reply.get("AA") != number:
+        raise Fail("SESSION_NOT_ENDED", f"36 end session {reply.fixed['end_session']}, AA "
+                   f"{'echoed' if reply.get('AA') == number else 'not echoed'}")
+    if reply.get("AO") != lib:
+        raise Fail("MALFORMED_ANSWER", f"36 AO = {reply.get('AO')!r}")
+
+
+def sip_12(run: Run, sc: Scenario) -> None:
+    holder, reserver = run.member()["number"], run.member()["number"]
+    lib, item = run.options.library, run.copy()["item"]
+    with run.kiosk() as w:
+        status = expect(w.ask("9900802.00"), "98")
+        if (status.get("BX") or "N" * 16)[BX_ORDER.index("15")] != "Y":
+            raise Skip("the kiosk port does not offer holds (98 BX says N for 15)")
+        run.hub.checkout(holder, item)
+        placed = expect(w.ask(f"15+{sip_now()}AO{lib}|AA{reserver}|AB{item}|AC|"), "16")
+        if placed.fixed["ok"] != "1":
+            raise Fail("HOLD_REFUSED", f"16 ok=0: {placed.get('AF')}")
+        if placed.get("BR") != "1" or placed.get("BS") != lib:
+            raise Fail("HOLD_QUEUE_WRONG", f"BR {placed.get('BR')!r}, BS {placed.get('BS')!r}")
+        cancelled = expect(w.ask(f"15-{sip_now()}AO{lib}|AA{reserver}|AB{item}|AC|"), "16")
+        if cancelled.fixed["ok"] != "1":
+            raise Fail("HOLD_CANCEL_REFUSED", f"16 ok=0: {cancelled.get('AF')}")
+    run.hub.checkin(item)
+
+
+# -- against a library connector ------------------------------------------------------------
+UPLINK = "/connector/acceptance/uplink"
+CONNECTOR_WAIT = 60.0  # seconds for a replay or a delivery to happen
+
+
+def _poll(probe: Callable[[], object], timeout: float = CONNECTOR_WAIT) -> object:
+    """Call `probe` until it returns something true (or the time is up: the last value)."""
+    deadline = monotonic() + timeout
+    while True:
+        value = probe()
+        if value or monotonic() > deadline:
+            return value
+        sleep(0.3)
+
+
+def _queue_depth(run: Run) -> int:
+    status = run.connector_status()
+    if status is None:
+        raise Fail("MALFORMED_ANSWER", "GET /connector/status no longer answers")
+    return int(status["queue_depth"])
+
+
+def _desk(run: Run, path: str, body: dict, key: str):  # noqa: ANN202
+    return run.hub.send(Call("POST", path, json=body, idempotency_key=key), retry=False)
+
+
+def conn_01(run: Run, sc: Scenario) -> None:
+    member = run.member()["number"]
+    lent, returned = run.copy()["item"], run.copy()["item"]
+    run.hub.checkout(member, returned)  # online, before the outage
+    switched = run.local("POST", UPLINK, {"state": "down", "seconds": 120})
+    if switched.status_code != 200:
+        raise Fail("SWITCH_UNAVAILABLE", f"{switched.status_code} {switched.text[:300]}")
+    try:
+        key = new_key()
+        out = _desk(run, "/circulation/checkout", {"member": member, "item": lent}, key)
+        body = out.json() if out.status == 202 else {}
+        if not body.get("accepted_offline"):
+            raise Fail("OFFLINE_NOT_ACCEPTED", f"checkout while the hub is unreachable: "
+                       f"{out.status} {out.content[:300]!r}")
+        if not (body.get("loan") or {}).get("due_on"):
+            raise Fail("DUE_DATE_MISSING", "the offline checkout answer has no loan.due_on")
+        depth = _queue_depth(run)
+        again = _desk(run, "/circulation/checkout", {"member": member, "item": lent}, key)
+        if again.status != 202 or _queue_depth(run) != depth:
+            raise Fail("QUEUED_TWICE", f"resend answered {again.status}; queue depth "
+                       f"{depth} -> {_queue_depth(run)}")
+        back = _desk(run, "/circulation/checkin", {"item": returned}, new_key())
+        if back.status != 202:
+            raise Fail("OFFLINE_NOT_ACCEPTED", f"checkin while the hub is unreachable: "
+                       f"{back.status} {back.content[:300]!r}")
+    finally:
+        run.local("POST", UPLINK, {"state": "up"})
+    if not _poll(lambda: _queue_depth(run) == 0):
+        raise Fail("NOT_REPLAYED", f"{_queue_depth(run)} write(s) still queued "
+                   f"{CONNECTOR_WAIT:.0f} s after the hub came back")
+    loans = run.hub.member_loans(member, history=True)["items"]
+    mine = [x for x in loans if _same_item(x.get("item"), lent)]
+    if not mine:
+        raise Fail("REPLAY_LOST", "the offline checkout never reached the hub")
+    if len(mine) > 1:
+        raise Fail("REPLAY_APPLIED_TWICE", f"{len(mine)} loans for one offline checkout")
+    if mine[0].get("state") != "active" or not mine[0].get("offline"):
+        raise Fail("REPLAY_NOT_FLAGGED", f"state {mine[0].get('state')!r}, offline "
+                   f"{mine[0].get('offline')!r}")
+    if [x.get("state") for x in loans if _same_item(x.get("item"), returned)] != ["returned"]:
+        raise Fail("REPLAY_LOST", "the offline return never reached the hub")
+    run.hub.checkin(lent)
+
+
+def conn_02(run: Run, sc: Scenario) -> None:
+    adapters = [a for a in run.local("GET", "/connector/adapters").json()["adapters"]
+                if "events" in a.get("capabilities", [])]
+    if not adapters:
+        raise Skip("the connector has no adapter with the events capability")
+    member, item = run.member()["number"], run.copy()["item"]
+    cursor = feed_end(run)
+    event = None
+    if run.peer:  # a 타관반납: this library's copy comes back at the peer
+        run.hub.checkout(member, item)
+        try:
+            transit = run.hub.sandbox_peer("checkin", item=item)["result"].get("transit_id")
+        except HubError as exc:
+            if exc.code != "RETURN_NOT_ALLOWED_HERE":
+                raise
+            transit = None
+        if transit:
+            events, _ = feed_since(run, cursor)
+            event = next((e for e in events if e["kind"] == "transit.addressed"
+                          and e["payload"].get("transit_id") == transit), None)
+    if event is None:
+        run.hub.report_card_lost(member)
+        run.hub.lift_card_lost(member)
+        events, _ = feed_since(run, cursor)
+        event = next((e for e in events if e["kind"] == "member.card_lost"
+                      and e["payload"].get("member") == member), None)
+    if event is None:
+        raise Fail("EVENT_NOT_DELIVERED", "the hub's feed (read through the connector) has "
+                   "no event for the step")
+    for adapter in adapters:
+        path = f"/connector/adapters/{adapter['name']}/events/{event['position']}"
+
+        def check(path: str = path) -> dict:
+            r = run.local("GET", path)
+            return r.json() if r.status_code == 200 else {}
+
+        seen = _poll(lambda check=check: (a := check()).get("passed") and a) or check()
+        if not seen.get("passed"):
+            raise Fail("EVENT_NOT_DELIVERED", f"adapter {adapter['name']}: feed cursor "
+                       f"{seen.get('cursor')} < event {event['position']} ({event['kind']}) "
+                       f"after {CONNECTOR_WAIT:.0f} s")
+        if not seen.get("checkable"):
+            continue  # delivered and acknowledged; the library system cannot be asked
+        stored = seen.get("stored")
+        if stored is None:
+            raise Fail("EVENT_NOT_STORED", f"adapter {adapter['name']}: event "
+                       f"{event['position']} ({event['kind']}) passed but not in the library "
+                       "system")
+        if stored.get("kind") != event["kind"] or stored.get("payload") != event["payload"]:
+            raise Fail("EVENT_ALTERED", f"adapter {adapter['name']}: stored "
+                       f"{stored.get('kind')!r}, expected {event['kind']!r} and its payload")
 
 
 CHECKS: dict[str, Callable[[Run, Scenario], None]] = {
@@ -652,4 +879,6 @@ CHECKS: dict[str, Callable[[Run, Scenario], None]] = {
     "REST-13": rest_13, "REST-14": rest_14, "REST-15": rest_15, "REST-16": rest_16,
     "SIP-01": sip_01, "SIP-02": sip_02, "SIP-03": sip_03, "SIP-04": sip_04,
     "SIP-05": sip_05, "SIP-06": sip_06, "SIP-07": sip_07, "SIP-08": sip_08,
+    "SIP-09": sip_09, "SIP-10": sip_10, "SIP-11": sip_11, "SIP-12": sip_12,
+    "CONN-01": conn_01, "CONN-02": conn_02,
 }

@@ -105,11 +105,13 @@ class Run:
         self.library_info: dict[str, Any] = {}
         self.policy: dict[str, Any] = {}
         self.cleanup: dict[str, Any] = {}
+        self.connector: dict[str, Any] | None = None  # its status, when the target is one
 
     # -- fixtures --------------------------------------------------------------------
     def setup(self) -> None:
         """Remove what an earlier, interrupted run may have left, then create this run's
         sandbox members and copies (as many as the selected scenarios use)."""
+        self.connector = self.connector_status()
         self.hub.clean_sandbox()
         need = {k: sum(getattr(s, k) for s in self.scenarios)
                 for k in ("members", "foreign", "copies")}
@@ -135,6 +137,26 @@ class Run:
                                     "copies": len(left["copies"])}
         except (HubError, TransportError) as exc:
             self.cleanup = {"error": str(exc)}
+
+    # -- a library connector as the target ------------------------------------------
+    def local(self, method: str, path: str, body: dict | None = None,
+              headers: dict[str, str] | None = None) -> httpx.Response:
+        """A request to the target outside /api/v1 (the connector's own endpoints) or one
+        the client SDK cannot make (recorded like every other exchange)."""
+        try:
+            return self.hub._http.request(method, path, json=body,
+                                          headers={**self.hub.headers, **(headers or {})})
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {path}: {type(exc).__name__}") from None
+
+    def connector_status(self) -> dict[str, Any] | None:
+        """`GET /connector/status` of a library connector (None: the target is the hub)."""
+        r = self.local("GET", "/connector/status")
+        try:
+            doc = r.json() if r.status_code == 200 else None
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) and "queue_depth" in doc else None
 
     @property
     def peer(self) -> str | None:
@@ -183,6 +205,9 @@ def run_scenario(run: Run, scenario: Scenario,
     if "sip2" in scenario.needs and not (run.options.sip2 and run.options.terminal):
         return Result(scenario, "skipped", "no kiosk port given (--sip2, --terminal, "
                       "--password)")
+    if "connector" in scenario.needs and run.connector is None:
+        return Result(scenario, "skipped", "the target is the hub, not a library connector "
+                      "(these scenarios run against a connector's local API)")
     if "peer" in scenario.needs and not run.peer:
         return Result(scenario, "skipped", "no sandbox peer: the hub found no other "
                       "circulating library in this library's region")

@@ -78,10 +78,21 @@ RESPONSES: dict[str, ResponseSpec] = {s.code: s for s in (
         ("AO", "AB", "AQ"), {"AO": _LIBRARY}),
     ResponseSpec("18", "item information", _parts(
         "circulation_status:2:(0[1-9]|1[0-3]) security_marker:2:\\d{2} fee_type:2:\\d{2} "
-        "date:18:DATE"), ("AB", "AJ")),
+        "date:18:DATE"), ("AB", "AJ"), {"AH": f"({DATE})?", "CF": r"\d{0,4}"}),
+    ResponseSpec("66", "renew all response", _parts(
+        "ok:1:[01] renewed_count:4:COUNT unrenewed_count:4:COUNT date:18:DATE"), ("AO",),
+        {"AO": _LIBRARY}),
+    ResponseSpec("16", "hold response", _parts("ok:1:[01] available:1:YN date:18:DATE"),
+                 ("AO", "AA"), {"AO": _LIBRARY, "BW": DATE, "BR": r"\d{1,4}",
+                                "BS": _LIBRARY}),
     ResponseSpec("36", "end session", _parts("end_session:1:YN date:18:DATE"), ("AO", "AA")),
     ResponseSpec("96", "resend request", (), ()),
 )}
+
+
+# BX (98): one Y/N per request, in the 3M guide's order.
+BX_ORDER = ("23", "11", "09", "01", "99", "97", "93", "63", "35", "37", "17", "19", "25",
+            "15", "29", "65")
 
 
 def checksum(data: bytes) -> str:

@@ -32,7 +32,8 @@ from .adapters import ADAPTERS, Adapter, ConfigError
 
 KNOWN = {"hub_url", "library", "api_key", "listen", "sip2_listen", "data_dir", "offline_policy", "tokens",
          "adapters", "forward_timeout", "snapshot_interval", "snapshot_full_interval",
-         "snapshot_blocked_interval", "poll_interval", "log_level", "replay_batch"}
+         "snapshot_blocked_interval", "poll_interval", "log_level", "replay_batch",
+         "acceptance_switches"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
@@ -74,6 +75,7 @@ class Config:
     poll_interval: float = 1.0  # seconds between adapter polls and feed reads
     replay_batch: int = 200  # queued writes per replay request
     log_level: str = "INFO"
+    acceptance_switches: bool = False  # the conformance kit may switch the uplink off
 
     @property
     def db_path(self) -> Path:
@@ -214,9 +216,12 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
     level = raw.get("log_level", "INFO")
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append(f"log_level: DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    switches = raw.get("acceptance_switches", False)
+    if not isinstance(switches, bool):
+        problems.append(f"acceptance_switches: true or false, got {switches!r}")
     if problems:
         raise ConfigProblems(problems)
-    return Config(hub_url=hub_url.rstrip("/"), library=library, api_key=api_key, host=host,
+    return Config(acceptance_switches=switches, hub_url=hub_url.rstrip("/"), library=library, api_key=api_key, host=host,
                   port=port, data_dir=path, offline_policy=policy, tokens=tokens,
                   sip2_host=sip2_host, sip2_port=sip2_port, adapters=adapters, log_level=level, replay_batch=batch, **timeouts)
 

@@ -28,6 +28,8 @@ from starlette.routing import Route
 from ..client import AsyncHubClient, Call, ConnectionFailed, Raw, RetryPolicy, TransportError
 from ..client.errors import HubError
 from ..domain.errors import Code, message
+from .acceptance import Uplink
+from .acceptance import routes as acceptance_routes
 from .adapters import Adapter, Capability, Change, Delivery, DeliveryFailed
 from .config import Config
 from .metrics import Metrics
@@ -47,7 +49,12 @@ _PASS = [
     ("POST", r"/members"), ("GET", r"/members"), ("GET", r"/members/[^/]+"),
     ("PATCH", r"/members/[^/]+"), ("PUT", r"/members/[^/]+/card-uid"),
     ("POST", r"/members/[^/]+/(join|card-lost|withdraw|history/hide)"),
-    ("GET", r"/members/[^/]+/(loans|suspensions)"),
+    ("GET", r"/members/[^/]+/(loans|suspensions)"), ("POST", r"/members/[^/]+/card-lost/lift"),
+    # what the conformance kit reads and the sandbox it works in (docs/conformance.md):
+    # the hub scopes each to this library's key
+    ("GET", r"/events"), ("GET", r"/audit"), ("GET", r"/libraries/\d{6}(/policy)?"),
+    ("GET", r"/sandbox"), ("POST", r"/sandbox"), ("DELETE", r"/sandbox"),
+    ("POST", r"/sandbox/peer/(checkout|checkin|send|arrive)"),
 ]
 _PASS_RE = [(m, re.compile(f"^{p}$")) for m, p in _PASS]
 _FIELDS = {
@@ -59,6 +66,7 @@ _FIELDS = {
 _REQUIRED = {"checkout": ("member", "item"), "checkin": ("item",), "renew": ("item",)}
 RETRY_STATUSES = {409: "CONFLICT", 429: "RATE_LIMITED"}  # transient refusals
 MAX_BACKOFF = 30.0
+SANDBOX_TIMEOUT = 60.0  # seconds for the sandbox calls of the conformance kit
 
 
 def error_body(code: Code, lang: str = "ko", **details: Any) -> dict[str, Any]:
@@ -84,9 +92,11 @@ class Connector:
         self.snapshot = Snapshot(self.store)
         self.metrics = Metrics()
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.uplink = Uplink()  # the conformance kit may switch it off (acceptance.py)
         self.client = AsyncHubClient(config.hub_url, config.api_key,
                                      timeout=config.forward_timeout,
-                                     retry=RetryPolicy(attempts=1))
+                                     retry=RetryPolicy(attempts=1), transport=self.uplink)
+        self._restored = asyncio.Event()
         self.pending = self.store.depth()
         self.wake = asyncio.Event()
         self.online: bool | None = None
@@ -114,9 +124,22 @@ class Connector:
             self.store.set_meta(online="0")
             log.warning("hub unreachable: writes are queued (%d waiting)", self.pending)
 
-    async def _send(self, call: Call) -> Raw | TransportError:
+    def uplink_restored(self) -> None:
+        """The uplink is back (switched on again): every loop waiting out a failure
+        tries again now."""
+        self._restored.set()
+        self._restored = asyncio.Event()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake up early when the uplink is restored."""
         try:
-            raw = await self.client.send(call, retry=False)
+            await asyncio.wait_for(self._restored.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _send(self, call: Call, timeout: float | None = None) -> Raw | TransportError:
+        try:
+            raw = await self.client.send(call, retry=False, timeout=timeout)
         except TransportError as exc:
             self._contact(False)
             return exc
@@ -256,7 +279,7 @@ class Connector:
                 backoff = 0.2
                 continue
             self.store.tried(entries[0].seq)
-            await asyncio.sleep(backoff)
+            await self._pause(backoff)
             backoff = min(MAX_BACKOFF, backoff * 2)
 
     async def replay_batch(self, batch: list[Entry]) -> bool:
@@ -393,7 +416,7 @@ class Connector:
         while not self._stopping:
             ok = await self._follow_feed(cursor_name, deliver)
             backoff = self.config.poll_interval if ok else min(MAX_BACKOFF, backoff * 2)
-            await asyncio.sleep(backoff)
+            await self._pause(backoff)
 
     async def _follow_feed(self, cursor_name: str,
                            handle: Callable[[dict[str, Any]], Awaitable[None]]) -> bool:
@@ -443,7 +466,7 @@ class Connector:
             except (TransportError, HubError) as exc:
                 log.info("snapshot refresh failed: %s", exc)
             self._snapshot_metrics()
-            await asyncio.sleep(self.config.snapshot_interval)
+            await self._pause(self.config.snapshot_interval)
 
     async def refresh_snapshot(self, scope: str | None) -> None:
         """A full pass of everything (`all`) or of the library's own members (`own`), or a
@@ -563,8 +586,10 @@ class Connector:
                     json=json.loads(body) if body else None,
                     idempotency_key=f"{device}:{key or uuid.uuid4().hex}"
                     if request.method != "GET" else None)
+        # making or removing a conformance run's test data is slow and never holds up lending
+        timeout = SANDBOX_TIMEOUT if path.startswith("/sandbox") else None
         try:
-            outcome = await self._send(call)
+            outcome = await self._send(call, timeout)
         except ValueError:
             return _json(error_body(Code.MALFORMED_JSON, lang), 400)
         if isinstance(outcome, TransportError) or outcome.status >= 500:
@@ -596,6 +621,7 @@ class Connector:
             Route("/api/v1/health", health),
             Route("/metrics", metrics),
             Route("/connector/status", status),
+            *acceptance_routes(self),
             Route("/api/v1/{rest:path}", self.api, methods=methods),
         ])
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 
 import uvicorn
+from starlette.applications import Starlette
 
 from .. import logsafe
 from .config import Config
@@ -36,8 +37,8 @@ def setup_logging(level: str) -> None:
     root.setLevel(level)
 
 
-async def serve(config: Config) -> None:
-    connector = Connector(config)
+def asgi_app(connector: Connector) -> Starlette:
+    """The local API, starting and stopping the connector with the server."""
     app = connector.app()
 
     @contextlib.asynccontextmanager
@@ -49,6 +50,11 @@ async def serve(config: Config) -> None:
             await connector.stop()
 
     app.router.lifespan_context = lifespan
+    return app
+
+
+async def serve(config: Config) -> None:
+    app = asgi_app(Connector(config))
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port,
                                            log_config=None, access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=5))

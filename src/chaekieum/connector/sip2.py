@@ -79,6 +79,11 @@ class HubReads(Protocol):
 
     async def get(self, path: str) -> tuple[int, Any] | None: ...
 
+    async def send(self, method: str, path: str,
+                   body: dict[str, Any] | None = None) -> tuple[int, Any] | None:
+        """Any other call to the hub's /api/v1 (a write with a fresh Idempotency-Key)."""
+        ...
+
 
 def _json(body: bytes | dict[str, Any]) -> dict[str, Any]:
     if isinstance(body, bytes | bytearray):
@@ -124,6 +129,9 @@ async def _call(fn: Callable[..., Any], *args: Any) -> Any:
 class ConnectorBackend:
     """``sip2.backend.Backend`` on the connector. Handlers run in the SIP2 server's
     worker threads; every call to the connector runs as a coroutine on ``loop``."""
+
+    # answered with a refusal only (a lost card is reported at the desk)
+    not_served = frozenset({"01"})
 
     def __init__(self, writes: LocalWrites, reads: HubReads, library_code: str,
                  devices: Devices, loop: asyncio.AbstractEventLoop | None, *,
@@ -244,13 +252,45 @@ class ConnectorBackend:
         raise DomainError(Code.SERVICE_UNAVAILABLE,
                           problem="report a lost card at the desk (hub)")
 
+    def _hub(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        answer = self._run(self.reads.send(method, path, body))
+        if answer is None:
+            raise DomainError(Code.SERVICE_UNAVAILABLE, problem="the hub does not answer")
+        status, doc = answer
+        if status >= 400:
+            raise refusal(doc if isinstance(doc, dict) else {})
+        return doc
+
+    def _barcode(self, item: str) -> str:
+        item = item.strip()
+        if item.startswith("$"):
+            return item
+        if len(item) == 18 and item[:6].isdigit():
+            return "$" + item
+        return f"${self.library_code}{item}"
+
+    def _reservation(self, patron: str, item: str) -> dict[str, Any]:
+        """The patron's active reservation of `item` at the hub."""
+        wanted = self._barcode(item)
+        listed = self._get(f"/reservations?member={quote(patron, safe='')}")
+        for view in listed.get("items") or []:
+            if view.get("item") == wanted:
+                return view
+        raise DomainError(Code.RESERVATION_UNKNOWN, item=wanted)
+
     def place_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
-        raise DomainError(Code.SERVICE_UNAVAILABLE,
-                          problem="reserve at the desk or in the portal (hub)")
+        """15 + at the connector: the hub's POST /reservations with the library's key
+        (so the member must have joined this library, as at the desk)."""
+        try:
+            return self._hub("POST", "/reservations", {"member": patron, "item": item})
+        except DomainError as exc:
+            if exc.code != Code.RESERVATION_DUPLICATE:
+                raise
+        return self._reservation(patron, item)  # a resend: the reservation placed before
 
     def cancel_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
-        raise DomainError(Code.SERVICE_UNAVAILABLE,
-                          problem="cancel at the desk or in the portal (hub)")
+        view = self._reservation(patron, item)
+        return self._hub("POST", f"/reservations/{int(view['id'])}/cancel")
 
     def _policy_for(self) -> Policy:
         if self._policy is None:
@@ -308,6 +348,18 @@ class ConnectorBridge:
 
     async def get(self, path: str) -> tuple[int, Any] | None:
         outcome = await self.connector._send(Call("GET", path))
+        if isinstance(outcome, TransportError) or outcome.status >= 500:
+            return None
+        try:
+            return outcome.status, outcome.json()
+        except ValueError:
+            return None
+
+    async def send(self, method: str, path: str,
+                   body: dict[str, Any] | None = None) -> tuple[int, Any] | None:
+        key = None if method == "GET" else f"sip2:{uuid.uuid4().hex}"
+        outcome = await self.connector._send(Call(method, path, json=body,
+                                                  idempotency_key=key))
         if isinstance(outcome, TransportError) or outcome.status >= 500:
             return None
         try:

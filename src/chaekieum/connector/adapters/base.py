@@ -101,3 +101,10 @@ class Adapter(abc.ABC):
         """EVENTS: hand one feed event to the library system; raise ``DeliveryFailed`` to
         have it retried later (nothing after it is delivered first)."""
         raise NotImplementedError(f"{self.name} has no {Capability.EVENTS} capability")
+
+    async def stored_event(self, position: int) -> dict | None:
+        """EVENTS, optional: the event at ``position`` as the library system holds it
+        (``{"kind": ..., "payload": {...}}``), read back from the library system, or None
+        if it does not hold it. The conformance kit asks this to see that an event really
+        arrived. Leave it unimplemented when the library system cannot be asked."""
+        raise NotImplementedError(f"{self.name} cannot read back delivered events")

@@ -92,3 +92,7 @@ class MockAdapter(Adapter):
                 self._fail_next -= 1
                 raise DeliveryFailed("mock: library system unavailable")
             self.delivered.append(event)
+
+    async def stored_event(self, position: int) -> dict | None:
+        held = {e.position: e for e in self.delivered}.get(position)
+        return None if held is None else {"kind": held.kind, "payload": dict(held.payload)}

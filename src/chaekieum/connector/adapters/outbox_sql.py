@@ -285,6 +285,15 @@ class OutboxSqlAdapter(Adapter):
             raise DeliveryFailed(f"outbox-sql: inbox at {self.where} unavailable: "
                                  f"{type(exc).__name__}") from exc
 
+    async def stored_event(self, position: int) -> dict | None:
+        return await asyncio.to_thread(self._stored_event, position)
+
+    def _stored_event(self, position: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.inbox.c.kind, self.inbox.c.payload)
+                               .where(self.inbox.c.position == position)).first()
+        return None if row is None else {"kind": row.kind, "payload": json.loads(row.payload)}
+
     def _deliver(self, event: Delivery) -> None:
         inbox = self.inbox
         row = {"position": event.position, "kind": event.kind, "payload": _json(event.payload),
