@@ -358,3 +358,19 @@ def test_an_unavailable_library_system_fails_the_delivery_until_it_is_back(
         assert [p for p, *_ in await events.events()] == [3, 5, 9]
 
     run(events, scenario)
+
+
+def test_a_delivered_event_can_be_read_back_or_the_adapter_says_it_cannot(
+        events: Harness) -> None:
+    """`stored_event` (the conformance kit's CONN-02): what the library system holds for a
+    position, from the library system itself; None for a position it never got."""
+    async def scenario(adapter: Adapter) -> None:
+        await adapter.deliver(EVENTS[0])
+        try:
+            held = await adapter.stored_event(EVENTS[0].position)
+        except NotImplementedError:
+            return  # e.g. webhook: the receiver's 2xx is the only receipt
+        assert held == {"kind": EVENTS[0].kind, "payload": EVENTS[0].payload}
+        assert await adapter.stored_event(EVENTS[1].position) is None
+
+    run(events, scenario)
