@@ -318,7 +318,7 @@ def test_euc_kr_terminal(live_server) -> None:  # noqa: ANN001
                                                 encoding="euc-kr")
     opts = options(live_server.url, live_server.sip2_port, only="SIP-*", encoding="euc-kr")
     opts.terminal, opts.password = "kiosk-euckr", "kiosk-pass-euckr"
-    assert [r.status for r in run(opts).results] == ["pass"] * 12
+    assert [r.status for r in run(opts).results] == ["pass"] * 13
     opts.encoding = "utf-8"  # the kiosk is set up for another encoding than the port
     result = by_id(run(opts))["SIP-08"]
     assert (result.status, result.failure_code) == ("fail", "NAME_GARBLED")

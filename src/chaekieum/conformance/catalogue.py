@@ -306,6 +306,16 @@ CATALOGUE: tuple[Scenario, ...] = (
             F("HOLD_QUEUE_WRONG", "16의 BR은 대기 순번, BS는 수령 도서관부호여야 합니다."),
             F("HOLD_CANCEL_REFUSED", "예약 취소(15, hold mode -)를 받아 16 ok=1로 답하세요."),
         )),
+    Scenario(
+        "SIP-13", "sip2", "카드 차단 (01/24)", "Block patron (01/24)",
+        "단말이 회수한 카드를 차단하면(01) 회원의 카드가 전국에서 분실 처리되고, 24의 patron "
+        "status 4번째(card lost)가 Y이다. 98의 BX가 01을 지원하지 않는다고 하면 건너뛴다.",
+        SIP2, 1, 0, 0, (
+            F("BLOCK_NOT_APPLIED", "01(카드 차단)을 받으면 센터에 분실 신고(card-lost)를 하세요. "
+              "단말 화면만 바꾸면 다른 도서관에서 그 카드로 계속 대출됩니다."),
+            F("BLOCK_NOT_SHOWN", "01의 응답 24에서 patron status의 card lost(5번째 자리)를 Y로 "
+              "채우세요."),
+        )),
     # -- against a library connector -----------------------------------------------
     Scenario(
         "CONN-01", "connector", "오프라인 대기열과 재전송", "Offline queueing and replay",

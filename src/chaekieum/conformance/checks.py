@@ -749,6 +749,25 @@ def sip_12(run: Run, sc: Scenario) -> None:
     run.hub.checkin(item)
 
 
+def sip_13(run: Run, sc: Scenario) -> None:
+    number, lib = run.member()["number"], run.options.library
+    with run.kiosk() as w:
+        status = expect(w.ask("9900802.00"), "98")
+        if (status.get("BX") or "N" * 16)[BX_ORDER.index("01")] != "Y":
+            raise Skip("the kiosk port does not offer block patron (98 BX says N for 01)")
+        try:
+            reply = expect(w.ask(f"01N{sip_now()}AO{lib}|AL적합성 검사|AA{number}|AC|"),
+                           "24")
+        finally:
+            lost = bool(run.hub.member(number).get("card_lost"))
+            if lost:
+                run.hub.lift_card_lost(number)
+    if not lost:
+        raise Fail("BLOCK_NOT_APPLIED", "after 01 the hub does not show the card as lost")
+    if reply.fixed["patron_status"][4] != "Y":
+        raise Fail("BLOCK_NOT_SHOWN", f"24 patron status {reply.fixed['patron_status']!r}")
+
+
 # -- against a library connector ------------------------------------------------------------
 UPLINK = "/connector/acceptance/uplink"
 CONNECTOR_WAIT = 60.0  # seconds for a replay or a delivery to happen
@@ -880,5 +899,6 @@ CHECKS: dict[str, Callable[[Run, Scenario], None]] = {
     "SIP-01": sip_01, "SIP-02": sip_02, "SIP-03": sip_03, "SIP-04": sip_04,
     "SIP-05": sip_05, "SIP-06": sip_06, "SIP-07": sip_07, "SIP-08": sip_08,
     "SIP-09": sip_09, "SIP-10": sip_10, "SIP-11": sip_11, "SIP-12": sip_12,
+    "SIP-13": sip_13,
     "CONN-01": conn_01, "CONN-02": conn_02,
 }

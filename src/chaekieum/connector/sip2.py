@@ -130,9 +130,6 @@ class ConnectorBackend:
     """``sip2.backend.Backend`` on the connector. Handlers run in the SIP2 server's
     worker threads; every call to the connector runs as a coroutine on ``loop``."""
 
-    # answered with a refusal only (a lost card is reported at the desk)
-    not_served = frozenset({"01"})
-
     def __init__(self, writes: LocalWrites, reads: HubReads, library_code: str,
                  devices: Devices, loop: asyncio.AbstractEventLoop | None, *,
                  library_name: str = "", encoding: str = "utf-8", workers: int = 8,
@@ -249,8 +246,10 @@ class ConnectorBackend:
 
     def block_patron(self, actor: Actor, ref: str, *, card_retained: bool, message: str,
                      terminal: str) -> None:
-        raise DomainError(Code.SERVICE_UNAVAILABLE,
-                          problem="report a lost card at the desk (hub)")
+        """01 at the connector: the hub's POST /members/{ref}/card-lost with the library's
+        key (audited there as member.card_lost; only for a member who joined this
+        library, as at the desk)."""
+        self._hub("POST", f"/members/{quote(ref, safe='')}/card-lost")
 
     def _hub(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         answer = self._run(self.reads.send(method, path, body))

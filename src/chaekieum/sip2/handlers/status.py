@@ -37,11 +37,9 @@ def acs_status(ctx: Context, *, online: bool = True, extra: list | None = None) 
         info = ctx.backend.library(ctx.library_code)
         if info is not None:
             circulating, name = info.circulating, info.name
-    # a backend may answer some messages only with a refusal: BX says N for them
-    served = [c for c in SUPPORTED if c not in getattr(ctx.backend, "not_served", ())]
     fields: list[tuple[str, str | None]] = [
         ("AO", ctx.library_code), ("AM", name or None),
-        ("BX", supported_messages(served)), ("AN", ctx.session.location or None),
+        ("BX", supported_messages(SUPPORTED)), ("AN", ctx.session.location or None),
     ]
     if online and ctx.library_code and not circulating:
         fields.append(("AF", "아직 서비스를 개시하지 않은 도서관입니다."))
