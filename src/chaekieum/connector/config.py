@@ -221,9 +221,10 @@ def parse(raw: Mapping[str, Any], *, base: Path | None = None,
         problems.append(f"acceptance_switches: true or false, got {switches!r}")
     if problems:
         raise ConfigProblems(problems)
-    return Config(acceptance_switches=switches, hub_url=hub_url.rstrip("/"), library=library, api_key=api_key, host=host,
+    return Config(hub_url=hub_url.rstrip("/"), library=library, api_key=api_key, host=host,
                   port=port, data_dir=path, offline_policy=policy, tokens=tokens,
-                  sip2_host=sip2_host, sip2_port=sip2_port, adapters=adapters, log_level=level, replay_batch=batch, **timeouts)
+                  sip2_host=sip2_host, sip2_port=sip2_port, adapters=adapters, log_level=level,
+                  replay_batch=batch, acceptance_switches=switches, **timeouts)
 
 
 def load(path: str | Path, *, build_adapters: bool = True) -> Config:

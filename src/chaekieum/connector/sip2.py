@@ -346,13 +346,7 @@ class ConnectorBridge:
         self.connector = connector
 
     async def get(self, path: str) -> tuple[int, Any] | None:
-        outcome = await self.connector._send(Call("GET", path))
-        if isinstance(outcome, TransportError) or outcome.status >= 500:
-            return None
-        try:
-            return outcome.status, outcome.json()
-        except ValueError:
-            return None
+        return await self.send("GET", path)
 
     async def send(self, method: str, path: str,
                    body: dict[str, Any] | None = None) -> tuple[int, Any] | None:
