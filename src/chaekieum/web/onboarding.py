@@ -193,14 +193,20 @@ def remove_system(request: Request, code: str, actor: Actor = Depends(staff),
     return redirect(_back(view["code"], "systems"))
 
 
+def _file_of(form: Any) -> Any:  # noqa: ANN401
+    """The form's uploaded `file`, or VALIDATION_ERROR when none was chosen."""
+    upload = form.get("file")
+    if not hasattr(upload, "read") or not upload.filename:
+        raise DomainError(Code.VALIDATION_ERROR, field="file")
+    return upload
+
+
 @router.post("/{code}/reports")
 def upload_report(request: Request, code: str, actor: Actor = Depends(staff),
                   form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
-    upload = form.get("file")
     with flash_refusal(request):
-        if not hasattr(upload, "read") or not upload.filename:
-            raise DomainError(Code.VALIDATION_ERROR, field="file")
+        upload = _file_of(form)
         data = upload.file.read(REPORT_BYTES + 1)
         try:
             if len(data) > REPORT_BYTES:
@@ -274,10 +280,8 @@ def announce_launch(request: Request, code: str, actor: Actor = Depends(staff),
 def upload_document(request: Request, code: str, actor: Actor = Depends(staff),
                     form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
-    upload = form.get("file")
     with flash_refusal(request):
-        if not hasattr(upload, "read") or not upload.filename:
-            raise DomainError(Code.VALIDATION_ERROR, field="file")
+        upload = _file_of(form)
         doc = hub_of(request).documents.upload(
             actor, view["code"], upload.file, upload.filename,
             kind=str(form.get("kind", "other"))[:30],

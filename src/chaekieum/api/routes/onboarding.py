@@ -9,14 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from ...conformance.report import Report
 from ...services.context import Actor
 from ...services.onboarding_docs import MEDIA_TYPES
 from ..auth import current_actor, hub_of
 from ..openapi import ok
-from ..outputs import SandboxCredentialsOut
+from ..outputs import StageOut
 from ..routing import ApiRoute
 from ..schemas import (
     CheckIn,
@@ -105,15 +105,6 @@ class OnboardingOut(BaseModel):
     history: list[HistoryOut]
 
 
-class TransitionOut(BaseModel):
-    code: str
-    status: str
-    label: str
-    sandbox_credentials: SandboxCredentialsOut | None = Field(
-        None, description="at registration (application -> registered) only: the library's "
-        "sandbox credentials, shown this once")
-
-
 class CheckOut(BaseModel):
     code: str
     item: str
@@ -181,7 +172,7 @@ def view(code: str, request: Request, actor: ActorDep):
     return hub_of(request).onboarding.view(actor, code)
 
 
-@router.post(f"{BASE}/transitions", response_model=TransitionOut,
+@router.post(f"{BASE}/transitions", response_model=StageOut,
              summary="Move a library's onboarding to another stage (with a reason)")
 def transition(code: str, body: TransitionIn, request: Request, actor: ActorDep):
     hub = hub_of(request)
