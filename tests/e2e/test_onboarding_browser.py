@@ -14,6 +14,7 @@ test_sandbox_reach.py)."""
 from __future__ import annotations
 
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,6 +73,14 @@ def move(page, target: str, reason: str = "") -> None:  # noqa: ANN001
     assert "참여 단계를 변경합니다" in dialog.inner_text()
     with page.expect_navigation():
         page.click("#confirm-yes")
+
+
+def package(download) -> dict[str, str]:  # noqa: ANN001
+    """The connector package's text files by name (the zip holds one folder for LIB)."""
+    assert download.suggested_filename == f"chaekieum-connector-{LIB}.zip"
+    with zipfile.ZipFile(download.path()) as z:
+        return {n.rsplit("/", 1)[1]: z.read(n).decode() for n in z.namelist()
+                if not n.endswith(".pdf")}
 
 
 def stage(page) -> str:  # noqa: ANN001
@@ -179,6 +188,18 @@ def test_one_library_from_suitability_check_to_launch(live_server, new_page, clo
     national.goto(f"{live_server.url}{PAGE}")
     move(national, "registered", "도서관부호 141100 부여")
     assert national.locator("#onb-responsible").inner_text() == "국립중앙도서관"
+    # 국중 hands over the connector package with new sandbox credentials: the page says
+    # so before the click, and the dialog asks again
+    assert "운영 API 키와 운영 키오스크 계정은 바뀌지 않습니다" in national.locator(
+        "#package-issue-warning").inner_text()
+    national.click("#package-issue-form button")
+    dialog = national.get_by_role("dialog", name="확인")
+    assert "새로 발급하여 연계 패키지에 담습니다" in dialog.inner_text()
+    with national.expect_download() as download:
+        national.click("#confirm-yes")
+    issued = package(download.value)
+    assert f'library = "{LIB}"' in issued["connector.toml"]
+    assert NAME in issued["INSTALL.md"] and "api_key = \"ck_" in issued["connector.toml"]
     move(national, "building", "미들웨어·안내서 제공")
 
     # -- building: the library lists its linked systems and adopts the rules --------------
@@ -193,6 +214,14 @@ def test_one_library_from_suitability_check_to_launch(live_server, new_page, clo
         with lib.expect_navigation():
             lib.click("#system-add button")
     assert lib.locator("#systems-table tr[data-system]").count() == 2
+    # the library's own download: the package with placeholders, no credentials issued
+    assert lib.locator("#package-issue-form").count() == 0
+    lib.select_option("#package-form [name=adapter]", "outbox-sql")
+    with lib.expect_download() as download:
+        lib.click("#package-form button")
+    own = package(download.value)
+    assert 'type = "outbox-sql"' in own["connector.toml"] and "시험용 API 키" in own[
+        "connector.toml"]
     tick_all(lib, "building")
     clock.advance(days=10)
     regional = walk.signin("gyeonggi-admin")

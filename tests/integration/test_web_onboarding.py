@@ -290,3 +290,67 @@ def test_documents_upload_list_download_and_remove(hub, new_web) -> None:  # noq
                          page=PAGE))
     assert [d["kind"] for d in hub.documents.list(SYSTEM, LIB)["documents"]] == ["survey"]
     assert lib.c.get(f"{PAGE}/documents/{form_id}").status_code == 404
+
+
+def test_connector_package_download_from_the_console(hub, new_web) -> None:  # noqa: ANN001
+    import io
+    import zipfile
+
+    def unzip(r) -> dict[str, str]:  # noqa: ANN001
+        assert r.status_code == 200, r.text[:500]
+        assert r.headers["content-type"] == "application/zip"
+        assert r.headers["content-disposition"] == (
+            f'attachment; filename="chaekieum-connector-{LIB}.zip"')
+        with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+            return {n.rsplit("/", 1)[1]: z.read(n) for n in z.namelist()}
+
+    def sandbox_keys() -> set[str]:
+        return {k["key_id"] for k in hub.credentials.list_api_keys(SYSTEM, "library", LIB)
+                if k["environment"] == "sandbox" and not k["revoked"]}
+
+    before = sandbox_keys()
+    # the library's staff: the placeholder package, no button that issues credentials
+    lib = new_web().staff(f"lib-{LIB}")
+    page = lib.c.get(PAGE).text
+    assert 'id="package-form"' in page and 'id="package-issue-form"' not in page
+    assert "인증정보를 새로 발급하지 않습니다" in page
+    files = unzip(lib.post(f"{PAGE}/connector-package", {"adapter": "webhook"}, page=PAGE))
+    assert sorted(files) == sorted(["connector.toml", "chaekieum-connector.service",
+                                    "INSTALL.md", f"구축연계_안내서_{LIB}.pdf"])
+    toml = files["connector.toml"].decode()
+    assert f'library = "{LIB}"' in toml and 'type = "webhook"' in toml
+    assert "등록 시 발급된 시험용 API 키" in toml and "경기 새내기작은도서관" in files[
+        "INSTALL.md"].decode()
+    # asking for credentials anyway: refused (the Korean message), nothing issued
+    r = lib.post(f"{PAGE}/connector-package", {"issue_credentials": "yes", "confirm": "yes"},
+                 page=PAGE)
+    assert ko(Code.FORBIDDEN) in flashes(follow(lib, r).text)
+    # another library's staff: neither the page nor the package
+    other = new_web().staff("lib-141001")
+    r = other.post(f"{PAGE}/connector-package", {"adapter": "manual"})
+    assert r.status_code == 403 and ko(Code.FORBIDDEN) in r.text and r.content[:2] != b"PK"
+    assert sandbox_keys() == before
+
+    # the regional admin: the warning is on the page before the click, the click asks
+    # first (no-script confirmation page), and only then are new sandbox credentials issued
+    regional = new_web().staff("gyeonggi-admin")
+    page = regional.c.get(PAGE).text
+    warning = re.search(r'id="package-issue-warning">(.*?)</p>', page, re.S).group(1)
+    assert "새로 발급" in warning and "운영 API 키와 운영 키오스크 계정은 바뀌지 않습니다" in warning
+    assert 'id="package-issue-form"' in page and "data-confirm=\"이 도서관의 시험용" in page
+    r = regional.post(f"{PAGE}/connector-package", {"issue_credentials": "yes"}, page=PAGE)
+    assert r.status_code == 200 and "새로 발급하여 연계 패키지에 담습니다" in r.text
+    assert sandbox_keys() == before
+    files = unzip(regional.post(f"{PAGE}/connector-package",
+                                {"issue_credentials": "yes", "confirm": "yes"}, page=PAGE))
+    new = sandbox_keys() - before
+    assert len(new) == 1 and before <= sandbox_keys()  # added; none revoked
+    assert f"ck_{new.pop()}_" in files["connector.toml"].decode()
+    rows = hub.audit.search(SYSTEM, action="onboarding.connector_package")
+    assert [(r["actor"], r["details"]["credentials_issued"]) for r in rows] == [
+        ("staff:gyeonggi-admin", True), (f"staff:lib-{LIB}", False)]
+    # before registration there is no package to offer
+    hub.network.register_library(SYSTEM, "141098", "경기 준비도서관", "gyeonggi", 6, [0],
+                                 status="application")
+    assert 'id="package"' not in new_web().staff("admin").c.get(
+        "/console/onboarding/141098").text

@@ -873,6 +873,42 @@ CATALOG: dict[str, tuple[str, str]] = {
     "confirm.announce_launch": ("서비스 개시일을 공지합니다. 회원에게 알리는 날짜입니다. "
                                 "계속하시겠습니까?",
                                 "Announce this launch date? Members will be told."),
+    "onb.package": ("연계 패키지", "Connector package"),
+    "onb.package_hint": ("이 도서관용 커넥터 설정(connector.toml), systemd 유닛, 설치 안내"
+                         "(INSTALL.md)와 구축연계 안내서(PDF)를 zip 파일로 만들어 내려받습니다. "
+                         "생성할 때마다 기록에 남습니다.",
+                         "The connector config (connector.toml), the systemd unit, the install "
+                         "steps (INSTALL.md) and the integration guide (PDF) for this library, "
+                         "as one zip. Every download is recorded."),
+    "onb.package_adapter": ("도서관 시스템 연계 방식", "Library system link"),
+    "onb.package_download": ("연계 패키지 내려받기", "Download the package"),
+    "onb.package_placeholders": ("이 패키지는 인증정보를 새로 발급하지 않습니다. 설정 파일의 "
+                                 "API 키와 키오스크 계정 자리에 등록 시 발급된 시험용 인증정보를 "
+                                 "직접 넣으십시오.",
+                                 "This package issues no credentials: fill in the sandbox "
+                                 "credentials issued at registration where the config says so."),
+    "onb.package_issue": ("새 시험용 인증정보를 발급하여 내려받기",
+                          "Issue new sandbox credentials and download"),
+    "onb.package_issue_warning": ("새 시험용 인증정보 발급: 누르면 이 도서관의 시험용(샌드박스) "
+                                  "API 키와 키오스크 계정이 새로 발급되어 패키지에 담깁니다. "
+                                  "비밀값은 이 파일에만 한 번 담기므로 안전하게 전달·보관하십시오. "
+                                  "이미 발급된 인증정보는 폐기되지 않고 그대로 유효하며, 운영 API "
+                                  "키와 운영 키오스크 계정은 바뀌지 않습니다.",
+                                  "Issuing new sandbox credentials: a new sandbox API key and "
+                                  "kiosk login of this library go into the package, their "
+                                  "secrets only in this file. Credentials issued before stay "
+                                  "valid; production keys and kiosk logins are not changed."),
+    "confirm.package_issue": ("이 도서관의 시험용(샌드박스) API 키와 키오스크 계정을 새로 "
+                              "발급하여 연계 패키지에 담습니다. 발급은 기록에 남고, 비밀값은 "
+                              "이 파일에서만 볼 수 있습니다. 기존 인증정보와 운영 키는 바뀌지 "
+                              "않습니다. 계속하시겠습니까?",
+                              "Issue a new sandbox API key and kiosk login of this library "
+                              "into the package? The issue is recorded and the secrets are "
+                              "only in this file. Existing credentials and production keys are not "
+                              "changed."),
+    "adapter.manual": ("직접 연계 없음(책이음 데스크 사용)", "None (the Chaekieum desk)"),
+    "adapter.webhook": ("웹훅(이벤트를 도서관 시스템으로 전송)", "Webhook (events to the ILS)"),
+    "adapter.outbox-sql": ("DB 연계(outbox/inbox 테이블)", "Database (outbox/inbox tables)"),
     "party.library": ("참여도서관", "Library"),
     "party.vendor": ("사업자", "Vendor"),
     "party.regional_center": ("지역대표도서관", "Regional center"),

@@ -7,8 +7,10 @@
 - `/console/onboarding/{code}`: one library's onboarding. It shows the stage, the
   responsible party, the moves an admin may make (with a reason and a confirmation),
   the checklists, the linked systems, the conformance reports, the documents
-  (services/onboarding_docs.py: upload, download, remove), the schedule (세부일정),
-  the launch date and the history. The service decides who may read or change what
+  (services/onboarding_docs.py: upload, download, remove), the connector package
+  (services/connector_package.py: from `registered` on; placeholders for anyone who may
+  read the page, new sandbox credentials only for its admins and only after a
+  confirmation that says so), the schedule (세부일정), the launch date and the history. The service decides who may read or change what
   (services/onboarding.py). A refusal renders its Korean message: a 403 page for a
   library the user may not see, a flash message for a refused change.
 """
@@ -25,6 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from ..conformance.report import load_report, to_html
 from ..domain import onboarding as ob
 from ..domain.errors import Code, DomainError
+from ..services import connector_package as pkg
 from ..services.context import Actor, Role
 from ..services.onboarding import NATIONAL_TARGETS
 from .common import (
@@ -131,7 +134,9 @@ def library_page(request: Request, code: str, actor: Actor = Depends(staff)) -> 
         "region_label": region_name(request, view["region_code"]),
         "chart": timeline_svg([_row(view, lang)], today, _words(lang)),
         "item_label": lambda key: getattr(ob.ITEMS[key][1], "en" if lang == "en" else "ko"),
-        "docs": hub.documents.list(actor, view["code"])})
+        "docs": hub.documents.list(actor, view["code"]),
+        "package": {"adapters": pkg.ADAPTERS, "may_issue": _is_admin(actor, view)}
+        if view["stage"] in pkg.READY else None})
 
 
 def _back(code: str, anchor: str) -> str:
@@ -315,3 +320,25 @@ def remove_document(request: Request, code: str, actor: Actor = Depends(staff),
         hub_of(request).documents.remove(actor, view["code"], int(raw))
         flash(request, "ok", "onb.removed")
     return redirect(_back(view["code"], "documents"))
+
+
+# -- the connector package (services/connector_package.py) --------------------------------
+@router.post("/{code}/connector-package")
+def connector_package(request: Request, code: str, actor: Actor = Depends(staff),
+                      form: Any = Depends(form_data)) -> Response:
+    """The package as a zip attachment. With issue_credentials=yes (the library's admins)
+    it carries new sandbox credentials: asked for only after the confirmation that says
+    so (the existing keys stay valid; a live key is never touched)."""
+    view = _view(request, actor, code)
+    issue = form.get("issue_credentials") == "yes"
+    if issue and (ask := unconfirmed(request, form, "confirm.package_issue",
+                                     _back(code, "package"))):
+        return ask
+    with flash_refusal(request):
+        package = hub_of(request).connector_packages.build(
+            actor, view["code"], str(request.base_url).rstrip("/"),
+            adapter=str(form.get("adapter", "manual"))[:20], issue_credentials=issue)
+        return Response(package.content, media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{package.filename}"',
+            "Cache-Control": "no-store"})
+    return redirect(_back(view["code"], "package"))
