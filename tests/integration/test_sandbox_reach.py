@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from chaekieum.conformance.runner import Options, run
 from chaekieum.domain import sandbox as rules
-from chaekieum.domain.errors import Code, DomainError
+from chaekieum.domain.errors import Code, DomainError, message
 from chaekieum.domain.onboarding import ORDER, Stage
 from chaekieum.services import demo
-from chaekieum.services.context import SYSTEM
+from chaekieum.services.context import SYSTEM, Actor, Role
 from chaekieum.store import tables
 
 from ..conftest import LiveServer, free_port
@@ -258,9 +258,45 @@ def test_every_operation_for_every_caller(client, any_hub, members, kind) -> Non
         assert found <= {targets["sandbox"]["member"], targets["sandbox"]["other"]}
 
 
+# The kiosks' side of the table (SIP2 on the socket): what a kiosk names, a patron or a
+# copy, on a real target and on its library's own sandbox. Each operation has the check of
+# its out-of-reach answer and of its ordinary one.
+def _refused(reply) -> bool:  # noqa: ANN001
+    return "샌드박스" in " ".join(reply.all("AF"))
+
+
+def _unknown_item(reply) -> bool:  # noqa: ANN001
+    """The 18 of a copy the hub does not have (docs/sip2.md trap 10): no title, no owner,
+    no due date, status 01 and COPY_UNKNOWN's message; nothing of the real copy."""
+    return (reply.code == "18" and reply.fixed["circulation_status"] == "01"
+            and reply.get("AJ") == "" and not reply.all("AQ") and not reply.all("AH")
+            and reply.all("AF") == [message(Code.COPY_UNKNOWN, "ko")])
+
+
+def _item_shown(target: dict[str, str], status: str) -> Callable[[Any], bool]:
+    return lambda r: (r.code == "18" and r.fixed["circulation_status"] == status
+                      and r.get("AJ") == target["title"] and r.get("AQ") == target["owner"]
+                      and bool(r.all("AH")) is (status == "04"))
+
+
+SIP2_OPERATIONS: list[tuple[str, Callable, Callable, Callable]] = [
+    # (name, call(sip, target), out of reach?, answered normally?(target))
+    ("patron_status", lambda sip, t: sip.patron_status(t["member"]), _refused,
+     lambda t: lambda r: r.get("AA") == t["member"] and not _refused(r) and r.get("AE")),
+    ("item_information", lambda sip, t: sip.item_info(t["item"]), _unknown_item,
+     lambda t: _item_shown(t, "03")),
+    ("checkout", lambda sip, t: sip.checkout(t["member"], t["item"]),
+     lambda r: r.fixed["ok"] == "0" and _refused(r), lambda t: lambda r: r.fixed["ok"] == "1"),
+    ("item_information_lent", lambda sip, t: sip.item_info(t["item"]), _unknown_item,
+     lambda t: _item_shown(t, "04")),
+]
+
+
 def test_sip2_for_every_caller(any_hub, hub_server, members) -> None:  # noqa: ANN001
-    """A kiosk before pilot, a sandbox-only kiosk and a live kiosk: patron status and a
-    checkout of a real member refused (SANDBOX_ONLY's message) for the first two."""
+    """A kiosk before pilot, a sandbox-only kiosk and a live kiosk, on a real and on a
+    sandbox target: patron status, item information (17) and checkout. Out of reach a
+    patron and a checkout are refused with SANDBOX_ONLY's message and a real copy is an
+    unknown item; its own sandbox answers as any data does."""
     from chaekieum.sip2.client import Sip2Client
 
     issued = any_hub.credentials.issue_sandbox(SYSTEM, LIVE)
@@ -268,15 +304,29 @@ def test_sip2_for_every_caller(any_hub, hub_server, members) -> None:  # noqa: A
               "sandbox_only": (LIVE, issued["terminal"]["login"],
                                issued["terminal"]["password"]),
               "live": (LIVE, *demo.terminal_login(LIVE))}
+    real_item = f"${LIVE}EM0000000005"  # lent only by the live kiosk, the last one
+    real = {"member": members[0], "item": real_item, "owner": LIVE,
+            "title": any_hub.copies.get(SYSTEM, real_item)["title"]}
     for kind, (code, login, password) in kiosks.items():
+        made = any_hub.sandbox.create(Actor(Role.LIBRARY_SYSTEM, f"key:{code}", "api",
+                                            library_code=code), 1, 1)
+        sandbox = {"member": made["members"][0]["number"], "item": made["copies"][0]["item"],
+                   "owner": code, "title": made["copies"][0]["title"]}
+        restricted = kind != "live"
         with Sip2Client("127.0.0.1", hub_server.sip2_port,  # type: ignore[attr-defined]
                         institution=code) as sip:
             assert sip.login(login, password)
-            status = sip.patron_status(members[0])
-            out = sip.checkout(members[0], f"${LIVE}EM0000000005")
-        refused = "샌드박스" in " ".join(status.all("AF") + out.all("AF"))
-        assert refused is (kind != "live"), (kind, status, out)
-        assert (out.fixed["ok"] == "1") is (kind == "live"), (kind, out)
+            for where, target in (("real", real), ("sandbox", sandbox)):
+                before = real_tables(any_hub)
+                for name, call, out_of_reach, normal in SIP2_OPERATIONS:
+                    reply = call(sip, target)
+                    if restricted and where == "real":
+                        assert out_of_reach(reply), (kind, where, name, reply)
+                    else:
+                        assert normal(target)(reply), (kind, where, name, reply)
+                        assert not out_of_reach(reply), (kind, where, name, reply)
+                if restricted and where == "real":
+                    assert real_tables(any_hub) == before  # refused means untouched
 
 
 def test_registration_issues_sandbox_credentials_and_pilot_opens_real_data(

@@ -323,7 +323,10 @@ class ConnectorBackend:
         return build_patron_facts(view, loans, [], self._policy_for(), self.today(),
                                   library_code, False)
 
-    def item_facts(self, library_code: str, scanned: str) -> ItemFacts | None:
+    def item_facts(self, actor: Actor, library_code: str, scanned: str) -> ItemFacts | None:
+        """The copy as the hub shows it to this library's key: the hub applies the reach
+        rule to the key (GET /copies answers SANDBOX_ONLY for a real copy before pilot),
+        so an out-of-reach copy is unknown here as at the hub's own kiosk port."""
         try:
             copy = self._get(f"/copies/{quote(scanned, safe='')}")
         except DomainError:

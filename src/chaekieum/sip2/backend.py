@@ -195,5 +195,7 @@ class Backend(Protocol):
     def cancel_hold(self, actor: Actor, patron: str, item: str) -> dict[str, Any]:
         """Cancel the patron's active reservation of the copy (RESERVATION_UNKNOWN)."""
 
-    def item_facts(self, library_code: str, scanned: str) -> ItemFacts | None:
-        """None when the barcode is unreadable or the copy unknown."""
+    def item_facts(self, actor: Actor, library_code: str, scanned: str) -> ItemFacts | None:
+        """None when the barcode is unreadable or the copy unknown, and when the copy is
+        outside the actor's reach (domain/sandbox.py: before pilot, or for a sandbox-only
+        login, a real copy answers as unknown; its status is never shown)."""

@@ -17,7 +17,7 @@ from ..domain.reservations import ACTIVE_STATES
 from ..domain.sandbox import may_circulate
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome
 from ..domain.transit import TransitState
-from ..services import audit
+from ..services import audit, reach
 from ..services.lookup import find_copy, item_key
 from ..services.reservations import queue as reservation_queue
 from ..store.tables import copies, loans, members, reservations, suspensions, transits
@@ -145,7 +145,9 @@ class HubBackend:
         return build_patron_facts(view, active, holds, policy, today, lib, suspended_here,
                                   waiting)
 
-    def item_facts(self, library_code: str, scanned: str) -> ItemFacts | None:
+    def item_facts(self, actor: Actor, library_code: str, scanned: str) -> ItemFacts | None:
+        """The copy as the kiosk's credentials reach it (domain/sandbox.py): before pilot,
+        or for a sandbox-only login, a real copy is no copy at all (None, as unknown)."""
         try:
             owner, reg_no = item_key(scanned, library_code)
         except DomainError:
@@ -153,6 +155,10 @@ class HubBackend:
         with self.hub.db.read() as conn:
             copy = find_copy(conn, owner, reg_no)
             if copy is None:
+                return None
+            try:
+                reach.require(reach.of(self.hub.registry, actor, conn), actor, copy, "copy")
+            except DomainError:  # SANDBOX_ONLY: outside the kiosk's reach, so unknown to it
                 return None
             line = reservation_queue(conn, copy.id)
             facts = ItemFacts(f"${owner}{reg_no}", owner, reg_no, copy.title, copy.loanable,

@@ -123,3 +123,30 @@ def test_the_kiosk_keeps_answering_when_the_hub_does_not(live_server, kiosk_port
         refused = kiosk.checkout(number, "$111001EM0000000001")
         assert refused.fixed["ok"] == "0" and refused.get("AF")
         assert kiosk.status().fixed["online_status"] == "Y"  # the connector itself is up
+
+
+def test_item_information_before_pilot_at_the_connector(live_server) -> None:  # noqa: ANN001
+    """A connector of a library still building forwards 17 with the library's key: the hub
+    answers a real copy as out of that key's reach, so the kiosk sees an unknown item, as
+    at the hub's own kiosk port (tests/integration/test_sandbox_reach.py); the library's
+    sandbox copy answers normally."""
+    from chaekieum.domain.errors import Code, message
+    from chaekieum.services.context import Actor, Role
+
+    code = "141099"  # 경기 새내기작은도서관, at `building`
+    hub = HubOverHttp(live_server.url, code)
+    backend = ConnectorBackend(hub, hub, code, StaticDevices({"kiosk-1": TOKEN}), None,
+                               library_name="경기 새내기작은도서관",
+                               clock=lambda: T0.replace(tzinfo=UTC))
+    made = live_server.hub.sandbox.create(Actor(Role.LIBRARY_SYSTEM, f"key:{code}", "api",
+                                                library_code=code), 1, 1)
+    server = BackgroundServer(backend)
+    backend.loop = server.loop
+    with server, Sip2Client(port=server.port, timeout=15) as kiosk:
+        assert kiosk.login("kiosk-1", TOKEN)
+        real = kiosk.item_info("$111001EM0000000001")
+        assert real.fixed["circulation_status"] == "01" and real.get("AJ") == ""
+        assert not real.all("AQ") and real.all("AF") == [message(Code.COPY_UNKNOWN, "ko")]
+        own = kiosk.item_info(made["copies"][0]["item"])
+        assert own.fixed["circulation_status"] == "03"
+        assert own.get("AJ") == made["copies"][0]["title"] and own.get("AQ") == code

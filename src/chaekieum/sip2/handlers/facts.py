@@ -18,5 +18,6 @@ def patron(ctx: Context, ref: str) -> PatronFacts:
 
 
 def item(ctx: Context, scanned: str) -> ItemFacts | None:
-    """None when the barcode is unreadable or the copy unknown."""
-    return ctx.backend.item_facts(ctx.library_code, scanned)
+    """None when the barcode is unreadable, the copy unknown or outside the kiosk's
+    reach (a real copy before pilot: domain/sandbox.py)."""
+    return ctx.backend.item_facts(ctx.actor, ctx.library_code, scanned)
