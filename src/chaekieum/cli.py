@@ -622,8 +622,9 @@ def conformance_run(
     report: str | None = typer.Option(None, "--report", help="write JSON + HTML here"),
     timeout: float = typer.Option(10.0, "--timeout"),
 ) -> None:
-    """Run the catalogue. Exit status 0 only when every selected scenario passes (1: a
-    failure, 3: nothing failed but something was skipped, 2: bad options)."""
+    """Run the catalogue. Exit status 0 only when every applicable scenario passes (a
+    connector's scenarios do not apply to the hub; 1: a failure, 3: nothing failed but
+    something was skipped, 2: bad options)."""
     from pathlib import Path
 
     from .conformance import report as reports
@@ -641,7 +642,8 @@ def conformance_run(
     if encoding.lower() not in ("utf-8", "euc-kr", "cp949", "cp850"):
         console.print(f"--encoding: utf-8, euc-kr, cp949 or cp850, got {encoding!r}")
         raise typer.Exit(2)
-    marks = {"pass": "[green]통과[/]", "fail": "[red]실패[/]", "skipped": "[yellow]건너뜀[/]"}
+    marks = {"pass": "[green]통과[/]", "fail": "[red]실패[/]", "skipped": "[yellow]건너뜀[/]",
+             "not_applicable": "[dim]해당 없음[/]"}
 
     def show(r) -> None:  # noqa: ANN001
         from rich.markup import escape
@@ -655,7 +657,8 @@ def conformance_run(
                           only=only, timeout=timeout), progress=show)
     doc = reports.build(outcome)
     s = doc.summary
-    console.print(f"{s.result}: {s.passed} passed, {s.failed} failed, {s.skipped} skipped; "
+    console.print(f"{s.result}: {s.passed} passed, {s.failed} failed, {s.skipped} skipped, "
+                  f"{s.not_applicable} not applicable; "
                   f"sandbox removed {doc.sandbox.get('removed')}, left "
                   f"{doc.sandbox.get('left')}", markup=False, highlight=False)
     if report:
@@ -666,7 +669,8 @@ def conformance_run(
 
 @conformance_app.command("schema")
 def conformance_schema() -> None:
-    """Print the JSON Schema of the report (version chaekieum-conformance/1)."""
+    """Print the JSON Schema of the report (version chaekieum-conformance/2; version 1
+    reports still load)."""
     from .conformance.report import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))

@@ -6,6 +6,7 @@ built here (it must fail, naming the right scenario and failure code), and the s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -68,11 +69,13 @@ def test_kit_passes_against_the_hub(hub_server, tmp_path) -> None:  # noqa: ANN0
     failed = {r.scenario.id: (r.failure_code, r.reason) for r in outcome.results
               if r.status != "pass" and not r.scenario.id.startswith("CONN-")}
     assert failed == {}
-    # the connector scenarios are skipped against the hub, with the reason
-    skipped = {r.scenario.id: r.reason for r in outcome.results if r.status == "skipped"}
-    assert set(skipped) == {"CONN-01", "CONN-02"}
-    assert all("not a library connector" in why for why in skipped.values())
-    assert outcome.exit_code == 3
+    # the connector scenarios do not apply to the hub (with the reason): the whole
+    # catalogue against the hub passes
+    not_applicable = {r.scenario.id: r.reason for r in outcome.results
+                      if r.status == "not_applicable"}
+    assert set(not_applicable) == {"CONN-01", "CONN-02"}
+    assert all("not a library connector" in why for why in not_applicable.values())
+    assert outcome.exit_code == 0
     assert outcome.cleanup["left"] == {"members": 0, "copies": 0}
     assert outcome.cleanup["removed"]["loans"] > 30  # the run lent, and took it all back
     # real members, loans and the daily statistics are as they were
@@ -80,9 +83,12 @@ def test_kit_passes_against_the_hub(hub_server, tmp_path) -> None:  # noqa: ANN0
     doc = reports.build(outcome)
     json_path, html_path = reports.write(doc, tmp_path)
     stored = reports.load_report(json_path.read_text(encoding="utf-8"))
-    assert stored.summary.result == "incomplete" and len(stored.results) == len(CATALOGUE)
-    assert json.loads(json_path.read_text())["schema"] == "chaekieum-conformance/1"
-    assert "통과" in html_path.read_text(encoding="utf-8")
+    assert stored.summary.result == "pass" and len(stored.results) == len(CATALOGUE)
+    assert (stored.summary.not_applicable, stored.summary.skipped) == (2, 0)
+    assert json.loads(json_path.read_text())["schema"] == "chaekieum-conformance/2"
+    html = html_path.read_text(encoding="utf-8")
+    assert "결과: 통과" in html and "해당 없음 2" in html
+    assert re.search(r'<tr id="CONN-01">.*?class="not_applicable">해당 없음<', html, re.S)
 
 
 # -- deliberately broken integrations -------------------------------------------------
@@ -356,12 +362,16 @@ def test_cli_list_and_run(live_server, tmp_path) -> None:  # noqa: ANN001
     ok = runner.invoke(app, args + ["--only", "REST-01,REST-07"])
     assert ok.exit_code == 0, ok.output
     skipped = runner.invoke(app, args + ["--only", "REST-01,SIP-02"])  # no --sip2 given
-    assert skipped.exit_code == 3 and "SIP-02" in skipped.output
+    assert skipped.exit_code == 3 and "SIP-02" in skipped.output  # still incomplete
+    assert "incomplete: 1 passed, 0 failed, 1 skipped, 0 not applicable" in skipped.output
+    hub_only = runner.invoke(app, args + ["--only", "REST-01,CONN-*"])  # CONN: not the hub
+    assert hub_only.exit_code == 0 and "해당 없음" in hub_only.output
+    assert "pass: 1 passed, 0 failed, 0 skipped, 2 not applicable" in hub_only.output
     bad = runner.invoke(app, args[:-2] + ["--key", "ck_nope_nope", "--only", "REST-01"])
     assert bad.exit_code == 1
     stored = [reports.load_report(p.read_text(encoding="utf-8"))
               for p in sorted(tmp_path.glob("*.json"))]
-    assert {r.summary.result for r in stored} == {"pass", "incomplete"}
+    assert sorted(r.summary.result for r in stored) == ["incomplete", "pass", "pass"]
     assert runner.invoke(app, ["conformance", "run", "--target", "x", "--library", "12",
                                "--key", "k"]).exit_code == 2
     assert runner.invoke(app, args + ["--encoding", "latin-1"]).exit_code == 2

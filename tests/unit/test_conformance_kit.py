@@ -134,3 +134,46 @@ def test_report_masks_personal_data_and_validates() -> None:
     assert again.summary.result == "fail" and again.results[0].fix_ko
     with pytest.raises(ValueError):
         reports.load_report(reports.to_json(doc).replace('"fail"', '"maybe"', 1))
+
+
+@pytest.mark.parametrize(("statuses", "result", "exit_code"), [
+    (["pass", "not_applicable", "not_applicable"], "pass", 0),
+    (["pass", "pass"], "pass", 0),
+    (["pass", "skipped", "not_applicable"], "incomplete", 3),  # skipped for another reason
+    (["pass", "fail", "not_applicable"], "fail", 1),
+    (["not_applicable", "not_applicable"], "incomplete", 3),  # nothing was checked
+])
+def test_not_applicable_does_not_make_a_run_incomplete(statuses: list[str], result: str,
+                                                       exit_code: int) -> None:
+    at = datetime(2026, 3, 4, tzinfo=UTC)
+    outcome = Outcome(Options(target="http://h", library="111001", key="k"),
+                      [Result(CATALOGUE[n], s, "why") for n, s in enumerate(statuses)],
+                      at, at, {}, {"removed": {}, "left": {"members": 0, "copies": 0}})
+    doc = reports.build(outcome)
+    assert (doc.summary.result, outcome.exit_code) == (result, exit_code)
+    assert doc.summary.not_applicable == statuses.count("not_applicable")
+    assert doc.schema_ == "chaekieum-conformance/2"
+    assert reports.load_report(reports.to_json(doc)) == doc
+    assert ("해당 없음" in reports.to_html(doc)) is ("not_applicable" in statuses)
+
+
+def test_version_1_reports_still_load() -> None:
+    """A report the kit wrote before version 2 (no not_applicable anywhere) loads as it
+    was; version 1 with the new status, or an unknown version, is refused."""
+    at = datetime(2026, 3, 4, tzinfo=UTC)
+    outcome = Outcome(Options(target="http://h", library="111001", key="k"),
+                      [Result(CATALOGUE[0], "pass"), Result(CATALOGUE[1], "skipped", "x")],
+                      at, at, {}, {"removed": {}, "left": {"members": 0, "copies": 0}})
+    v1 = json.loads(reports.to_json(reports.build(outcome)))
+    v1["schema"] = "chaekieum-conformance/1"
+    del v1["summary"]["not_applicable"]
+    old = reports.load_report(json.dumps(v1))
+    assert (old.schema_, old.summary.result, old.summary.not_applicable) == (
+        "chaekieum-conformance/1", "incomplete", 0)
+    assert "건너뜀" in reports.to_html(old)
+    v1["results"][1]["status"] = "not_applicable"
+    with pytest.raises(ValueError, match="not_applicable"):
+        reports.load_report(json.dumps(v1))
+    v1["schema"] = "chaekieum-conformance/3"
+    with pytest.raises(ValueError):
+        reports.load_report(json.dumps(v1))

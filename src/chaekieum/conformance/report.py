@@ -2,9 +2,14 @@
 check) and a self-contained HTML page (for a person).
 
 The schema is the pydantic model `Report` below; `chaekieum conformance schema` prints
-it as JSON Schema and `load_report` validates a stored report against it. Version 1:
-`schema` = "chaekieum-conformance/1". A later version adds fields or a new value in
-`schema`; it never changes the meaning of an existing field.
+it as JSON Schema and `load_report` validates a stored report against it. A later
+version adds fields or a new value in `schema`; it never changes the meaning of an
+existing field, and reports of the earlier versions stay loadable:
+- version 1, `schema` = "chaekieum-conformance/1": statuses pass, fail, skipped;
+- version 2, `schema` = "chaekieum-conformance/2" (written now): adds the status
+  `not_applicable` (a scenario that does not apply to the target: a connector's scenario
+  against the hub) and `summary.not_applicable`. Such a scenario does not make a run
+  incomplete: the result is `pass` when every applicable scenario passed.
 
 Exchanges of failing scenarios are kept with personal data masked (logsafe.mask_text
 for member numbers and /members/ paths, plus names, contacts and birth years in JSON
@@ -21,13 +26,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__
 from ..logsafe import HIDDEN, mask_text
-from .runner import Outcome, Result
+from .runner import NOT_APPLICABLE, Outcome, Result, verdict
 
-SCHEMA_ID = "chaekieum-conformance/1"
+SCHEMA_V1 = "chaekieum-conformance/1"
+SCHEMA_ID = "chaekieum-conformance/2"  # what build() writes
 PERSONAL_KEYS = {"name", "phone", "email", "birth_year", "guardian_name", "guardian_phone",
                  "ci", "password", "card_uid", "api_key", "secret"}
 SIP_PERSONAL = ("AE", "BD", "BE", "BF", "DA", "AD", "AC", "CO")
@@ -47,8 +53,8 @@ class ScenarioResult(BaseModel):
     group: str
     title_ko: str
     title_en: str
-    status: Literal["pass", "fail", "skipped"]
-    reason: str = ""  # why it failed or was skipped
+    status: Literal["pass", "fail", "skipped", "not_applicable"]  # the last from version 2
+    reason: str = ""  # why it failed, was skipped or does not apply
     failure_code: str | None = None  # stable code from the catalogue (fail only)
     fix_ko: str | None = None  # the catalogue's fix-it text for that code
     duration_ms: int = 0
@@ -59,12 +65,15 @@ class Summary(BaseModel):
     passed: int
     failed: int
     skipped: int
-    result: Literal["pass", "fail", "incomplete"]  # incomplete: nothing failed, some skipped
+    # pass: every applicable scenario passed; incomplete: nothing failed, some skipped
+    result: Literal["pass", "fail", "incomplete"]
+    not_applicable: int = 0  # version 2
 
 
 class Report(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    schema_: Literal["chaekieum-conformance/1"] = Field(SCHEMA_ID, alias="schema")
+    schema_: Literal["chaekieum-conformance/1", "chaekieum-conformance/2"] = Field(
+        SCHEMA_ID, alias="schema")
     kit_version: str
     code_revision: str  # the kit's git revision (or its version when installed)
     target: Target
@@ -74,6 +83,13 @@ class Report(BaseModel):
     summary: Summary
     results: list[ScenarioResult]
     sandbox: dict[str, Any]  # peer library, what was created and removed, what is left
+
+    @model_validator(mode="after")
+    def _version_1_has_no_not_applicable(self) -> Report:
+        if self.schema_ == SCHEMA_V1 and (self.summary.not_applicable or any(
+                r.status == NOT_APPLICABLE for r in self.results)):
+            raise ValueError(f"{NOT_APPLICABLE} is a status of {SCHEMA_ID}, not {SCHEMA_V1}")
+        return self
 
 
 def code_revision() -> str:
@@ -137,8 +153,8 @@ def _result(r: Result) -> ScenarioResult:
 def build(outcome: Outcome) -> Report:
     o = outcome.options
     results = [_result(r) for r in outcome.results]
-    counts = {k: sum(1 for r in results if r.status == k) for k in ("pass", "fail", "skipped")}
-    verdict = "fail" if counts["fail"] else ("incomplete" if counts["skipped"] else "pass")
+    counts = {k: sum(1 for r in results if r.status == k)
+              for k in ("pass", "fail", "skipped", NOT_APPLICABLE)}
     fx = outcome.fixtures or {}
     return Report(
         kit_version=__version__, code_revision=code_revision(),
@@ -147,7 +163,8 @@ def build(outcome: Outcome) -> Report:
         started_at=outcome.started_at, finished_at=outcome.finished_at,
         selected=[r.id for r in results],
         summary=Summary(passed=counts["pass"], failed=counts["fail"],
-                        skipped=counts["skipped"], result=verdict),
+                        skipped=counts["skipped"], not_applicable=counts[NOT_APPLICABLE],
+                        result=verdict([r.status for r in results])),
         results=results,
         sandbox={"peer": fx.get("peer"),
                  "created": {"members": len(fx.get("members") or []),
@@ -162,7 +179,8 @@ def to_json(report: Report) -> str:
 
 
 def load_report(text: str) -> Report:
-    """Parse and validate a stored report (raises pydantic.ValidationError)."""
+    """Parse and validate a stored report, of any version (raises
+    pydantic.ValidationError)."""
     return Report.model_validate_json(text)
 
 
@@ -178,6 +196,7 @@ body{font-family:"Noto Sans KR",system-ui,sans-serif;margin:2rem;color:#222;max-
 h1{font-size:1.4rem} table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 .pass{color:#176b2c}.fail{color:#b00020;font-weight:bold}.skipped{color:#8a6d00}
+.not_applicable{color:#666}
 .verdict{font-size:1.2rem;padding:.5rem 1rem;display:inline-block;border-radius:.3rem}
 .v-pass{background:#e3f4e6}.v-fail{background:#fde7ea}.v-incomplete{background:#fff5d6}
 pre{background:#f6f6f6;padding:.5rem;white-space:pre-wrap;word-break:break-all;font-size:.8rem}
@@ -186,7 +205,10 @@ pre{background:#f6f6f6;padding:.5rem;white-space:pre-wrap;word-break:break-all;f
 <h1>책이음 서비스 적합성 검사 보고서 (Conformance report)</h1>
 <p class="verdict v-{{ r.summary.result }}">결과: {{ {'pass': '통과', 'fail': '실패',
  'incomplete': '미완료(건너뜀 있음)'}[r.summary.result] }} —
- 통과 {{ r.summary.passed }} · 실패 {{ r.summary.failed }} · 건너뜀 {{ r.summary.skipped }}</p>
+ 통과 {{ r.summary.passed }} · 실패 {{ r.summary.failed }} · 건너뜀 {{ r.summary.skipped }}
+ {%- if r.summary.not_applicable %} · 해당 없음 {{ r.summary.not_applicable }}{% endif %}</p>
+{% if r.summary.not_applicable %}<p>해당 없음: 검사 대상에 적용되지 않는 시나리오입니다(예: 허브를
+ 검사할 때의 커넥터 시나리오). 결과에 영향을 주지 않습니다.</p>{% endif %}
 <table>
 <tr><th>대상</th><td>{{ r.target.url }}{% if r.target.sip2 %} · SIP2 {{ r.target.sip2 }}
  ({{ r.target.terminal }}, {{ r.target.encoding }}){% endif %}</td></tr>
@@ -200,7 +222,7 @@ pre{background:#f6f6f6;padding:.5rem;white-space:pre-wrap;word-break:break-all;f
 <table><tr><th>ID</th><th>시나리오</th><th>결과</th><th>사유 / 실패 코드</th><th>ms</th></tr>
 {% for s in r.results %}<tr id="{{ s.id }}"><td>{{ s.id }}</td>
 <td>{{ s.title_ko }}<br><small>{{ s.title_en }}</small></td>
-<td class="{{ s.status }}">{{ {'pass': '통과', 'fail': '실패', 'skipped': '건너뜀'}[s.status] }}</td>
+<td class="{{ s.status }}">{{ STATUS_KO[s.status] }}</td>
 <td>{% if s.failure_code %}<code>{{ s.failure_code }}</code> {% endif %}{{ s.reason }}
 {% if s.fix_ko %}<div class="fix">고칠 점: {{ s.fix_ko }}</div>{% endif %}</td>
 <td>{{ s.duration_ms }}</td></tr>{% endfor %}</table>
@@ -215,8 +237,11 @@ pre{background:#f6f6f6;padding:.5rem;white-space:pre-wrap;word-break:break-all;f
 """)
 
 
+STATUS_KO = {"pass": "통과", "fail": "실패", "skipped": "건너뜀", NOT_APPLICABLE: "해당 없음"}
+
+
 def to_html(report: Report) -> str:
-    return _HTML.render(r=report)
+    return _HTML.render(r=report, STATUS_KO=STATUS_KO)
 
 
 def write(report: Report, directory: Path) -> tuple[Path, Path]:

@@ -3,6 +3,8 @@ clean-up that happens whatever went wrong, and the results for the report.
 
 A scenario's step function raises `Fail(code, detail)` (a code of its catalogue row or
 a generic one) or `Skip(reason)`; anything else it raises is reported as `KIT_ERROR`
+A scenario that does not apply to the target at all (a connector's scenario against the
+hub) is `not_applicable`, with that reason: unlike a skip it leaves nothing unchecked.
 (`TransportError` as `NO_ANSWER`). Every HTTP exchange and SIP2 frame of the scenario
 is recorded; a failing scenario's exchanges go into the report, personal data masked.
 """
@@ -34,6 +36,18 @@ class Skip(Exception):
     pass
 
 
+NOT_APPLICABLE = "not_applicable"
+
+
+def verdict(statuses: list[str]) -> str:
+    """`fail` when a scenario failed; `pass` when every applicable scenario passed (at
+    least one did); else `incomplete` (something skipped, or nothing applied)."""
+    if "fail" in statuses:
+        return "fail"
+    applicable = [s for s in statuses if s != NOT_APPLICABLE]
+    return "pass" if applicable and all(s == "pass" for s in applicable) else "incomplete"
+
+
 @dataclass
 class Options:
     target: str
@@ -50,7 +64,7 @@ class Options:
 @dataclass
 class Result:
     scenario: Scenario
-    status: str  # pass | fail | skipped
+    status: str  # pass | fail | skipped | not_applicable
     reason: str = ""
     failure_code: str | None = None
     duration_ms: int = 0
@@ -206,8 +220,8 @@ def run_scenario(run: Run, scenario: Scenario,
         return Result(scenario, "skipped", "no kiosk port given (--sip2, --terminal, "
                       "--password)")
     if "connector" in scenario.needs and run.connector is None:
-        return Result(scenario, "skipped", "the target is the hub, not a library connector "
-                      "(these scenarios run against a connector's local API)")
+        return Result(scenario, NOT_APPLICABLE, "the target is the hub, not a library "
+                      "connector (these scenarios run against a connector's local API)")
     if "peer" in scenario.needs and not run.peer:
         return Result(scenario, "skipped", "no sandbox peer: the hub found no other "
                       "circulating library in this library's region")
@@ -251,11 +265,10 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        """0 only when every selected scenario passed; 1 on a failure; 3 when nothing
-        failed but something was skipped."""
-        if any(r.status == "fail" for r in self.results):
-            return 1
-        return 0 if all(r.status == "pass" for r in self.results) else 3
+        """0 only when every applicable scenario passed (`verdict` pass); 1 on a failure;
+        3 when nothing failed but something was skipped (incomplete)."""
+        return {"pass": 0, "fail": 1, "incomplete": 3}[
+            verdict([r.status for r in self.results])]
 
 
 def run(options: Options, transport: httpx.BaseTransport | None = None,
