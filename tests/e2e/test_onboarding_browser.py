@@ -4,16 +4,18 @@ the conformance report), the regional center and the national center (the moves,
 launch date), with refused moves shown in Korean, the library unable to open another
 library's page, and screenshots of the board and the library's page.
 
-The conformance kit runs for real against the hub during the walk, on the library's
-sandbox (before the pilot that is all its key reaches). Run without a kiosk port its
-report is incomplete and the pilot is refused for it. The passing report is then one in
-the kit's schema, as tests/integration/test_onboarding.py makes it (the kit passing
-completely for a library before pilot, SIP2 included: tests/integration/
-test_sandbox_reach.py)."""
+The conformance kit runs for real against the running hub during the walk, with the
+sandbox credentials 국중 issued into the library's connector package (downloaded in the
+console at registration): before the pilot the library's sandbox is all they reach. Run
+without a kiosk port its report is incomplete (SIP2 scenarios skipped) and the pilot is
+refused for it; run with the hub's SIP2 port and the package's kiosk login it passes
+(the connector scenarios do not apply to the hub), and that report, the kit's own file,
+is uploaded through the console and opens the pilot."""
 
 from __future__ import annotations
 
-import json
+import re
+import tomllib
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,6 @@ from chaekieum.services import demo
 from chaekieum.services.context import SYSTEM, Role
 
 from ..docfiles import pdf
-from ..integration.test_onboarding import report
 
 pytestmark = pytest.mark.browser
 
@@ -111,16 +112,15 @@ def tick_all(page, stage_name: str, note: str = "") -> None:  # noqa: ANN001
 def test_one_library_from_suitability_check_to_launch(live_server, new_page, clock,  # noqa: ANN001
                                                       tmp_path) -> None:
     hub = live_server.hub
-    # today is the real date (the kit's report carries the wall-clock time of its run)
-    clock.set(datetime.now(UTC).replace(tzinfo=None, microsecond=0))
+    # the walk starts 44 days ago, so that the final test is today: the kit's report
+    # carries the wall-clock time of its run, which the pilot gate holds to freshness
+    clock.set(datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(days=44))
     day0 = clock.today()
-    # 국중 enters the library at the suitability check, with a librarian account and a
-    # sandbox API key for the kit; another library is late on its schedule
+    # 국중 enters the library at the suitability check, with a librarian account;
+    # another library is late on its schedule
     hub.network.register_library(SYSTEM, LIB, NAME, "gyeonggi", 6, status="suitability_check")
     hub.credentials.create_staff(SYSTEM, f"lib-{LIB}", "new-library-pass", f"{NAME} 사서",
                                  Role.LIBRARIAN, LIB)
-    kit_key = hub.credentials.create_api_key(SYSTEM, "library", LIB, "적합성 검사",
-                                             environment="sandbox")["api_key"]
     hub.onboarding.set_plan(SYSTEM, "141099", {"final_test": day0 - timedelta(days=5),
                                                "pilot": day0 + timedelta(days=20)})
     walk = Walk(live_server, new_page, tmp_path)
@@ -198,8 +198,14 @@ def test_one_library_from_suitability_check_to_launch(live_server, new_page, clo
     with national.expect_download() as download:
         national.click("#confirm-yes")
     issued = package(download.value)
-    assert f'library = "{LIB}"' in issued["connector.toml"]
-    assert NAME in issued["INSTALL.md"] and "api_key = \"ck_" in issued["connector.toml"]
+    config = tomllib.loads(issued["connector.toml"])
+    assert config["library"] == LIB and config["api_key"].startswith("ck_")
+    # the kit's credentials, as the vendor reads them: the key from the config, the kiosk
+    # login from the install steps
+    kit_key = config["api_key"]
+    kiosk_login, kiosk_password = re.search(r"로그인은 (\S+) / (\S+) 입니다",
+                                            issued["INSTALL.md"]).groups()
+    assert kiosk_login.startswith(f"sandbox-{LIB}-")
     move(national, "building", "미들웨어·안내서 제공")
 
     # -- building: the library lists its linked systems and adopts the rules --------------
@@ -232,11 +238,17 @@ def test_one_library_from_suitability_check_to_launch(live_server, new_page, clo
     assert refusals(regional) == {"ONBOARDING_NO_REPORT": ko(Code.ONBOARDING_NO_REPORT)}
     assert stage(regional) == "final_test"
 
-    # -- final test: the kit runs for real against the hub (on the library's sandbox:
-    # before pilot that is all its key reaches); without a kiosk port its SIP2 scenarios
-    # are skipped, so the report is incomplete, which the pilot gate refuses too --------
-    outcome = run(Options(target=live_server.url, library=LIB, key=kit_key, timeout=20))
-    failing, _ = reports.write(reports.build(outcome), tmp_path / "kit")
+    # -- final test: the kit runs for real against the running hub, with the package's
+    # sandbox credentials (before pilot that is all they reach). Without a kiosk port its
+    # SIP2 scenarios are skipped: the report is incomplete, which the pilot gate refuses
+    def kit(**sip2: str) -> Path:
+        outcome = run(Options(target=live_server.url, library=LIB, key=kit_key, timeout=20,
+                              **sip2))
+        assert outcome.cleanup["left"] == {"members": 0, "copies": 0}
+        json_path, _ = reports.write(reports.build(outcome), tmp_path / "kit")
+        return json_path
+
+    failing = kit()
     assert reports.load_report(failing.read_text()).summary.result == "incomplete"
     lib = walk.signin(f"lib-{LIB}", "new-library-pass")
     tick_all(lib, "final_test")
@@ -252,14 +264,25 @@ def test_one_library_from_suitability_check_to_launch(live_server, new_page, clo
     move(regional, "pilot")
     assert refusals(regional) == {
         "ONBOARDING_REPORT_FAILED": ko(Code.ONBOARDING_REPORT_FAILED)}
-    # a passing report (the kit's schema), and the kiosk ticked as tested
-    passing = tmp_path / "pass.json"
-    passing.write_text(json.dumps(report(LIB, "pass", clock.now() - timedelta(hours=1))),
-                       encoding="utf-8")
+    # the whole catalogue with the hub's kiosk port and the package's kiosk login: every
+    # scenario that applies passes (CONN-* do not apply to the hub); the kit's own file
+    # goes up through the console
+    passing = kit(sip2=f"127.0.0.1:{live_server.sip2_port}", terminal=kiosk_login,
+                  password=kiosk_password)
+    doc = reports.load_report(passing.read_text())
+    assert (doc.summary.result, doc.summary.failed, doc.summary.skipped) == ("pass", 0, 0)
+    assert doc.summary.not_applicable == 2 and doc.target.terminal == kiosk_login
     lib.set_input_files("#report-upload [name=file]", str(passing))
     with lib.expect_navigation():
         lib.click("#report-upload button")
     assert "결과서를 등록했습니다" in lib.locator(".flash.ok").inner_text()
+    row = lib.locator('#reports-table tr[data-result="pass"]')
+    assert row.count() == 1 and "0일" in row.inner_text()
+    with lib.expect_navigation():
+        row.locator("a >> nth=0").click()
+    shown = lib.locator("body").inner_text()
+    assert "결과: 통과" in shown and "해당 없음 2" in shown and "SIP-09" in shown
+    lib.go_back()
     regional.reload()
     move(regional, "pilot")
     assert list(refusals(regional)) == ["ONBOARDING_SYSTEMS_OPEN"]
