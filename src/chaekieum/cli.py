@@ -54,6 +54,9 @@ app.add_typer(notices_app, name="notices")
 import_app = typer.Typer(help="Bulk import of a joining library's data (docs/import.md).",
                          no_args_is_help=True)
 app.add_typer(import_app, name="import")
+vendor_app = typer.Typer(help="Vendors (사업자): registry, staff accounts, API keys.",
+                         no_args_is_help=True)
+app.add_typer(vendor_app, name="vendor")
 ConfigOption = typer.Option("connector.toml", "--config", "-c", help="connector.toml")
 console = Console()
 
@@ -307,6 +310,45 @@ def create_api_key(library: str = typer.Argument(..., help="도서관부호"),
 
     out = _hub(database_url).credentials.create_api_key(SYSTEM, "library", library, label)
     console.print_json(json.dumps(out))
+
+
+@vendor_app.command("add")
+def vendor_add(brn: str = typer.Argument(..., help="사업자등록번호, e.g. 220-81-62517"),
+               name: str = typer.Argument(...), contact_name: str = "",
+               contact_email: str = "", contact_phone: str = "",
+               database_url: str | None = DbOption) -> None:
+    """Register a vendor (its number is checked by its check digit)."""
+    from .services.context import SYSTEM
+
+    out = _hub(database_url).vendors.create(SYSTEM, brn, name, contact_name, contact_email,
+                                            contact_phone)
+    console.print_json(json.dumps(out, ensure_ascii=False))
+
+
+@vendor_app.command("staff")
+def vendor_staff(brn: str = typer.Argument(..., help="사업자등록번호"),
+                 username: str = typer.Argument(...),
+                 password: str = typer.Option(..., prompt=True, hide_input=True),
+                 display_name: str = "", database_url: str | None = DbOption) -> None:
+    """Create a console account for the vendor's staff."""
+    from .domain.vendors import brn as parse_brn
+    from .services.context import SYSTEM, Role
+
+    out = _hub(database_url).credentials.create_staff(
+        SYSTEM, username, password, display_name or username, Role.VENDOR, parse_brn(brn))
+    console.print_json(json.dumps(out, ensure_ascii=False))
+
+
+@vendor_app.command("api-key")
+def vendor_api_key(brn: str = typer.Argument(..., help="사업자등록번호"), label: str = "",
+                   database_url: str | None = DbOption) -> None:
+    """Issue a vendor API key for the onboarding API (printed once)."""
+    from .domain.vendors import brn as parse_brn
+    from .services.context import SYSTEM
+
+    out = _hub(database_url).credentials.create_api_key(SYSTEM, "vendor", parse_brn(brn),
+                                                        label)
+    console.print_json(json.dumps(out, ensure_ascii=False))
 
 
 @cred_app.command("terminal")

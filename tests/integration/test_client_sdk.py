@@ -181,6 +181,22 @@ def test_every_api_v1_endpoint_has_a_client_method(live_server, members) -> None
     assert attempt(adm.remove_onboarding_document, "111077", doc["id"])["removed"] == doc["id"]
     package = attempt(adm.connector_package, "111077", adapter="webhook")
     assert isinstance(package, bytes) and package[:2] == b"PK"  # a zip (test_connector_package)
+    # vendors (사업자): test_vendors.py covers the rules; here every endpoint once
+    made_vendor = attempt(adm.create_vendor, "220-81-62517", "SDK 구축", contact_email="v@sdk.kr")
+    assert made_vendor["brn"] == "2208162517", made_vendor
+    assert attempt(adm.update_vendor, "2208162517", "SDK 구축(주)")["name"] == "SDK 구축(주)"
+    assert attempt(adm.assign_vendor, "111077", "2208162517")["vendor"]["brn"] == "2208162517"
+    assert [v["brn"] for v in attempt(adm.vendors)["items"]] == ["2208162517"]
+    assert attempt(adm.vendor, "2208162517")["libraries"][0]["code"] == "111077"
+    assert attempt(adm.create_vendor_staff, "2208162517", "sdk-vendor",
+                   "vendor-pass-1")["role"] == "vendor"
+    vkey = attempt(adm.create_vendor_api_key, "2208162517", "sdk")
+    assert [k["key_id"] for k in attempt(adm.vendor_api_keys, "2208162517")["items"]] == [
+        vkey["key_id"]]
+    ven = HubClient(live_server.url, vkey["api_key"], retry=FAST)
+    assert ven.onboarding("111077")["vendor"] == "2208162517"
+    assert isinstance(attempt(ven.checkout, number, item), HubError)  # never circulation
+    ven.close()
     attempt(adm.policy, "national")
     attempt(adm.effective_policy, "111001")
     attempt(adm.set_policy, "library", {"loan_period_days": 14}, scope="111077")

@@ -4,7 +4,9 @@ with the credentials of
 
 - the issuing library; a library the member joined (by auto-join); a library of the same
   region the member never joined; a library of another region;
-- the regional keys of both regions; a national key,
+- the regional keys of both regions; a national key;
+- a vendor's (사업자) key: vendors act only on the onboarding of the libraries that
+  selected them (services/onboarding_access.py), never on a member,
 
 must answer what the table says: status and code, for reads whether personal data or
 titles are present, for writes whether the change happened and was audited. A route under
@@ -48,7 +50,8 @@ from .apiclient import library_key
 ISSUING, JOINED, OTHER = "111001", "111002", "111003"  # Seoul
 FOREIGN = "121001"  # Busan
 ACTORS = ("issuing", "joined", "same_region_never_joined", "other_region",
-          "regional_own", "regional_other", "national")
+          "regional_own", "regional_other", "national", "vendor")
+VENDOR_BRN = "2208162517"  # the vendor of the issuing library
 LIBRARY_OF = {"issuing": ISSUING, "joined": JOINED, "same_region_never_joined": OTHER,
               "other_region": FOREIGN}
 
@@ -61,15 +64,17 @@ NOT_JOINED = "403 MEMBER_NOT_JOINED_HERE"
 NOT_ISSUED = "403 MEMBER_NOT_ISSUED_HERE"
 OUT_OF_REGION = "403 MEMBER_OUT_OF_REGION"
 NEEDS_LIBRARY = "403 FORBIDDEN (no acting library)"
+VENDOR_REFUSED = NEEDS_LIBRARY  # the same code: a vendor acts for no library's members
 NO_DATA = "answered, no personal data"
 REFUSED = {NOT_JOINED: "MEMBER_NOT_JOINED_HERE", OUT_OF_REGION: "MEMBER_OUT_OF_REGION",
            NEEDS_LIBRARY: "FORBIDDEN", NOT_ISSUED: "MEMBER_NOT_ISSUED_HERE"}
 
 
 def row(issuing: str, joined: str, same_region: str, other_region: str, regional_own: str,
-        regional_other: str, national: str) -> dict[str, str]:
+        regional_other: str, national: str, vendor: str = VENDOR_REFUSED) -> dict[str, str]:
+    """Every row refuses the vendor (its own library's members included)."""
     return dict(zip(ACTORS, (issuing, joined, same_region, other_region, regional_own,
-                             regional_other, national), strict=True))
+                             regional_other, national, vendor), strict=True))
 
 
 # the rule for reads of personal data / titles and for changes: libraries the member joined
@@ -279,6 +284,8 @@ def keys(any_hub: Hub) -> dict[str, dict[str, str]]:
     tokens["regional_own"] = creds.create_api_key(SYSTEM, "region", "seoul", "t")["api_key"]
     tokens["regional_other"] = creds.create_api_key(SYSTEM, "region", "busan", "t")["api_key"]
     tokens["national"] = creds.create_api_key(SYSTEM, "national", "", "t")["api_key"]
+    any_hub.vendors.create(SYSTEM, VENDOR_BRN, "구축사업자")
+    tokens["vendor"] = creds.create_api_key(SYSTEM, "vendor", VENDOR_BRN, "t")["api_key"]
     return {who: {"Authorization": f"Bearer {t}"} for who, t in tokens.items()}
 
 
@@ -383,6 +390,26 @@ def test_every_operation_of_the_rule_is_exercised() -> None:
     assert set(access.WHO_MAY) == set(Op)
 
 
+def test_a_vendor_stands_nowhere(hub: Hub) -> None:
+    """The rule's table for a vendor (by its staff or its key): every operation refused,
+    also for a member of a library that selected it, and also acting 'for' a library."""
+    m = make_member(hub)
+    hub.vendors.create(SYSTEM, VENDOR_BRN, "구축사업자")
+    hub.vendors.assign(SYSTEM, "141099", VENDOR_BRN)
+    subject = access.Subject.of(m.number, [(ISSUING, "seoul"), (JOINED, "seoul")],
+                                (ISSUING, "seoul"))
+    for actor in (Actor(Role.VENDOR, "staff:v", "console", vendor=VENDOR_BRN),
+                  Actor(Role.VENDOR, "key:v", "api", ISSUING, vendor=VENDOR_BRN)):
+        assert access.standing(actor, subject) == access.Standing.NONE
+        for op in Op:
+            with pytest.raises(DomainError) as err:
+                access.check(actor, op, subject)
+            assert err.value.code == "FORBIDDEN", op
+        with pytest.raises(DomainError) as err:
+            hub.members.get(actor, m.number, Op.LOOKUP)
+        assert err.value.code == "FORBIDDEN"
+
+
 def test_set_password_follows_the_rule(hub: Hub) -> None:
     m = make_member(hub)
     actors = {
@@ -395,8 +422,10 @@ def test_set_password_follows_the_rule(hub: Hub) -> None:
         "national": Actor(Role.NATIONAL_ADMIN, "staff:g", "desk"),
         "self": Actor(Role.MEMBER, f"member:{m.number}", "portal"),
         "another member": Actor(Role.MEMBER, "member:11100126000010", "portal"),
+        "vendor": Actor(Role.VENDOR, "staff:v", "console", vendor=VENDOR_BRN),
     }
-    expect = {**JOINED_WRITE, "self": DONE, "another member": "403 FORBIDDEN"}
+    expect = {**JOINED_WRITE, "self": DONE, "another member": "403 FORBIDDEN",
+              "vendor": "403 FORBIDDEN"}
     got = {}
     for who, actor in actors.items():
         rows = audit_rows(hub, m.number, "member.set_password")

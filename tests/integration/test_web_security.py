@@ -82,7 +82,7 @@ def _post_paths(hub: Hub, number: str) -> list[str]:
     values = {"code": "111001", "key_id": "demo111001", "login": "kiosk-111001",
               "username": "lib-111001",
               "number": number, "transit_id": "1", "action": "send", "batch_id": "1",
-              "grant_id": "1", "client_id": "ck-none"}
+              "grant_id": "1", "client_id": "ck-none", "brn": "2208162517"}
     paths = []
     routes = [route for module in PAGES for route in module.router.routes]
     for route in routes:

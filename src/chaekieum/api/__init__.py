@@ -25,6 +25,7 @@ from .routes import (
     registrations,
     reservations,
     sandbox,
+    vendors,
 )
 
 MULTIPART_SLACK = 64 * 1024
@@ -53,6 +54,7 @@ def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -
     v1.include_router(registrations.router)
     v1.include_router(me.router)
     v1.include_router(packages.router)
+    v1.include_router(vendors.router)
     oauth.mount(app, hub)
 
     def ready() -> dict:

@@ -27,6 +27,24 @@ async def current_actor(
         request: Request,
         _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> Actor:
+    """The caller of every route except the onboarding routes: a vendor's key is refused
+    here (FORBIDDEN), whatever the service would say (services/onboarding.py: a vendor
+    acts only on the onboarding of the libraries that selected it)."""
+    actor = await _actor(request)
+    if actor.role == Role.VENDOR:
+        raise DomainError(Code.FORBIDDEN, problem="a vendor key reaches onboarding only")
+    return actor
+
+
+async def onboarding_actor(
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Actor:
+    """The caller of an onboarding route: any key, vendors' too (the service decides)."""
+    return await _actor(request)
+
+
+async def _actor(request: Request) -> Actor:
     """Async so the usual case (a key already verified) costs no thread hand-off; a key
     seen for the first time is verified (argon2, database) in a worker thread.
     (`_declared` only puts the bearer scheme on the operation in the OpenAPI document;
@@ -44,6 +62,8 @@ async def current_actor(
     # request header a client could set to pass itself off as a desk or a kiosk.
     actor = principal.actor()
     acting = request.headers.get("x-acting-library")
+    if acting and actor.role == Role.VENDOR:
+        raise DomainError(Code.FORBIDDEN, library_code=acting[:10])
     if acting and actor.role != Role.LIBRARY_SYSTEM:
         lib = await run_in_threadpool(hub.registry.library, acting)
         if actor.role == Role.REGIONAL_ADMIN and lib.region_code != actor.region_code:

@@ -582,6 +582,53 @@ class _Endpoints(Generic[R]):
     def revoke_terminal(self, login: str, *, idempotency_key: str | None = None) -> R:
         return self._run(_write("DELETE", f"/terminals/{_seg(login)}", key=idempotency_key))
 
+    # -- vendors (사업자) --------------------------------------------------------
+    def vendors(self) -> R:
+        """The registered vendors (a vendor's key: only itself)."""
+        return self._run(_get("/vendors"))
+
+    def vendor(self, brn: str) -> R:
+        """A vendor and the libraries it serves (as this key may see them)."""
+        return self._run(_get(f"/vendors/{_seg(brn)}"))
+
+    def create_vendor(self, brn: str, name: str, *, contact_name: str = "",
+                      contact_email: str = "", contact_phone: str = "",
+                      idempotency_key: str | None = None) -> R:
+        """Register a vendor by its 사업자등록번호 (national admin)."""
+        return self._run(_write("POST", "/vendors", {
+            "brn": brn, "name": name, "contact_name": contact_name,
+            "contact_email": contact_email, "contact_phone": contact_phone}, idempotency_key))
+
+    def update_vendor(self, brn: str, name: str, *, contact_name: str = "",
+                      contact_email: str = "", contact_phone: str = "",
+                      idempotency_key: str | None = None) -> R:
+        return self._run(_write("PATCH", f"/vendors/{_seg(brn)}", {
+            "name": name, "contact_name": contact_name, "contact_email": contact_email,
+            "contact_phone": contact_phone}, idempotency_key))
+
+    def assign_vendor(self, code: str, brn: str | None, *,
+                      idempotency_key: str | None = None) -> R:
+        """Choose the library's vendor (None clears it)."""
+        return self._run(_write("PUT", f"/libraries/{_seg(code)}/onboarding/vendor",
+                                {"brn": brn}, idempotency_key))
+
+    def create_vendor_staff(self, brn: str, username: str, password: str,
+                            display_name: str = "", *,
+                            idempotency_key: str | None = None) -> R:
+        """A console account for the vendor's staff (national admin)."""
+        return self._run(_write("POST", f"/vendors/{_seg(brn)}/staff", {
+            "username": username, "password": password, "display_name": display_name},
+            idempotency_key))
+
+    def vendor_api_keys(self, brn: str) -> R:
+        return self._run(_get(f"/vendors/{_seg(brn)}/api-keys"))
+
+    def create_vendor_api_key(self, brn: str, label: str = "", *,
+                              idempotency_key: str | None = None) -> R:
+        """A vendor's key for the onboarding API of the libraries that selected it."""
+        return self._run(_write("POST", f"/vendors/{_seg(brn)}/api-keys",
+                                {"label": label}, idempotency_key))
+
     # -- change feed, audit, connector snapshot ------------------------------
     def events(self, after: int = 0, limit: int = 100) -> R:
         """This library's change feed (an `EventPage`); store `next_after` and poll."""

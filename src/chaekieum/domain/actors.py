@@ -18,10 +18,14 @@ class Role:
     LIBRARY_SYSTEM = "library"  # a library's API key (its ILS, homepage, app)
     TERMINAL = "terminal"  # a SIP2 kiosk / RFID pad / book drop
     MEMBER = "member"
+    VENDOR = "vendor"  # staff or API key of a vendor (사업자): onboarding of its libraries only
     SYSTEM = "system"  # CLI, migrations, demo loader
 
 
 STAFF_ROLES = {Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN}
+# Accounts that sign in at the console: staff, and vendors' staff (scope: the vendor's
+# 사업자등록번호)
+CONSOLE_ROLES = {*STAFF_ROLES, Role.VENDOR}
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Actor:
     library_code: str | None = None  # the library this actor acts for
     region_code: str | None = None  # for regional admins
     environment: str = "live"
+    vendor: str | None = None  # for vendors: the 사업자등록번호 (10 digits)
 
     @property
     def label(self) -> str:
@@ -50,7 +55,7 @@ class Actor:
     def acting_for(self, library_code: str) -> Actor:
         """An admin acting at one library (e.g. a national admin at a desk)."""
         return Actor(self.role, self.ident, self.channel, library_code, self.region_code,
-                     self.environment)
+                     self.environment, self.vendor)
 
 
 SYSTEM = Actor(Role.SYSTEM, "system", "cli")

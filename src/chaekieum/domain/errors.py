@@ -97,6 +97,10 @@ class Code(StrEnum):
     ONBOARDING_PILOT_TOO_SHORT = "ONBOARDING_PILOT_TOO_SHORT"
     ONBOARDING_DOCUMENT_TOO_LARGE = "ONBOARDING_DOCUMENT_TOO_LARGE"
     ONBOARDING_DOCUMENT_TYPE = "ONBOARDING_DOCUMENT_TYPE"
+    VENDOR_BRN_INVALID = "VENDOR_BRN_INVALID"
+    VENDOR_UNKNOWN = "VENDOR_UNKNOWN"
+    VENDOR_EXISTS = "VENDOR_EXISTS"
+    VENDOR_ASSIGN_STAGE = "VENDOR_ASSIGN_STAGE"
     POLICY_INVALID = "POLICY_INVALID"
     POLICY_NATIONAL_ONLY = "POLICY_NATIONAL_ONLY"
     # access
@@ -284,6 +288,17 @@ MESSAGES: dict[Code, tuple[str, str]] = {
     Code.ONBOARDING_REASON_REQUIRED: (
         "보류나 참여 철회에는 사유를 적어야 합니다.",
         "Putting onboarding on hold or withdrawing needs a reason.",
+    ),
+    Code.VENDOR_BRN_INVALID: (
+        "사업자등록번호가 올바르지 않습니다. 숫자 10자리와 검증번호를 확인하세요.",
+        "Not a valid business registration number (10 digits with a check digit).",
+    ),
+    Code.VENDOR_UNKNOWN: ("등록되지 않은 사업자입니다.", "Unknown vendor."),
+    Code.VENDOR_EXISTS: ("이미 등록된 사업자등록번호입니다.",
+                         "A vendor with this registration number is already registered."),
+    Code.VENDOR_ASSIGN_STAGE: (
+        "사업자는 참여 절차 중에만 지정할 수 있습니다. 도서관은 사업자 선정 단계에서 지정합니다.",
+        "A vendor is assigned while joining; the library itself at the vendor-selection stage.",
     ),
     Code.ONBOARDING_UNKNOWN_ITEM: ("점검표에 없는 항목입니다.", "Not an item of the onboarding checklists."),
     Code.ONBOARDING_NO_REPORT: (

@@ -73,6 +73,17 @@ RESPONSIBLE = {
     Stage.WITHDRAWN: Party.NATIONAL,
 }
 
+
+
+def vendor_may_move(current: str, target: str) -> bool:
+    """A vendor moves a library only one step forward, from a stage where the vendor is
+    the responsible party (구축 -> 최종 테스트); never to hold or withdrawal."""
+    if current not in ORDER[:-1]:
+        return False
+    stage = Stage(current)
+    return RESPONSIBLE[stage] is Party.VENDOR and target == ORDER[ORDER.index(stage) + 1]
+
+
 # Stages of the process proper, where a library may be put on hold or withdraw.
 IN_PROGRESS = frozenset(ORDER[:-1])
 # Legal transitions as data: each stage's forward step, plus hold and withdrawal while in

@@ -15,7 +15,9 @@ An actor stands in one of four relations to a member:
   granted: services/oidc.py).
 - PARTICIPANT: any other participating library (API key, librarian, kiosk, or an admin
   acting at a library): enough to find the member for circulation, masked.
-- NONE: an admin without a library outside their region; another member.
+- NONE: an admin without a library outside their region; another member; a vendor
+  (사업자), always: vendors act only on the onboarding of the libraries that selected
+  them (services/onboarding_access.py), never on a member, whatever library they name.
 
 One operation goes further than JOINED: expulsion (제적) belongs to the member's issuing
 library. The ISSUER relation is held, besides the actor's standing, by the issuing
@@ -118,6 +120,8 @@ class Subject:
 def standing(actor: Actor, subject: Subject) -> Standing:
     if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
         return Standing.JOINED
+    if actor.role == Role.VENDOR:
+        return Standing.NONE
     if actor.role == Role.MEMBER:
         return Standing.SELF if actor.ident == f"member:{subject.number}" else Standing.NONE
     if actor.role == Role.REGIONAL_ADMIN and actor.region_code in subject.regions:
@@ -141,7 +145,8 @@ def is_issuer(actor: Actor, subject: Subject) -> bool:
 def check(actor: Actor, op: Op, subject: Subject) -> Standing:
     """The actor's standing if the rule lets it perform `op`; a refusal otherwise."""
     where = standing(actor, subject)
-    if op in STAFF_ONLY and actor.role in (Role.TERMINAL, Role.MEMBER):
+    if actor.role == Role.VENDOR or (op in STAFF_ONLY
+                                     and actor.role in (Role.TERMINAL, Role.MEMBER)):
         raise DomainError(Code.FORBIDDEN, operation=str(op))
     if where in WHO_MAY[op] or (_I in WHO_MAY[op] and is_issuer(actor, subject)):
         return where

@@ -30,15 +30,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
-
 from ..domain import onboarding as ob
 from ..domain.errors import Code, DomainError
 from ..store.db import Database
-from ..store.tables import libraries
 from . import audit
-from .context import Actor, Clock, Role
+from .context import Actor, Clock
 from .credentials import Credentials
+from .onboarding_access import PACKAGE, require_library
 from .printing import korean_font
 
 ADAPTERS = ("manual", "webhook", "outbox-sql")  # what a library system links through
@@ -82,12 +80,9 @@ class ConnectorPackages:
               sip2_port: int = SIP2_PORT) -> Package:
         if adapter not in ADAPTERS:
             raise DomainError(Code.VALIDATION_ERROR, field="adapter", allowed=list(ADAPTERS))
-        with self.db.read() as conn:
-            row = conn.execute(select(libraries).where(libraries.c.code == code)).first()
-        if row is None:
-            raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
-        own = actor.role in (Role.LIBRARIAN, Role.LIBRARY_SYSTEM) and actor.library_code == code
-        if issue_credentials or not own:  # issuing is for the library's admins
+        with self.db.read() as conn:  # the library's staff and vendor get placeholders
+            row = require_library(conn, actor, code, PACKAGE)
+        if issue_credentials:  # issuing is for the library's admins
             Credentials.require_library_admin(actor, code, row.region_code)
         if row.status not in READY:
             raise DomainError(Code.ONBOARDING_NOT_REGISTERED, library_code=code,

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 # Re-exported: the values moved to the domain so adapters can use them without services.
 from ..domain.actors import (  # noqa: E402, F401
+    CONSOLE_ROLES,
     SEOUL,
     STAFF_ROLES,
     SYSTEM,

@@ -27,9 +27,16 @@ from sqlalchemy.exc import IntegrityError
 from ..domain.errors import Code, DomainError
 from ..domain.sandbox import ENVIRONMENTS, LIVE_ENVIRONMENT, SANDBOX_ENVIRONMENT
 from ..store.db import Database
-from ..store.tables import api_keys, libraries, regions, sip2_terminals, staff_accounts
+from ..store.tables import (
+    api_keys,
+    libraries,
+    regions,
+    sip2_terminals,
+    staff_accounts,
+    vendors,
+)
 from . import audit, sessions, throttle
-from .context import STAFF_ROLES, Actor, Clock, Role
+from .context import CONSOLE_ROLES, Actor, Clock, Role
 from .tx import transactional
 
 KEY_PREFIX = "ck"
@@ -89,7 +96,7 @@ class RevocationSet:
 @dataclass(frozen=True)
 class ApiPrincipal:
     key_id: str
-    scope: str  # library | region | national
+    scope: str  # library | region | national | vendor
     scope_code: str
     environment: str
 
@@ -98,6 +105,9 @@ class ApiPrincipal:
         if self.scope == "library":
             return Actor(Role.LIBRARY_SYSTEM, f"key:{self.key_id}", "api", self.scope_code,
                          environment=self.environment)
+        if self.scope == "vendor":
+            return Actor(Role.VENDOR, f"key:{self.key_id}", "api",
+                         environment=self.environment, vendor=self.scope_code)
         role = Role.NATIONAL_ADMIN if self.scope == "national" else Role.REGIONAL_ADMIN
         region = self.scope_code if self.scope == "region" else None
         return Actor(role, f"key:{self.key_id}", "api", None, region, self.environment)
@@ -147,6 +157,10 @@ class Credentials:
             if region is None:
                 raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
             self.require_library_admin(actor, code, region)
+        elif scope == "vendor":  # a vendor's staff and keys: issued by 국중
+            actor.require_role(Role.NATIONAL_ADMIN)
+            if not conn.scalar(select(vendors.c.brn).where(vendors.c.brn == code)):
+                raise DomainError(Code.VENDOR_UNKNOWN, brn=code)
         else:
             raise DomainError(Code.VALIDATION_ERROR, field="scope")
 
@@ -239,12 +253,14 @@ class Credentials:
     @transactional
     def create_staff(self, conn: Connection, actor: Actor, username: str, password: str,
                      display_name: str, role: str, scope_code: str = "") -> dict[str, Any]:
-        if role not in STAFF_ROLES:
+        if role not in CONSOLE_ROLES:
             raise DomainError(Code.VALIDATION_ERROR, field="role")
         if len(password) < 8:
             raise DomainError(Code.VALIDATION_ERROR, field="password", problem="min 8 characters")
         if role == Role.LIBRARIAN:
             self._check_scope(conn, actor, "library", scope_code)
+        elif role == Role.VENDOR:
+            self._check_scope(conn, actor, "vendor", scope_code)
         else:
             self._check_scope(conn, actor, "national" if role == Role.NATIONAL_ADMIN else "region",
                               scope_code)
@@ -346,6 +362,16 @@ class Credentials:
             rows = conn.execute(select(staff_accounts).where(
                 staff_accounts.c.role == Role.LIBRARIAN,
                 staff_accounts.c.scope_code == library_code)
+                .order_by(staff_accounts.c.username)).all()
+        return [{"username": r.username, "display_name": r.display_name,
+                 "disabled": r.disabled} for r in rows]
+
+    def list_vendor_staff(self, actor: Actor, brn: str) -> list[dict[str, Any]]:
+        """A vendor's staff accounts, for national admins (who issue them)."""
+        with self.db.read() as conn:
+            self._check_scope(conn, actor, "vendor", brn)
+            rows = conn.execute(select(staff_accounts).where(
+                staff_accounts.c.role == Role.VENDOR, staff_accounts.c.scope_code == brn)
                 .order_by(staff_accounts.c.username)).all()
         return [{"username": r.username, "display_name": r.display_name,
                  "disabled": r.disabled} for r in rows]
@@ -502,6 +528,8 @@ class Credentials:
 
 
 def staff_actor(row, channel: str) -> Actor:  # noqa: ANN001
+    if row.role == Role.VENDOR:
+        return Actor(Role.VENDOR, f"staff:{row.username}", channel, vendor=row.scope_code)
     if row.role == Role.LIBRARIAN:
         return Actor(Role.LIBRARIAN, f"staff:{row.username}", channel, row.scope_code)
     if row.role == Role.REGIONAL_ADMIN:

@@ -35,6 +35,7 @@ from .sandbox import Sandbox
 from .sessions import DEFAULT_IDLE, WebSessions
 from .snapshot import ConnectorSnapshot
 from .transits import Transits
+from .vendors import Vendors
 
 
 class Hub:
@@ -61,6 +62,7 @@ class Hub:
         self.documents = OnboardingDocuments(
             self.db, self.clock, documents or documents_dir(database_url),
             document_max_bytes or max_bytes_from_env())
+        self.vendors = Vendors(self.db, self.clock)
         self.joining = Joining(self.db, self.clock)
         self.transits = Transits(self.db, self.registry, self.clock)
         self.sandbox = Sandbox(self.db, self.registry, self.clock, self.members,

@@ -47,7 +47,7 @@ from ..store.tables import (
 )
 from . import audit
 from .context import SEOUL, Actor, Clock, Role, local_date
-from .onboarding import FILL, VIEW, _require
+from .onboarding_access import CONTACTS, require_library
 from .tx import transactional
 
 log = logging.getLogger("chaekieum.notices")
@@ -109,15 +109,13 @@ class Notices:
 
     # -- onboarding contacts (issue 11) --------------------------------------------
     def _library(self, conn: Connection, actor: Actor, code: str, what: str) -> None:
-        region = conn.scalar(select(libraries.c.region_code).where(libraries.c.code == code))
-        if region is None:
-            raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
-        _require(actor, what, code, region)
+        require_library(conn, actor, code, what)
 
     def contacts(self, actor: Actor, code: str) -> dict[str, Any]:
-        """The e-mail contacts of a joining library (same who-may as its onboarding)."""
+        """The e-mail contacts of a joining library (its staff and admins: not its vendor,
+        whose own contact comes with its assignment, services/vendors.py)."""
         with self.db.read() as conn:
-            self._library(conn, actor, code, VIEW)
+            self._library(conn, actor, code, CONTACTS)
             return self._contacts(conn, code)
 
     @staticmethod
@@ -134,7 +132,7 @@ class Notices:
                      contacts: list[dict[str, str]]) -> dict[str, Any]:
         """Replace the library's contacts: [{party, name, email}] (the library's staff,
         its regional admin or the national admin)."""
-        self._library(conn, actor, code, FILL)
+        self._library(conn, actor, code, CONTACTS)
         if len(contacts) > MAX_CONTACTS:
             raise DomainError(Code.VALIDATION_ERROR, field="contacts",
                               problem=f"at most {MAX_CONTACTS}")
@@ -167,7 +165,7 @@ class Notices:
     def library_notices(self, actor: Actor, code: str, limit: int = 100) -> dict[str, Any]:
         """The stage e-mails of a library, newest first, with their delivery state."""
         with self.db.read() as conn:
-            self._library(conn, actor, code, VIEW)
+            self._library(conn, actor, code, CONTACTS)
             rows = conn.execute(select(notices).where(
                 notices.c.library_code == code, notices.c.kind == dn.Kind.ONBOARDING_STAGE)
                 .order_by(notices.c.id.desc()).limit(limit)).all()

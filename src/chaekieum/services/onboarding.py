@@ -2,13 +2,7 @@
 when and why, checklists, the linked-system inventory, stored conformance reports, the
 schedule per stage, the launch announcement, and a to-do list per party.
 
-Who may do what (the written rule, checked by `_require` below):
-- the national admin (국중): everything;
-- the regional admin of the library's region: everything except the steps 국중 takes
-  (registration, launch, withdrawal) and announcing the launch date;
-- the library's own staff (its librarian accounts and its API keys): read the library's
-  onboarding, tick its checklists and linked systems, upload its conformance reports and
-  submit its schedule (세부일정). Never another library's.
+Who may do what: the written rule in services/onboarding_access.py.
 """
 
 from __future__ import annotations
@@ -36,22 +30,18 @@ from ..store.tables import (
 from . import audit, events, notices
 from .context import Actor, Clock, Role
 from .credentials import Credentials
+from .onboarding_access import (
+    FILL,
+    MOVE,
+    NATIONAL,
+    NATIONAL_TARGETS,
+    PLAN,
+    VIEW,
+    _require,
+    require_library,
+)
 from .registry import Registry
 from .tx import transactional
-
-VIEW, FILL, MOVE, NATIONAL = "view", "fill", "move", "national"
-NATIONAL_TARGETS = frozenset({ob.Stage.REGISTERED, ob.Stage.LIVE, ob.Stage.WITHDRAWN})
-
-
-def _require(actor: Actor, what: str, library_code: str, region: str) -> None:
-    if actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN):
-        return
-    if what != NATIONAL and actor.role == Role.REGIONAL_ADMIN and actor.region_code == region:
-        return
-    if (what in (VIEW, FILL) and actor.role in (Role.LIBRARIAN, Role.LIBRARY_SYSTEM)
-            and actor.library_code == library_code):
-        return
-    raise DomainError(Code.FORBIDDEN, library_code=library_code, action=what)
 
 
 def _utc_naive(moment):  # noqa: ANN001, ANN202
@@ -69,12 +59,7 @@ class Onboarding:
 
     def _library(self, conn: Connection, actor: Actor, code: str, what: str,
                  lock: bool = False):  # noqa: ANN202
-        q = select(libraries).where(libraries.c.code == code)
-        row = conn.execute(q.with_for_update() if lock else q).first()
-        if row is None:
-            raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
-        _require(actor, what, code, row.region_code)
-        return row
+        return require_library(conn, actor, code, what, lock)
 
     # -- reading -------------------------------------------------------------------
     def view(self, actor: Actor, code: str) -> dict[str, Any]:
@@ -105,6 +90,7 @@ class Onboarding:
         held_at = _held_at(log) if status == ob.Stage.ON_HOLD else None
         return {
             "code": code, "name": row.name, "region_code": row.region_code,
+            "vendor": row.vendor_brn,
             "stage": status, "label": ob.LABELS.get(status, status),
             "responsible": str(ob.RESPONSIBLE[ob.Stage(status)]),
             "responsible_label": ob.PARTY_LABELS[ob.RESPONSIBLE[ob.Stage(status)]],
@@ -141,12 +127,14 @@ class Onboarding:
 
     def todo(self, actor: Actor, region: str | None = None) -> dict[str, Any]:
         """What each party must do next, for every library still joining (or on hold)
-        that the actor may see: national all, regional admins their region, a library
-        itself."""
+        that the actor may see: national all, regional admins their region, a vendor the
+        libraries that selected it, a library itself."""
         q = select(libraries).where(libraries.c.status.in_(
             [str(s) for s in (*ob.IN_PROGRESS, ob.Stage.ON_HOLD)])).order_by(libraries.c.code)
         if actor.role == Role.REGIONAL_ADMIN:
             region = actor.region_code
+        elif actor.role == Role.VENDOR:
+            q = q.where(libraries.c.vendor_brn == (actor.vendor or ""))
         elif actor.role not in (Role.SYSTEM, Role.NATIONAL_ADMIN):
             q = q.where(libraries.c.code == (actor.library_code or ""))
         if region:
@@ -154,7 +142,7 @@ class Onboarding:
         items = []
         with self.db.read() as conn:
             for row in conn.execute(q).all():
-                _require(actor, VIEW, row.code, row.region_code)
+                _require(actor, VIEW, row.code, row.region_code, row.vendor_brn)
                 v = self._view(conn, row)
                 open_items = [i["key"] for c in v["checklists"] if c["stage"] == row.status
                               for i in c["items"] if not i["done"]]
@@ -184,6 +172,8 @@ class Onboarding:
         row = self._library(conn, actor, code, MOVE, lock=True)
         if target in NATIONAL_TARGETS:
             _require(actor, NATIONAL, code, row.region_code)
+        if actor.role == Role.VENDOR and not ob.vendor_may_move(row.status, target):
+            raise DomainError(Code.FORBIDDEN, library_code=code, action=MOVE, target=target)
         log = conn.execute(select(library_stage_log.c.stage, library_stage_log.c.at).where(
             library_stage_log.c.library_code == code).order_by(library_stage_log.c.id)).all()
         held_at = _held_at(log) if row.status == ob.Stage.ON_HOLD else None
@@ -327,7 +317,7 @@ class Onboarding:
     def set_plan(self, conn: Connection, actor: Actor, code: str,
                  planned: dict[str, date]) -> dict[str, Any]:
         """The submitted 세부일정: a planned date per stage (replaces the previous one)."""
-        self._library(conn, actor, code, FILL)
+        self._library(conn, actor, code, PLAN)
         for stage in planned:
             if stage not in ob.ORDER:
                 raise DomainError(Code.ONBOARDING_BAD_STEP, target=stage)

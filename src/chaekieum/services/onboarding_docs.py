@@ -44,10 +44,11 @@ from ..config import var_dir
 from ..domain import onboarding as ob
 from ..domain.errors import Code, DomainError
 from ..store.db import Database, sqlite_path
-from ..store.tables import libraries, onboarding_documents
+from ..store.tables import onboarding_documents
 from . import audit
-from .context import Actor, Clock
-from .onboarding import FILL, VIEW, _require, _z
+from .context import Actor, Clock, Role
+from .onboarding import _z
+from .onboarding_access import FILL, VENDOR_DOCUMENT_KINDS, VIEW, require_library
 from .tx import transactional
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -227,11 +228,16 @@ class OnboardingDocuments:
         return self.directory / stored_as
 
     def _library(self, conn: Connection, actor: Actor, code: str, what: str) -> None:
-        row = conn.execute(select(libraries.c.region_code).where(
-            libraries.c.code == code)).first()
-        if row is None:
-            raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
-        _require(actor, what, code, row.region_code)
+        require_library(conn, actor, code, what)
+
+    @staticmethod
+    def _may_see(actor: Actor, kind: str) -> bool:
+        """A vendor sees and uploads only VENDOR_DOCUMENT_KINDS (services/onboarding.py)."""
+        return actor.role != Role.VENDOR or kind in VENDOR_DOCUMENT_KINDS
+
+    def _kind_allowed(self, actor: Actor, code: str, kind: str, doc_id: int | None = None) -> None:
+        if not self._may_see(actor, kind):
+            raise DomainError(Code.FORBIDDEN, library_code=code, kind=kind, document_id=doc_id)
 
     # -- upload: stage (write, hash, check), then record ---------------------------------
     def stage(self, actor: Actor, code: str, stream: BinaryIO, filename: str) -> Staged:
@@ -271,6 +277,7 @@ class OnboardingDocuments:
         self._library(conn, actor, code, FILL)
         if kind not in KINDS:
             raise DomainError(Code.VALIDATION_ERROR, field="kind", allowed=sorted(KINDS))
+        self._kind_allowed(actor, code, kind)
         item = item or KINDS[kind][1]
         if item is not None:
             ob.checklist_item(item)
@@ -313,10 +320,11 @@ class OnboardingDocuments:
                 onboarding_documents.c.library_code == code).order_by(
                 onboarding_documents.c.uploaded_at.desc(),
                 onboarding_documents.c.id.desc())).all()
-        return {"code": code, "documents": [_out(r) for r in rows],
+        return {"code": code,
+                "documents": [_out(r) for r in rows if self._may_see(actor, r.kind)],
                 "max_bytes": self.max_bytes, "file_types": sorted(TYPES),
                 "kinds": [{"kind": k, "label": label, "item": item}
-                          for k, (label, item) in KINDS.items()]}
+                          for k, (label, item) in KINDS.items() if self._may_see(actor, k)]}
 
     def open(self, actor: Actor, code: str, doc_id: int) -> tuple[dict[str, Any], Path]:
         """A document's metadata and the path of its content, for download."""
@@ -327,6 +335,7 @@ class OnboardingDocuments:
                 onboarding_documents.c.id == doc_id)).first()
         if row is None:
             raise DomainError(Code.NOT_FOUND, document_id=doc_id)
+        self._kind_allowed(actor, code, row.kind, doc_id)
         path = self._path(row.stored_as)
         if not path.is_file():
             raise DomainError(Code.NOT_FOUND, document_id=doc_id, problem="file missing")
@@ -343,6 +352,7 @@ class OnboardingDocuments:
             onboarding_documents.c.id == doc_id)).first()
         if row is None:
             raise DomainError(Code.NOT_FOUND, document_id=doc_id)
+        self._kind_allowed(actor, code, row.kind, doc_id)
         conn.execute(delete(onboarding_documents).where(onboarding_documents.c.id == doc_id))
         audit.record(conn, actor, "onboarding.document_remove", "library", code,
                      self.clock.now(), {"document_id": doc_id, "filename": row.filename,

@@ -43,6 +43,17 @@ regions = Table(
     Column("name_en", String(40), nullable=False),
 )
 
+# Vendors (사업자), by 사업자등록번호 (domain/vendors.py); registered by national admins.
+vendors = Table(
+    "vendors", metadata,
+    Column("brn", String(10), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("contact_name", String(100), nullable=False, server_default=""),
+    Column("contact_email", String(200), nullable=False, server_default=""),
+    Column("contact_phone", String(20), nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
 regional_centers = Table(
     "regional_centers", metadata,
     Column("id", Integer, primary_key=True),
@@ -66,7 +77,11 @@ libraries = Table(
     # onboarding (services/onboarding.py): the announced 서비스 개시일 and when it was announced
     Column("launch_date", Date),
     Column("launch_announced_on", Date),
+    # the vendor (사업자) the library selected: a vendors.brn, checked by services/vendors.py
+    # (no foreign key: SQLite cannot add one to an existing table in place)
+    Column("vendor_brn", String(10)),
     Index("ix_libraries_region", "region_code"),
+    Index("ix_libraries_vendor", "vendor_brn"),
 )
 
 library_closed_dates = Table(
@@ -453,7 +468,7 @@ api_keys = Table(
     Column("id", Integer, primary_key=True),
     Column("key_id", String(24), nullable=False, unique=True),  # public half of the key
     Column("secret_hash", String(200), nullable=False),  # argon2
-    Column("scope", String(10), nullable=False),  # library | region | national
+    Column("scope", String(10), nullable=False),  # library | region | national | vendor
     Column("scope_code", String(16), nullable=False, server_default=""),
     Column("environment", String(8), nullable=False, server_default="live"),  # live | sandbox
     Column("label", String(100), nullable=False, server_default=""),
@@ -467,7 +482,8 @@ staff_accounts = Table(
     Column("username", String(60), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("display_name", String(100), nullable=False),
-    Column("role", String(20), nullable=False),  # national_admin | regional_admin | librarian
+    # national_admin | regional_admin | librarian | vendor (scope_code: its 사업자등록번호)
+    Column("role", String(20), nullable=False),
     Column("scope_code", String(16), nullable=False, server_default=""),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime, nullable=False),

@@ -11,6 +11,7 @@ from ..domain.errors import Code, DomainError
 from ..services import sessions
 from ..services.context import Actor, Role
 from .common import (
+    console_user,
     flash,
     flash_error,
     form_data,
@@ -19,7 +20,6 @@ from .common import (
     render,
     session_of,
     signed_in,
-    staff,
     start_session,
 )
 from .security import client_ip, safe_next
@@ -28,7 +28,8 @@ router = APIRouter()
 
 
 def home_for(role: str) -> str:
-    return "/desk" if role == Role.LIBRARIAN else "/console"
+    """A librarian's desk; a vendor's to-do list and its libraries' board; the console."""
+    return {Role.LIBRARIAN: "/desk", Role.VENDOR: "/console/onboarding"}.get(role, "/console")
 
 
 @router.get("/")
@@ -95,12 +96,12 @@ def logout(request: Request) -> Response:
 
 
 @router.get("/password")
-def staff_password_form(request: Request, actor: Actor = Depends(staff)) -> Response:
+def staff_password_form(request: Request, actor: Actor = Depends(console_user)) -> Response:
     return render(request, "password.html", {"action": "/password"})
 
 
 @router.post("/password")
-def staff_change_password(request: Request, actor: Actor = Depends(staff),
+def staff_change_password(request: Request, actor: Actor = Depends(console_user),
                           form: Any = Depends(form_data)) -> Response:
     """Every session of the account ends (other browsers too); this one starts anew."""
     new = str(form.get("new", ""))[:200]

@@ -79,7 +79,19 @@ def start_session(request: Request, kind: str, account: str) -> None:
 
 def staff(request: Request) -> Actor:
     """The signed-in staff member (any staff role), rebuilt from the account each time;
-    actions are recorded with channel "console" or "desk" by where they were made."""
+    actions are recorded with channel "console" or "desk" by where they were made. A
+    vendor's account gets the 403 page: it reaches only the pages that take
+    `console_user` (the onboarding of its libraries, its password)."""
+    actor = console_user(request)
+    if actor.role == Role.VENDOR:
+        raise Forbidden()
+    return actor
+
+
+def console_user(request: Request) -> Actor:
+    """The signed-in console account: staff, or a vendor's staff (사업자). Only the
+    onboarding pages and the password page take it; the services decide the rest
+    (services/onboarding_access.py)."""
     username = signed_in(request, sessions.STAFF)
     if not username:
         raise LoginRequired("staff")
@@ -89,6 +101,8 @@ def staff(request: Request) -> Actor:
         session_of(request).renew()
         raise LoginRequired("staff")
     request.state.actor = actor
+    if actor.role == Role.VENDOR:  # the header names the company
+        request.state.vendor_name = hub_of(request).vendors.get(actor, actor.vendor)["name"]
     return actor
 
 
@@ -235,6 +249,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         "csrf": session.csrf,
         "actor": getattr(request.state, "actor", None),
         "member_number": getattr(request.state, "member_number", None),
+        "vendor_name": getattr(request.state, "vendor_name", ""),
         "flashes": flashes,
         "path": request.url.path,
         "query": quote(request.url.query or "", safe="=&"),

@@ -936,6 +936,46 @@ CATALOG: dict[str, tuple[str, str]] = {
     "audit.entity": ("대상", "Entity"),
     "audit.entity_id": ("대상 ID", "Entity ID"),
     "audit.details": ("내용", "Details"),
+    # vendors (사업자): web/vendors.py, the vendor block of the onboarding page
+    "nav.vendors": ("사업자", "Vendors"),
+    "role.vendor": ("사업자", "Vendor"),
+    "vendor.title": ("사업자", "Vendors"),
+    "vendor.hint": ("참여도서관의 시스템 구축·연계를 맡는 사업자입니다. 국립중앙도서관이 사업자등록번호로 "
+                    "등록하고 직원 계정과 API 키를 발급합니다.",
+                    "The companies that build a library's integration. The National Library "
+                    "registers them by business registration number and issues their staff "
+                    "accounts and API keys."),
+    "vendor.name": ("상호", "Company name"),
+    "vendor.brn": ("사업자등록번호", "Business registration no."),
+    "vendor.contact_name": ("담당자", "Contact person"),
+    "vendor.contact_email": ("담당자 전자우편", "Contact e-mail"),
+    "vendor.contact_phone": ("담당자 전화", "Contact phone"),
+    "vendor.none": ("등록된 사업자가 없습니다.", "No vendors registered."),
+    "vendor.add": ("사업자 등록", "Register a vendor"),
+    "vendor.register": ("등록", "Register"),
+    "vendor.created": ("사업자를 등록했습니다", "Vendor registered"),
+    "vendor.edit": ("상호·담당자 변경", "Name and contact"),
+    "vendor.libraries": ("맡은 참여도서관", "Libraries served"),
+    "vendor.no_libraries": ("맡은 도서관이 없습니다.", "No libraries yet."),
+    "vendor.staff": ("사업자 직원 계정", "Vendor staff accounts"),
+    "vendor.no_staff": ("직원 계정이 없습니다.", "No staff accounts."),
+    "vendor.add_staff": ("계정 만들기", "Create account"),
+    "vendor.staff_created": ("직원 계정을 만들었습니다", "Staff account created"),
+    "vendor.keys_hint": ("사업자 API 키는 이 사업자를 선정한 도서관의 참여 절차 API에만 쓸 수 있습니다.",
+                         "A key of this company reaches only the onboarding API of the "
+                         "libraries that selected it."),
+    "vendor.of_library": ("사업자", "Vendor"),
+    "vendor.none_assigned": ("선정한 사업자가 없습니다", "None selected yet"),
+    "vendor.choose": ("사업자 선정", "Select the company"),
+    "vendor.assigned": ("사업자를 지정했습니다", "Vendor set"),
+    "vendor.contact_hint": ("사업자 담당자 전자우편으로 단계별 안내 메일이 갑니다.",
+                            "Stage e-mails go to the selected company's contact e-mail."),
+    "vendor.todo": ("사업자 할 일", "Your to-do list"),
+    "vendor.todo_none": ("지금 사업자가 할 일이 없습니다.", "Nothing for you to do right now."),
+    "audit.vendor.create": ("사업자 등록", "Vendor registered"),
+    "audit.vendor.update": ("사업자 정보 변경", "Vendor changed"),
+    "audit.onboarding.vendor": ("사업자 선정", "Vendor selected"),
+    "detail.contact_email": ("담당자 전자우편", "Contact e-mail"),
 }
 
 

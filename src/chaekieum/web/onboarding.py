@@ -32,6 +32,7 @@ from ..services.context import Actor, Role
 from ..services.onboarding import NATIONAL_TARGETS
 from .common import (
     Forbidden,
+    console_user,
     flash,
     flash_refusal,
     form_data,
@@ -40,7 +41,6 @@ from .common import (
     redirect,
     region_name,
     render,
-    staff,
     templates,
     unconfirmed,
 )
@@ -78,14 +78,17 @@ def _row(view: dict[str, Any], lang: str) -> Row:
 
 # -- the board ------------------------------------------------------------------------------
 @router.get("")
-def board(request: Request, actor: Actor = Depends(staff), region: str = "") -> Response:
+def board(request: Request, actor: Actor = Depends(console_user), region: str = "") -> Response:
     if actor.role == Role.LIBRARIAN and actor.library_code:
         return redirect(f"{BOARD}/{actor.library_code}")
-    if actor.role not in (Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN):
+    if actor.role not in (Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.VENDOR):
         raise Forbidden()
     hub = hub_of(request)
+    vendor = actor.role == Role.VENDOR  # its libraries only (the service's to-do rule)
     if actor.role == Role.REGIONAL_ADMIN:
         region = actor.region_code or ""
+    if vendor:
+        region = ""
     region = region.strip()[:20]
     todo = hub.onboarding.todo(actor, region or None)["items"]
     # the timeline needs each library's plan and history (the to-do carries neither)
@@ -93,12 +96,14 @@ def board(request: Request, actor: Actor = Depends(staff), region: str = "") -> 
     lang = pick_lang(request)
     columns = [{"stage": str(s), "items": [it for it in todo if it["stage"] == s]}
                for s in COLUMNS]
-    counts = [{"stage": str(s), "count": hub.network.libraries(
+    counts = [] if vendor else [{"stage": str(s), "count": hub.network.libraries(
         region=region or None, status=str(s), limit=1)["total"]} for s in COUNTED]
     rows = [_row(views[it["code"]], lang) for it in todo]
     today = hub.clock.today()
     return render(request, "console_onboarding.html", {
         "columns": columns, "counts": counts, "items": todo, "views": views,
+        # a vendor's home: what it must do itself, for its libraries
+        "mine": [it for it in todo if it["party"] == ob.Party.VENDOR] if vendor else None,
         "region": region,
         "regions": hub.network.regions() if actor.role == Role.NATIONAL_ADMIN else [],
         "overdue": sum(1 for it in todo if it["overdue"]),
@@ -119,13 +124,14 @@ def _is_admin(actor: Actor, view: dict[str, Any]) -> bool:
 
 
 @router.get("/{code}")
-def library_page(request: Request, code: str, actor: Actor = Depends(staff)) -> Response:
+def library_page(request: Request, code: str, actor: Actor = Depends(console_user)) -> Response:
     view = _view(request, actor, code)
     hub = hub_of(request)
     today = hub.clock.today()
     national = actor.role == Role.NATIONAL_ADMIN
     moves = [s for s in view["allowed_next"]
-             if _is_admin(actor, view) and (national or s not in NATIONAL_TARGETS)]
+             if (_is_admin(actor, view) and (national or s not in NATIONAL_TARGETS))
+             or (actor.role == Role.VENDOR and ob.vendor_may_move(view["stage"], s))]
     reports = [{**r, "age_days": (today - _day(r["finished_at"])).days} for r in view["reports"]]
     lang = pick_lang(request)
     return render(request, "console_onboarding_library.html", {
@@ -136,7 +142,20 @@ def library_page(request: Request, code: str, actor: Actor = Depends(staff)) -> 
         "item_label": lambda key: getattr(ob.ITEMS[key][1], "en" if lang == "en" else "ko"),
         "docs": hub.documents.list(actor, view["code"]),
         "package": {"adapters": pkg.ADAPTERS, "may_issue": _is_admin(actor, view)}
-        if view["stage"] in pkg.READY else None})
+        if view["stage"] in pkg.READY else None, **_vendor_block(hub, actor, view)})
+
+
+def _vendor_block(hub: Any, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN401
+    """The library's vendor (사업자), and the choices when this user may choose it: its
+    admins while it is joining, its own staff at the vendor-selection stage (the service
+    decides: services/vendors.py)."""
+    registry = hub.vendors.list(actor)
+    joining = view["stage"] in {*ob.IN_PROGRESS, ob.Stage.ON_HOLD}
+    may = joining and (_is_admin(actor, view) or (
+        actor.role == Role.LIBRARIAN and view["stage"] == ob.Stage.VENDOR))
+    return {"vendor": next((x for x in registry if x["brn"] == view["vendor"]), None),
+            "vendor_choices": registry if may else [],
+            "may_plan": actor.role != Role.VENDOR}
 
 
 def _back(code: str, anchor: str) -> str:
@@ -144,10 +163,10 @@ def _back(code: str, anchor: str) -> str:
 
 
 @router.post("/{code}/move")
-def move(request: Request, code: str, actor: Actor = Depends(staff),
+def move(request: Request, code: str, actor: Actor = Depends(console_user),
          form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
-    if not _is_admin(actor, view):
+    if not (_is_admin(actor, view) or actor.role == Role.VENDOR):  # the vendor: its steps
         raise DomainError(Code.FORBIDDEN, library_code=view["code"], action="move")
     target = str(form.get("target", ""))[:20]
     if ask := unconfirmed(request, form, "confirm.onboarding_move", _back(code, "moves")):
@@ -160,7 +179,7 @@ def move(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/{code}/checks")
-def tick(request: Request, code: str, actor: Actor = Depends(staff),
+def tick(request: Request, code: str, actor: Actor = Depends(console_user),
          form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     item = str(form.get("item", ""))[:60]
@@ -173,7 +192,7 @@ def tick(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/{code}/systems")
-def put_system(request: Request, code: str, actor: Actor = Depends(staff),
+def put_system(request: Request, code: str, actor: Actor = Depends(console_user),
                form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     name = str(form.get("name", ""))[:80]
@@ -186,7 +205,7 @@ def put_system(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/{code}/systems/remove")
-def remove_system(request: Request, code: str, actor: Actor = Depends(staff),
+def remove_system(request: Request, code: str, actor: Actor = Depends(console_user),
                   form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     name = str(form.get("name", ""))[:80]
@@ -207,7 +226,7 @@ def _file_of(form: Any) -> Any:  # noqa: ANN401
 
 
 @router.post("/{code}/reports")
-def upload_report(request: Request, code: str, actor: Actor = Depends(staff),
+def upload_report(request: Request, code: str, actor: Actor = Depends(console_user),
                   form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     with flash_refusal(request):
@@ -229,7 +248,7 @@ def upload_report(request: Request, code: str, actor: Actor = Depends(staff),
 
 @router.get("/{code}/reports/{report_id}")
 def show_report(request: Request, code: str, report_id: int, format: str = "",  # noqa: A002
-                actor: Actor = Depends(staff)) -> Response:
+                actor: Actor = Depends(console_user)) -> Response:
     """The stored report as the kit renders it (HTML), or its JSON."""
     view = _view(request, actor, code)
     if not 0 < report_id < 2**31:
@@ -246,7 +265,7 @@ def show_report(request: Request, code: str, report_id: int, format: str = "",  
 
 
 @router.post("/{code}/plan")
-def set_plan(request: Request, code: str, actor: Actor = Depends(staff),
+def set_plan(request: Request, code: str, actor: Actor = Depends(console_user),
              form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     with flash_refusal(request):
@@ -264,7 +283,7 @@ def set_plan(request: Request, code: str, actor: Actor = Depends(staff),
 
 
 @router.post("/{code}/launch")
-def announce_launch(request: Request, code: str, actor: Actor = Depends(staff),
+def announce_launch(request: Request, code: str, actor: Actor = Depends(console_user),
                     form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     raw = str(form.get("launch_date", "")).strip()[:10]
@@ -282,7 +301,7 @@ def announce_launch(request: Request, code: str, actor: Actor = Depends(staff),
 
 # -- documents (services/onboarding_docs.py) -----------------------------------------------
 @router.post("/{code}/documents")
-def upload_document(request: Request, code: str, actor: Actor = Depends(staff),
+def upload_document(request: Request, code: str, actor: Actor = Depends(console_user),
                     form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     with flash_refusal(request):
@@ -297,7 +316,7 @@ def upload_document(request: Request, code: str, actor: Actor = Depends(staff),
 
 @router.get("/{code}/documents/{doc_id}")
 def download_document(request: Request, code: str, doc_id: int,
-                      actor: Actor = Depends(staff)) -> Response:
+                      actor: Actor = Depends(console_user)) -> Response:
     """The file as uploaded, as an attachment (never shown inline)."""
     view = _view(request, actor, code)
     if not 0 < doc_id < 2**31:
@@ -308,7 +327,7 @@ def download_document(request: Request, code: str, doc_id: int,
 
 
 @router.post("/{code}/documents/remove")
-def remove_document(request: Request, code: str, actor: Actor = Depends(staff),
+def remove_document(request: Request, code: str, actor: Actor = Depends(console_user),
                     form: Any = Depends(form_data)) -> Response:
     view = _view(request, actor, code)
     raw = str(form.get("document", ""))[:10]
@@ -324,7 +343,7 @@ def remove_document(request: Request, code: str, actor: Actor = Depends(staff),
 
 # -- the connector package (services/connector_package.py) --------------------------------
 @router.post("/{code}/connector-package")
-def connector_package(request: Request, code: str, actor: Actor = Depends(staff),
+def connector_package(request: Request, code: str, actor: Actor = Depends(console_user),
                       form: Any = Depends(form_data)) -> Response:
     """The package as a zip attachment. With issue_credentials=yes (the library's admins)
     it carries new sandbox credentials: asked for only after the confirmation that says
@@ -342,3 +361,16 @@ def connector_package(request: Request, code: str, actor: Actor = Depends(staff)
             "Content-Disposition": f'attachment; filename="{package.filename}"',
             "Cache-Control": "no-store"})
     return redirect(_back(view["code"], "package"))
+
+
+# -- the library's vendor (services/vendors.py) ----------------------------------------------
+@router.post("/{code}/vendor")
+def assign_vendor(request: Request, code: str, actor: Actor = Depends(console_user),
+                  form: Any = Depends(form_data)) -> Response:
+    view = _view(request, actor, code)
+    brn = str(form.get("brn", "")).strip()[:14]
+    with flash_refusal(request):
+        result = hub_of(request).vendors.assign(actor, view["code"], brn or None)
+        flash(request, "ok", "vendor.assigned",
+              result["vendor"]["name"] if result["vendor"] else "")
+    return redirect(_back(view["code"], "vendor"))

@@ -26,13 +26,14 @@ from . import (
     portal,
     portal_notices,
     pwa,
+    vendors,
 )
 from .common import HERE, install_error_pages, templates
 from .security import RateLimiter, SessionCodec, WebMiddleware, csrf_guard
 
 LOGIN_ATTEMPTS_PER_MINUTE = 10
 PAGES = (auth, desk, portal, portal_notices, pwa, join, joining, imports, onboarding, oidc,
-         console)  # one APIRouter each
+         vendors, console)  # one APIRouter each
 
 
 def favicon() -> FileResponse:

@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...conformance.report import Report
 from ...services.context import Actor
 from ...services.onboarding_docs import MEDIA_TYPES
-from ..auth import current_actor, hub_of
+from ..auth import hub_of, onboarding_actor
 from ..openapi import ok
 from ..outputs import StageOut
 from ..routing import ApiRoute
@@ -30,7 +30,7 @@ from ..schemas import (
 from ..writes import perform
 
 router = APIRouter(tags=["onboarding"], route_class=ApiRoute)
-ActorDep = Annotated[Actor, Depends(current_actor)]
+ActorDep = Annotated[Actor, Depends(onboarding_actor)]  # vendors too
 
 
 class CheckItemOut(BaseModel):
@@ -90,6 +90,7 @@ class OnboardingOut(BaseModel):
     code: str
     name: str
     region_code: str
+    vendor: str | None = Field(description="the 사업자등록번호 of the vendor it selected")
     stage: str
     label: str
     responsible: str

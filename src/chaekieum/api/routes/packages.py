@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ...services.context import Actor
-from ..auth import current_actor, hub_of
+from ..auth import hub_of, onboarding_actor
 from ..routing import ApiRoute
 from ..schemas import ConnectorPackageIn
 
 router = APIRouter(tags=["onboarding"], route_class=ApiRoute)
-ActorDep = Annotated[Actor, Depends(current_actor)]
+ActorDep = Annotated[Actor, Depends(onboarding_actor)]  # vendors too
 ZIP = "application/zip"
 
 # The success answer is a file, not JSON: documented as binary.
