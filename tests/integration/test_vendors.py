@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from chaekieum.domain.errors import Code, DomainError
+from chaekieum.services import demo
+from chaekieum.services.circulation import CheckinRequest, CheckoutRequest
 from chaekieum.services.context import SYSTEM, Actor, Role
 from chaekieum.services.hub import Hub
 from chaekieum.store.tables import audit_log, libraries, notices
@@ -418,3 +420,19 @@ def test_cli_registers_a_vendor_its_staff_and_key(hub: Hub, monkeypatch) -> None
     assert out.exit_code == 0, out.output
     key = json.loads(out.output)["api_key"]
     assert hub.credentials.verify_api_key(key).actor().vendor == V1
+
+
+def test_circulation_refuses_a_vendor_in_the_service(vendors: Hub) -> None:
+    """Whatever adapter lets a vendor's credential through (a faster API path, a future
+    channel), the circulation service itself refuses it: a vendor acts for no library."""
+    hub = vendors
+    hub.vendors.assign(SYSTEM, "141099", V1)
+    item = "$111001EM0000000001"
+    number = demo.info(hub)["members"][0]["number"]
+    for actor in (vendor_actor(V1), Actor(Role.VENDOR, "key:v", "api", vendor=V1)):
+        for call in (lambda a=actor: hub.circulation.checkout(a, CheckoutRequest(number, item)),
+                     lambda a=actor: hub.circulation.checkin(a, CheckinRequest(item)),
+                     lambda a=actor: hub.circulation.renew(a, item)):
+            with pytest.raises(DomainError) as err:
+                call()
+            assert err.value.code == "FORBIDDEN"
