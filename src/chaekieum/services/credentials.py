@@ -357,21 +357,18 @@ class Credentials:
 
     def list_staff(self, actor: Actor, library_code: str) -> list[dict[str, Any]]:
         """A library's staff accounts, for its admins (as its other credentials)."""
-        with self.db.read() as conn:
-            self._check_scope(conn, actor, "library", library_code)
-            rows = conn.execute(select(staff_accounts).where(
-                staff_accounts.c.role == Role.LIBRARIAN,
-                staff_accounts.c.scope_code == library_code)
-                .order_by(staff_accounts.c.username)).all()
-        return [{"username": r.username, "display_name": r.display_name,
-                 "disabled": r.disabled} for r in rows]
+        return self._list_staff(actor, "library", Role.LIBRARIAN, library_code)
 
     def list_vendor_staff(self, actor: Actor, brn: str) -> list[dict[str, Any]]:
         """A vendor's staff accounts, for national admins (who issue them)."""
+        return self._list_staff(actor, "vendor", Role.VENDOR, brn)
+
+    def _list_staff(self, actor: Actor, scope: str, role: str,
+                    code: str) -> list[dict[str, Any]]:
         with self.db.read() as conn:
-            self._check_scope(conn, actor, "vendor", brn)
+            self._check_scope(conn, actor, scope, code)
             rows = conn.execute(select(staff_accounts).where(
-                staff_accounts.c.role == Role.VENDOR, staff_accounts.c.scope_code == brn)
+                staff_accounts.c.role == role, staff_accounts.c.scope_code == code)
                 .order_by(staff_accounts.c.username)).all()
         return [{"username": r.username, "display_name": r.display_name,
                  "disabled": r.disabled} for r in rows]

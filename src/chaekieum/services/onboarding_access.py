@@ -67,3 +67,11 @@ def require_library(conn: Connection, actor: Actor, code: str, what: str,
     return row
 
 
+def may(actor: Actor, what: str, library_code: str, region: str,
+        vendor: str | None = None) -> bool:
+    """Whether `_require` lets the actor do `what` (for pages that hide a form)."""
+    try:
+        _require(actor, what, library_code, region, vendor)
+    except DomainError:
+        return False
+    return True

@@ -31,12 +31,26 @@ from ..store.db import Database
 from ..store.tables import libraries, onboarding_contacts, vendors
 from . import audit
 from .context import Actor, Clock, Role
-from .onboarding_access import ASSIGN, require_library
+from .onboarding_access import ASSIGN, may, require_library
 from .tx import transactional
 
 PHONE_RE = re.compile(r"^[0-9+\-() ]{0,20}$")
 READERS = (Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN, Role.LIBRARIAN, Role.LIBRARY_SYSTEM)
 JOINING = frozenset({*ob.IN_PROGRESS, ob.Stage.ON_HOLD})
+
+
+def stage_allows_assignment(actor: Actor, stage: str) -> bool:
+    """A library's admins choose its vendor while it is joining; the library itself at
+    the vendor-selection stage."""
+    admin = actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN)
+    return stage in JOINING and (admin or stage == ob.Stage.VENDOR)
+
+
+def may_assign(actor: Actor, view: dict[str, Any]) -> bool:
+    """Whether `assign` would let the actor choose the vendor of this library (its
+    onboarding view): for the console, which shows the choice only then."""
+    return stage_allows_assignment(actor, view["stage"]) and may(
+        actor, ASSIGN, view["code"], view["region_code"], view["vendor"])
 
 
 def _clean(name: str, contact_name: str, contact_email: str, contact_phone: str
@@ -150,8 +164,7 @@ class Vendors:
         """Set (or, with None, clear) the library's vendor. The library's own staff do it
         at the vendor-selection stage; its admins at any stage while it is joining."""
         row = require_library(conn, actor, code, ASSIGN, lock=True)
-        admin = actor.role in (Role.SYSTEM, Role.NATIONAL_ADMIN, Role.REGIONAL_ADMIN)
-        if row.status not in JOINING or (not admin and row.status != ob.Stage.VENDOR):
+        if not stage_allows_assignment(actor, row.status):
             raise DomainError(Code.VENDOR_ASSIGN_STAGE, library_code=code, stage=row.status)
         vendor = self._row(conn, dv.brn(brn)) if brn else None
         conn.execute(update(libraries).where(libraries.c.code == code).values(

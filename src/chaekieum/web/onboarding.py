@@ -30,6 +30,8 @@ from ..domain.errors import Code, DomainError
 from ..services import connector_package as pkg
 from ..services.context import Actor, Role
 from ..services.onboarding import NATIONAL_TARGETS
+from ..services.onboarding_access import PLAN, may
+from ..services.vendors import may_assign
 from .common import (
     Forbidden,
     console_user,
@@ -87,7 +89,7 @@ def board(request: Request, actor: Actor = Depends(console_user), region: str = 
     vendor = actor.role == Role.VENDOR  # its libraries only (the service's to-do rule)
     if actor.role == Role.REGIONAL_ADMIN:
         region = actor.region_code or ""
-    if vendor:
+    elif vendor:
         region = ""
     region = region.strip()[:20]
     todo = hub.onboarding.todo(actor, region or None)["items"]
@@ -146,16 +148,13 @@ def library_page(request: Request, code: str, actor: Actor = Depends(console_use
 
 
 def _vendor_block(hub: Any, actor: Actor, view: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN401
-    """The library's vendor (사업자), and the choices when this user may choose it: its
-    admins while it is joining, its own staff at the vendor-selection stage (the service
-    decides: services/vendors.py)."""
+    """The library's vendor (사업자), the choices when this user may choose it, and
+    whether the schedule is a form for this user (the rules: services/vendors.py and
+    services/onboarding_access.py)."""
     registry = hub.vendors.list(actor)
-    joining = view["stage"] in {*ob.IN_PROGRESS, ob.Stage.ON_HOLD}
-    may = joining and (_is_admin(actor, view) or (
-        actor.role == Role.LIBRARIAN and view["stage"] == ob.Stage.VENDOR))
     return {"vendor": next((x for x in registry if x["brn"] == view["vendor"]), None),
-            "vendor_choices": registry if may else [],
-            "may_plan": actor.role != Role.VENDOR}
+            "vendor_choices": registry if may_assign(actor, view) else [],
+            "may_plan": may(actor, PLAN, view["code"], view["region_code"], view["vendor"])}
 
 
 def _back(code: str, anchor: str) -> str:
