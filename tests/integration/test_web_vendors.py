@@ -139,6 +139,18 @@ def test_vendor_staff_see_their_libraries_only(hub, new_web) -> None:  # noqa: A
                  "/console/onboarding")
     assert r.status_code == 403 and hub.onboarding.view(SYSTEM, OTHER)["systems"] == []
     assert ven.c.get("/password").status_code == 200  # its own password
+    # the connector package: with placeholders; new credentials stay with the admins
+    page = ven.c.get(f"/console/onboarding/{JOINING}").text
+    assert 'id="package-form"' in page and 'id="package-issue-form"' not in page
+    zipped = ven.post(f"/console/onboarding/{JOINING}/connector-package", {"adapter": "manual"},
+                      f"/console/onboarding/{JOINING}")
+    assert zipped.headers["content-type"] == "application/zip" and zipped.content[:2] == b"PK"
+    keys = len(hub.credentials.list_api_keys(SYSTEM, "library", JOINING))
+    refused = ven.post(f"/console/onboarding/{JOINING}/connector-package",
+                       {"adapter": "manual", "issue_credentials": "yes", "confirm": "yes"},
+                       f"/console/onboarding/{JOINING}")
+    assert refused.status_code == 303
+    assert len(hub.credentials.list_api_keys(SYSTEM, "library", JOINING)) == keys
 
 
 def test_every_other_console_and_desk_page_refuses_a_vendor(hub, new_web) -> None:  # noqa: ANN001
