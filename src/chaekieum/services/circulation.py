@@ -3,15 +3,27 @@
 Lock order is always member row, then copy row, so two libraries lending to one member
 at the same instant serialize on the member and the shared limit stays exact; the
 partial unique index on active loans is the last line against a double loan of a copy.
+
+Round trips on the hot path (tests/integration/test_circulation_statements.py holds them
+to it): a checkout locks the member and the copy in one statement (`FOR UPDATE OF
+members, copies`: row marks are taken in that order), then reads its facts, then writes
+in one statement; a checkin locks member, loan and copy in one statement, then writes and
+learns whether anyone waits for the copy in one more. On PostgreSQL the facts must be a
+statement of their own after the locks: under READ COMMITTED a statement sees the
+snapshot taken when it started, so counts read in the locking statement would miss a
+loan another library committed while this one waited for the member's row (the shared
+limit). SQLite has one writer at a time (BEGIN IMMEDIATE), so there the facts come with
+the locking read.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
@@ -47,6 +59,7 @@ from .lookup import (
     find_copy,
     find_member,
     item_key,
+    member_key,
     require_member,
     upsert_own_copy,
 )
@@ -108,29 +121,61 @@ def _scalar(query):  # noqa: ANN001, ANN202
 
 # The hot path's statements, built once: building Core statements and their cache keys
 # on every call cost more CPU than running them.
-_MINE = (loans.c.member_id == bindparam("member_id")) & (loans.c.state == "active")
-_CHECKOUT_FACTS = select(
-    _scalar(select(func.count()).select_from(loans).where(_MINE)).label("total"),
-    _scalar(select(func.count()).select_from(loans).where(
-        _MINE, loans.c.library_code == bindparam("library"))).label("here"),
-    _scalar(select(func.count()).select_from(loans).where(
-        _MINE, loans.c.due_on < bindparam("today"))).label("overdue"),
-    _scalar(select(loans.c.id).where(
-        loans.c.copy_id == bindparam("copy_id"), loans.c.state == "active")
-    ).label("active_loan_id"),
-    _scalar(select(func.count()).select_from(transits).where(
-        transits.c.copy_id == bindparam("copy_id"), transits.c.state != TransitState.HOME)
-    ).label("open_transits"),
-    _scalar(select(func.count()).select_from(transits).where(
-        transits.c.copy_id == bindparam("copy_id"), transits.c.state == TransitState.RECEIVED,
-        transits.c.from_library == bindparam("library"))
-    ).label("received_here"),
-    _scalar(select(func.count()).select_from(memberships).where(
-        memberships.c.member_id == bindparam("member_id"),
-        memberships.c.library_code == bindparam("library"))).label("joined"),
-    _scalar(barred_count(bindparam("member_id"), bindparam("library"))).label("barred"),
-    holds.head_reserver_query(bindparam("copy_id")).label("head_reserver"),
-)
+def _facts_columns(member_id, copy_id):  # noqa: ANN001, ANN202 - bind parameters or columns
+    """Everything a checkout decides on about a member and a copy at the acting library
+    (bind parameters `library`, `today`)."""
+    library, today = bindparam("library"), bindparam("today")
+    mine = (loans.c.member_id == member_id) & (loans.c.state == "active")
+    return (
+        _scalar(select(func.count()).select_from(loans).where(mine)).label("total"),
+        _scalar(select(func.count()).select_from(loans).where(
+            mine, loans.c.library_code == library)).label("here"),
+        _scalar(select(func.count()).select_from(loans).where(
+            mine, loans.c.due_on < today)).label("overdue"),
+        _scalar(select(loans.c.id).where(
+            loans.c.copy_id == copy_id, loans.c.state == "active")).label("active_loan_id"),
+        _scalar(select(func.count()).select_from(transits).where(
+            transits.c.copy_id == copy_id, transits.c.state != TransitState.HOME)
+        ).label("open_transits"),
+        _scalar(select(func.count()).select_from(transits).where(
+            transits.c.copy_id == copy_id, transits.c.state == TransitState.RECEIVED,
+            transits.c.from_library == library)).label("received_here"),
+        _scalar(select(func.count()).select_from(memberships).where(
+            memberships.c.member_id == member_id,
+            memberships.c.library_code == library)).label("joined"),
+        _scalar(barred_count(member_id, library)).label("barred"),
+        holds.head_reserver_query(copy_id).label("head_reserver"),
+    )
+
+
+_CHECKOUT_FACTS = select(*_facts_columns(bindparam("member_id"), bindparam("copy_id")))
+
+# The circulation columns of a member and of a copy, as the rows the rules read.
+MemberRow = namedtuple("MemberRow", [c.name for c in CIRCULATION_MEMBER_COLUMNS])
+CopyRow = namedtuple("CopyRow", ["id", "title", "loanable", "sandbox_of"])
+LoanRow = namedtuple("LoanRow", ["id", "copy_id", "library_code", "loaned_at", "due_on",
+                                 "renewals", "channel", "offline", "title"])
+_COPY_COLUMNS = (copies.c.id.label("c_id"), copies.c.title.label("c_title"),
+                 copies.c.loanable.label("c_loanable"),
+                 copies.c.sandbox_of.label("c_sandbox_of"))
+_MEMBER_WIDTH, _COPY_WIDTH = len(CIRCULATION_MEMBER_COLUMNS), len(_COPY_COLUMNS)
+
+
+def _checkout_lock(by_card: bool, with_facts: bool):  # noqa: ANN202
+    """The member (by number or card UID: `ref`) and the copy (`owner`, `reg_no`), locked
+    member first; `with_facts` (SQLite, one writer): the checkout's facts with them."""
+    columns = [*CIRCULATION_MEMBER_COLUMNS, *_COPY_COLUMNS]
+    if with_facts:
+        columns += _facts_columns(members.c.id, copies.c.id)
+    key = members.c.card_uid if by_card else members.c.number
+    return (select(*columns).select_from(members.join(copies, true()))
+            .where(key == bindparam("ref"), copies.c.library_code == bindparam("owner"),
+                   copies.c.reg_no == bindparam("reg_no"))
+            .with_for_update(of=[members, copies]))
+
+
+_CHECKOUT_LOCK = {(card, facts): _checkout_lock(card, facts)
+                  for card in (False, True) for facts in (False, True)}
 _LOAN_BY_CLIENT_TXN = select(loans.c.id, loans.c.state).where(
     loans.c.library_code == bindparam("library"), loans.c.client_txn_id == bindparam("txn"))
 _LATER = loans.alias("later")
@@ -145,18 +190,23 @@ _LOAN_BY_RETURN_TXN = select(
         loans.c.return_txn_id == bindparam("txn"))
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
-# checkin locks the borrower first, then the loan (the order every write uses)
-_LOCK_BORROWER = select(*CIRCULATION_MEMBER_COLUMNS).where(members.c.id == _scalar(
-    select(loans.c.member_id).join(copies, copies.c.id == loans.c.copy_id)
-    .where(_THIS_COPY, loans.c.state == "active"))).with_for_update()
-_LOCK_ACTIVE_LOAN = (
-    select(loans.c.id, loans.c.copy_id, loans.c.library_code, loans.c.loaned_at,
-           loans.c.due_on, loans.c.renewals, loans.c.channel, loans.c.offline,
-           copies.c.reg_no, copies.c.title)
-    .join(copies, copies.c.id == loans.c.copy_id)
-    .where(_THIS_COPY, loans.c.state == "active",
-           loans.c.member_id == bindparam("member_id"))
-    .with_for_update(of=loans))
+# checkin locks the borrower, the loan and the copy, in that order (the order every
+# write uses; the copy's lock keeps a reservation placed meanwhile out until this ends)
+_CHECKIN_LOCK = (
+    select(*CIRCULATION_MEMBER_COLUMNS, loans.c.id.label("l_id"), loans.c.copy_id,
+           loans.c.library_code.label("l_library_code"), loans.c.loaned_at, loans.c.due_on,
+           loans.c.renewals, loans.c.channel, loans.c.offline, copies.c.title)
+    .select_from(loans.join(copies, copies.c.id == loans.c.copy_id)
+                 .join(members, members.c.id == loans.c.member_id))
+    .where(_THIS_COPY, loans.c.state == "active")
+    .with_for_update(of=[members, loans, copies]))
+
+
+def _copy_as_told(copy: CopyRow, info: dict[str, Any] | None) -> bool:
+    """Whether the copy already holds what its owner tells with the checkout (the
+    `upsert_own_copy` test), so nothing needs recording."""
+    return info is None or all(getattr(copy, k) == info[k] for k in ("title", "loanable")
+                               if info.get(k) is not None)
 
 
 class Circulation:
@@ -273,13 +323,31 @@ class Circulation:
         )
 
     # -- checkout ----------------------------------------------------------------
+    @staticmethod
+    def _lock_member_and_copy(conn: Connection, member_ref: str, owner: str, reg_no: str,
+                              library_code: str, today: date):  # noqa: ANN205
+        """(member, copy, facts or None), both rows locked in one statement (member
+        first); on SQLite with the checkout's facts. None when either is unknown."""
+        by_card, ref = member_key(member_ref)
+        sqlite = conn.dialect.name == "sqlite"
+        row = conn.execute(_CHECKOUT_LOCK[by_card, sqlite], {
+            "ref": ref, "owner": owner, "reg_no": reg_no, "library": library_code,
+            "today": today}).first()
+        if row is None:
+            return None
+        return (MemberRow(*row[:_MEMBER_WIDTH]),
+                CopyRow(*row[_MEMBER_WIDTH:_MEMBER_WIDTH + _COPY_WIDTH]),
+                row if sqlite else None)
+
     def _decide_checkout(self, conn: Connection, library_code: str, member, owner: str,  # noqa: ANN001
-                         copy, today: date):  # noqa: ANN001, ANN205
+                         copy, today: date, facts=None):  # noqa: ANN001, ANN205
         """(facts, the copy's active loan or None, policy, Decision): what checkout and its
         dry run both decide on, so the two can never disagree. An unknown member (None)
-        is refused with the copy's reasons too: everything that can be known is said."""
+        is refused with the copy's reasons too: everything that can be known is said.
+        `facts`: already read with the row locks (SQLite), else read here."""
         member_id = member.id if member is not None else -1
-        facts = self._checkout_facts(conn, member_id, library_code, copy, today)
+        if facts is None:
+            facts = self._checkout_facts(conn, member_id, library_code, copy, today)
         active = None
         if facts.active_loan_id is not None:
             active = conn.execute(select(loans).where(loans.c.id == facts.active_loan_id)).one()
@@ -342,16 +410,22 @@ class Circulation:
         today = self.clock.today()
         loan_day = local_date(at)
         owner, reg_no = item_key(req.item, lib.code, req.owner_hint)
-        member = find_member(conn, req.member, lock=True, brief=True)
-        reach_.require(reach, actor, member, "member")
         # in sandbox reach a copy is never recorded from a checkout (it would be real)
         own_copy_info = req.copy if owner == lib.code and reach is Reach.LIVE else None
-        copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
+        locked = self._lock_member_and_copy(conn, req.member, owner, reg_no, lib.code, today)
+        if locked is not None and _copy_as_told(locked[1], own_copy_info):
+            member, copy, facts = locked
+            reach_.require(reach, actor, member, "member")
+        else:  # an unknown member or copy, or a copy to record or refresh
+            member = find_member(conn, req.member, lock=True, brief=True)
+            reach_.require(reach, actor, member, "member")
+            copy = upsert_own_copy(conn, owner, reg_no, own_copy_info, at)
+            facts = None
         reach_.require(reach, actor, copy, "copy")
         check_sandbox(member, copy)
 
         facts, active, policy, decision = self._decide_checkout(conn, lib.code, member, owner,
-                                                                copy, today)
+                                                                copy, today, facts)
         if member is None:  # MEMBER_UNKNOWN, with the copy's reasons (never offline-accepted)
             raise DomainError(decision.reasons)
         if active is not None and active.member_id == member.id and not req.offline:
@@ -517,11 +591,11 @@ class Circulation:
                 # clock gave the same id (it now names this one)
                 conn.execute(update(loans).where(loans.c.id == done.id).values(
                     return_txn_id=None))
-        member = conn.execute(_LOCK_BORROWER, {"owner": owner, "reg_no": reg_no}).first()
-        loan = member and conn.execute(_LOCK_ACTIVE_LOAN, {
-            "owner": owner, "reg_no": reg_no, "member_id": member.id}).first()
-        if not loan:
+        locked = conn.execute(_CHECKIN_LOCK, {"owner": owner, "reg_no": reg_no}).first()
+        if locked is None:
             return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
+        member = MemberRow(*locked[:_MEMBER_WIDTH])
+        loan = LoanRow(*locked[_MEMBER_WIDTH:])
         owner_info = self.registry.library(owner, conn)
         policy_here = self.registry.policy(lib.code, member.member_class, conn=conn)
         route = rules.route_return(owner, owner_info.region_code, lib.code, lib.region_code,
@@ -547,7 +621,7 @@ class Circulation:
                  {"item": f"${owner}{reg_no}", "loan_id": loan.id, "library": lib.code}, at)
         # the loan row is locked since the start, so marking it returned last changes
         # nothing the steps above read, and lets the three writes go in one round trip
-        ledger.record_checkin(
+        waiting = ledger.record_checkin(
             conn, loan.id, at, lib.code, req.client_txn_id,
             daily.Counter(lib.code, return_day, returns=int(member.sandbox_of is None)),
             audit.row(actor, "loan.checkin", "loan", loan.id, at,
@@ -556,7 +630,7 @@ class Circulation:
         # back on its own library's shelf: set aside for the next reserver, if any (a
         # copy going home in transit is set aside when it arrives)
         held = (holds.set_aside_next(conn, actor, self.registry, loan.copy_id, at)
-                if route is rules.ReturnRoute.HOME else None)
+                if waiting and route is rules.ReturnRoute.HOME else None)
         view = _loan_dict(loan.id, member.number, owner, reg_no, loan.title, loan.library_code,
                           "returned", loan.loaned_at, loan.due_on, loan.renewals, loan.channel,
                           loan.offline, at, lib.code)

@@ -3,12 +3,16 @@ allows.
 
 A checkout ends with the loan row, the daily counter, the audit row and, on a first use
 at this library (책이음회원자동가입), a membership row, its audit row and a change-feed
-event. A checkin ends with the loan marked returned, the daily counter and the audit row.
+event. A checkin ends with the loan marked returned, the daily counter and the audit row,
+and answers whether anyone waits for the copy (read in the same statement; the caller
+holds the copy's row lock, so a reservation placed concurrently has either committed
+before, and is seen, or waits for this transaction).
 On PostgreSQL each set is one statement (data-modifying CTEs run once each, in the
 caller's transaction and snapshot): every statement costs a network round trip plus
 driver and executor overhead, which was a third of the CPU of a circulation
 transaction. SQLite runs in-process, where a statement is a function call, and has no
-data-modifying CTEs: there the same rows are written one statement at a time.
+data-modifying CTEs: there the same rows are written with as few statements as its
+API allows (both audit rows of a checkout with an automatic join in one executemany).
 
 The callers decide everything first (rules, due date, audit details); this module only
 writes, and both paths write the same rows.
@@ -20,10 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, cast, insert, literal, select, update
+from sqlalchemy import Connection, String, bindparam, cast, exists, insert, or_, select, update
 
-from ..store.tables import audit_log, events, loans, memberships
+from ..store.tables import audit_log, events, loans, memberships, reservations
 from . import daily
+from .reservations import ACTIVE
 
 LOAN_COLUMNS = ("copy_id", "member_id", "library_code", "owner_library", "state", "loaned_at",
                 "loaned_on", "due_on", "renewals", "channel", "actor", "client_txn_id",
@@ -43,9 +48,16 @@ class Join:
 
 
 _INSERT_LOAN = insert(loans).returning(loans.c.id)
+_INSERT_AUDIT = insert(audit_log)
+_INSERT_MEMBERSHIP = insert(memberships)
+_INSERT_EVENT = insert(events)
+# the returned loan's copy: does anyone wait for it (a reservation waiting or ready)?
+# (the states as plain parameters: an IN list would be re-rendered on every execution)
+_WAITING = exists().where(reservations.c.copy_id == loans.c.copy_id,
+                          or_(*(reservations.c.state == s for s in ACTIVE))).label("waiting")
 _MARK_RETURNED = update(loans).where(loans.c.id == bindparam("loan_id")).values(
     state="returned", returned_at=bindparam("at"), return_library=bindparam("library"),
-    return_txn_id=bindparam("txn"))
+    return_txn_id=bindparam("txn")).returning(_WAITING)
 
 
 # -- PostgreSQL: one statement each -----------------------------------------------------
@@ -75,8 +87,9 @@ def _pg_checkout(with_join: bool):  # noqa: ANN202
 
 
 _PG_CHECKOUT = {False: _pg_checkout(False), True: _pg_checkout(True)}
-_PG_CHECKIN = select(literal(1)).add_cte(
-    _MARK_RETURNED.cte("returned"), daily.UPSERT["postgresql"].cte("counter"),
+_PG_RETURNED = _MARK_RETURNED.cte("returned")
+_PG_CHECKIN = select(_PG_RETURNED.c.waiting).add_cte(
+    daily.UPSERT["postgresql"].cte("counter"),
     _values(audit_log, "a_", AUDIT_COLUMNS).cte("checkin_audit"))
 
 
@@ -96,24 +109,26 @@ def record_checkout(conn: Connection, loan: dict[str, Any], counter: daily.Count
             params |= (_prefixed("m_", join.membership) | _prefixed("ja_", join.audit)
                        | _prefixed("je_", join.event))
         return conn.execute(_PG_CHECKOUT[join is not None], params).scalar_one()
-    if join is not None:
-        conn.execute(insert(memberships), join.membership)
-        conn.execute(insert(audit_log), join.audit)
-        conn.execute(insert(events), join.event)
     loan_id = conn.execute(_INSERT_LOAN, loan).scalar_one()
+    audit_rows = [{**audit_row, "entity_id": str(loan_id)}]
+    if join is not None:
+        conn.execute(_INSERT_MEMBERSHIP, join.membership)
+        conn.execute(_INSERT_EVENT, join.event)
+        audit_rows.insert(0, join.audit)
     conn.execute(daily.UPSERT[conn.dialect.name], counter.params())
-    conn.execute(insert(audit_log), {**audit_row, "entity_id": str(loan_id)})
+    conn.execute(_INSERT_AUDIT, audit_rows)
     return loan_id
 
 
 def record_checkin(conn: Connection, loan_id: int, at: datetime, library_code: str,
-                   txn: str | None, counter: daily.Counter, audit_row: dict[str, Any]) -> None:
-    """Mark the loan returned, bump the counter, write the audit row."""
+                   txn: str | None, counter: daily.Counter, audit_row: dict[str, Any]) -> bool:
+    """Mark the loan returned, bump the counter, write the audit row. True when someone
+    waits for the copy (the caller holds the copy's row lock)."""
     returned = {"loan_id": loan_id, "at": at, "library": library_code, "txn": txn}
     if conn.dialect.name == "postgresql":
-        conn.execute(_PG_CHECKIN, {**returned, **counter.params(),
-                                   **_prefixed("a_", audit_row)})
-        return
-    conn.execute(_MARK_RETURNED, returned)
+        return conn.execute(_PG_CHECKIN, {**returned, **counter.params(),
+                                          **_prefixed("a_", audit_row)}).scalar_one()
+    waiting = conn.execute(_MARK_RETURNED, returned).scalar_one()
     conn.execute(daily.UPSERT[conn.dialect.name], counter.params())
-    conn.execute(insert(audit_log), audit_row)
+    conn.execute(_INSERT_AUDIT, audit_row)
+    return bool(waiting)

@@ -46,16 +46,23 @@ def find_member(conn: Connection, ref: str, *, lock: bool = False,
                 brief: bool = False) -> Row | None:
     """A member by 14-digit number or by a linked card RFID UID (`brief`: only the
     CIRCULATION_MEMBER_COLUMNS)."""
+    by_card, value = member_key(ref)
+    return conn.execute(_MEMBER[brief][lock, by_card], {"ref": value}).first()
+
+
+def member_key(ref: str) -> tuple[bool, str]:
+    """(by card UID?, the value to look up) of a scanned member reference: a 14-digit
+    member number (check digit validated) or a linked card's RFID UID."""
     ref = (ref or "").strip()
     if not ref:
         raise DomainError(Code.INVALID_MEMBER_NUMBER, value="")
     if len(ref) == 14 and ref.isdigit():
         parsed = parse_scan(ref)  # validates the check digit
         assert isinstance(parsed, MemberNumber)
-        return conn.execute(_MEMBER[brief][lock, False], {"ref": parsed.value}).first()
+        return False, parsed.value
     if len(ref) > 64:
         raise DomainError(Code.INVALID_MEMBER_NUMBER, value=ref[:40])
-    return conn.execute(_MEMBER[brief][lock, True], {"ref": ref}).first()
+    return True, ref
 
 
 def require_member(conn: Connection, ref: str, *, lock: bool = False,

@@ -1,0 +1,80 @@
+"""Round trips per checkout and per checkin (issue #13): every statement costs the service
+CPU (SQLAlchemy, the driver) and, on PostgreSQL, a network round trip, so the hot path's
+count is held to an upper bound here and a regression fails. The statements are counted
+as the driver receives them (BEGIN and COMMIT not included), with the registry's cache of
+libraries and policies warm (a lookup on a miss is not the hot path)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, select
+
+from chaekieum.services import demo, registry
+from chaekieum.services.circulation import CheckinRequest, CheckoutRequest
+from chaekieum.services.context import Actor, Role
+from chaekieum.store.tables import members, memberships
+
+# (dialect, what) -> the most statements it may take
+BOUND = {
+    # lock member+copy, facts, one write statement (loan, counter, audit[, join rows])
+    ("postgresql", "checkout"): 3,
+    ("postgresql", "checkout_join"): 3,
+    # lock member+loan+copy, one write statement that also answers "anyone waiting?"
+    ("postgresql", "checkin"): 2,
+    # one writer: lock+facts in one read; loan, counter, audit
+    ("sqlite", "checkout"): 4,
+    # ... plus membership and event (both audit rows in one executemany)
+    ("sqlite", "checkout_join"): 6,
+    # lock read; loan returned (answers "anyone waiting?"), counter, audit
+    ("sqlite", "checkin"): 4,
+}
+
+
+@pytest.fixture
+def counted(any_hub):  # noqa: ANN001, ANN201
+    statements: list[str] = []
+
+    @event.listens_for(any_hub.db.engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+        if not statement.startswith(("BEGIN", "COMMIT")):
+            statements.append(statement)
+
+    return any_hub, statements
+
+
+def _unjoined_member(hub, library: str) -> str:  # noqa: ANN001
+    with hub.db.read() as conn:
+        return conn.scalar(select(members.c.number).where(
+            members.c.sandbox_of.is_(None), members.c.status == "active",
+            ~select(memberships.c.member_id).where(memberships.c.member_id == members.c.id,
+                                            memberships.c.library_code == library).exists())
+            .order_by(members.c.id).limit(1))
+
+
+def test_checkout_and_checkin_round_trips(counted, monkeypatch) -> None:  # noqa: ANN001
+    hub, statements = counted
+    monkeypatch.setattr(registry, "CACHE_SECONDS", 3600.0)  # a slow test run stays warm
+    info = demo.info(hub)
+    lib = info["libraries"][0]["code"]
+    first, second, warm = info["libraries"][0]["loanable_items"][:3]
+    actor = Actor(Role.LIBRARY_SYSTEM, f"key:test{lib}", "api", lib)
+    hub.circulation.checkout(actor, CheckoutRequest(info["members"][0]["number"], warm))
+    hub.circulation.checkin(actor, CheckinRequest(warm))
+    dialect = hub.db.engine.dialect.name
+    member = _unjoined_member(hub, lib)
+    assert member is not None
+
+    def run(what: str, call) -> None:  # noqa: ANN001
+        statements.clear()
+        call()
+        assert len(statements) <= BOUND[dialect, what], (what, statements)
+        statements.clear()
+
+    run("checkout_join", lambda: hub.circulation.checkout(actor, CheckoutRequest(member, first)))
+    run("checkin", lambda: hub.circulation.checkin(actor, CheckinRequest(first)))
+    run("checkout", lambda: hub.circulation.checkout(actor, CheckoutRequest(member, second)))
+    run("checkin", lambda: hub.circulation.checkin(actor, CheckinRequest(second)))
+    with hub.db.read() as conn:  # the checkout did join the member (the first case counted it)
+        assert conn.scalar(select(memberships.c.how).join(
+            members, members.c.id == memberships.c.member_id).where(
+            members.c.number == member, memberships.c.library_code == lib)) == "auto"
