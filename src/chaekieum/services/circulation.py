@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, func, insert, select, true, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import circulation as rules
@@ -36,6 +46,7 @@ from ..domain.sandbox import Reach
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome  # noqa: F401
 from ..domain.transit import TransitState
 from ..store.db import Database
+from ..store.prepared import Prepared
 from ..store.tables import (
     circulation_exceptions,
     copies,
@@ -121,22 +132,31 @@ def _scalar(query):  # noqa: ANN001, ANN202
 
 # The hot path's statements, built once: building Core statements and their cache keys
 # on every call cost more CPU than running them.
+# The states the partial unique indexes name (one active loan, one open transit per copy)
+# are written as literals: a planner can use a partial index only where the query itself
+# implies its condition, which a bound parameter never does (SQLite; PostgreSQL's
+# generic plans of prepared statements).
+ACTIVE_LOAN = loans.c.state == literal_column("'active'")
+OPEN_TRANSIT = transits.c.state != literal_column(f"'{TransitState.HOME}'")
+
+
 def _facts_columns(member_id, copy_id):  # noqa: ANN001, ANN202 - bind parameters or columns
     """Everything a checkout decides on about a member and a copy at the acting library
     (bind parameters `library`, `today`)."""
     library, today = bindparam("library"), bindparam("today")
-    mine = (loans.c.member_id == member_id) & (loans.c.state == "active")
+    mine = select(func.count()).select_from(loans).where(loans.c.member_id == member_id,
+                                                         ACTIVE_LOAN)
+    # the member's active loans, counted through the (member_id, state) index only
     return (
-        _scalar(select(func.count()).select_from(loans).where(mine)).label("total"),
-        _scalar(select(func.count()).select_from(loans).where(
-            mine, loans.c.library_code == library)).label("here"),
-        _scalar(select(func.count()).select_from(loans).where(
-            mine, loans.c.due_on < today)).label("overdue"),
-        _scalar(select(loans.c.id).where(
-            loans.c.copy_id == copy_id, loans.c.state == "active")).label("active_loan_id"),
+        _scalar(mine).label("total"),
+        _scalar(mine.with_only_columns(func.count(case((loans.c.library_code == library, 1))))
+                ).label("here"),
+        _scalar(mine.with_only_columns(func.count(case((loans.c.due_on < today, 1))))
+                ).label("overdue"),
+        _scalar(select(loans.c.id).where(loans.c.copy_id == copy_id, ACTIVE_LOAN)
+                ).label("active_loan_id"),
         _scalar(select(func.count()).select_from(transits).where(
-            transits.c.copy_id == copy_id, transits.c.state != TransitState.HOME)
-        ).label("open_transits"),
+            transits.c.copy_id == copy_id, OPEN_TRANSIT)).label("open_transits"),
         _scalar(select(func.count()).select_from(transits).where(
             transits.c.copy_id == copy_id, transits.c.state == TransitState.RECEIVED,
             transits.c.from_library == library)).label("received_here"),
@@ -148,7 +168,8 @@ def _facts_columns(member_id, copy_id):  # noqa: ANN001, ANN202 - bind parameter
     )
 
 
-_CHECKOUT_FACTS = select(*_facts_columns(bindparam("member_id"), bindparam("copy_id")))
+_CHECKOUT_FACTS = Prepared(select(*_facts_columns(bindparam("member_id"),
+                                                   bindparam("copy_id"))))
 
 # The circulation columns of a member and of a copy, as the rows the rules read.
 MemberRow = namedtuple("MemberRow", [c.name for c in CIRCULATION_MEMBER_COLUMNS])
@@ -168,10 +189,10 @@ def _checkout_lock(by_card: bool, with_facts: bool):  # noqa: ANN202
     if with_facts:
         columns += _facts_columns(members.c.id, copies.c.id)
     key = members.c.card_uid if by_card else members.c.number
-    return (select(*columns).select_from(members.join(copies, true()))
-            .where(key == bindparam("ref"), copies.c.library_code == bindparam("owner"),
-                   copies.c.reg_no == bindparam("reg_no"))
-            .with_for_update(of=[members, copies]))
+    return Prepared(select(*columns).select_from(members.join(copies, true()))
+                    .where(key == bindparam("ref"), copies.c.library_code == bindparam("owner"),
+                           copies.c.reg_no == bindparam("reg_no"))
+                    .with_for_update(of=[members, copies]))
 
 
 _CHECKOUT_LOCK = {(card, facts): _checkout_lock(card, facts)
@@ -192,13 +213,13 @@ _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
 # checkin locks the borrower, the loan and the copy, in that order (the order every
 # write uses; the copy's lock keeps a reservation placed meanwhile out until this ends)
-_CHECKIN_LOCK = (
+_CHECKIN_LOCK = Prepared(
     select(*CIRCULATION_MEMBER_COLUMNS, loans.c.id.label("l_id"), loans.c.copy_id,
            loans.c.library_code.label("l_library_code"), loans.c.loaned_at, loans.c.due_on,
            loans.c.renewals, loans.c.channel, loans.c.offline, copies.c.title)
     .select_from(loans.join(copies, copies.c.id == loans.c.copy_id)
                  .join(members, members.c.id == loans.c.member_id))
-    .where(_THIS_COPY, loans.c.state == "active")
+    .where(_THIS_COPY, ACTIVE_LOAN)
     .with_for_update(of=[members, loans, copies]))
 
 
@@ -305,9 +326,9 @@ class Circulation:
     @staticmethod
     def _checkout_facts(conn: Connection, member_id: int, library_code: str, copy, today: date):  # noqa: ANN001, ANN205
         """Everything a checkout decides on, in one round trip (after the row locks)."""
-        return conn.execute(_CHECKOUT_FACTS, {
+        return _CHECKOUT_FACTS.first(conn, {
             "member_id": member_id, "library": library_code, "today": today,
-            "copy_id": copy.id if copy is not None else -1}).one()
+            "copy_id": copy.id if copy is not None else -1})
 
     @staticmethod
     def _join_rows(actor: Actor, member, library_code: str, at) -> ledger.Join:  # noqa: ANN001
@@ -330,9 +351,9 @@ class Circulation:
         first); on SQLite with the checkout's facts. None when either is unknown."""
         by_card, ref = member_key(member_ref)
         sqlite = conn.dialect.name == "sqlite"
-        row = conn.execute(_CHECKOUT_LOCK[by_card, sqlite], {
+        row = _CHECKOUT_LOCK[by_card, sqlite].first(conn, {
             "ref": ref, "owner": owner, "reg_no": reg_no, "library": library_code,
-            "today": today}).first()
+            "today": today})
         if row is None:
             return None
         return (MemberRow(*row[:_MEMBER_WIDTH]),
@@ -591,7 +612,7 @@ class Circulation:
                 # clock gave the same id (it now names this one)
                 conn.execute(update(loans).where(loans.c.id == done.id).values(
                     return_txn_id=None))
-        locked = conn.execute(_CHECKIN_LOCK, {"owner": owner, "reg_no": reg_no}).first()
+        locked = _CHECKIN_LOCK.first(conn, {"owner": owner, "reg_no": reg_no})
         if locked is None:
             return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
         member = MemberRow(*locked[:_MEMBER_WIDTH])

@@ -14,6 +14,9 @@ transaction. SQLite runs in-process, where a statement is a function call, and h
 data-modifying CTEs: there the same rows are written with as few statements as its
 API allows (both audit rows of a checkout with an automatic join in one executemany).
 
+Every statement here is `Prepared` (store/prepared.py): compiled once per dialect and
+run on the driver's cursor, without `Connection.execute`'s per-call work.
+
 The callers decide everything first (rules, due date, audit details); this module only
 writes, and both paths write the same rows.
 """
@@ -24,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, cast, exists, insert, or_, select, update
+from sqlalchemy import Connection, String, bindparam, cast, exists, insert, select, update
 
+from ..store.prepared import Prepared
 from ..store.tables import audit_log, events, loans, memberships, reservations
 from . import daily
-from .reservations import ACTIVE
+from .reservations import IS_ACTIVE
 
 LOAN_COLUMNS = ("copy_id", "member_id", "library_code", "owner_library", "state", "loaned_at",
                 "loaned_on", "due_on", "renewals", "channel", "actor", "client_txn_id",
@@ -47,14 +51,8 @@ class Join:
     event: dict[str, Any]
 
 
-_INSERT_LOAN = insert(loans).returning(loans.c.id)
-_INSERT_AUDIT = insert(audit_log)
-_INSERT_MEMBERSHIP = insert(memberships)
-_INSERT_EVENT = insert(events)
 # the returned loan's copy: does anyone wait for it (a reservation waiting or ready)?
-# (the states as plain parameters: an IN list would be re-rendered on every execution)
-_WAITING = exists().where(reservations.c.copy_id == loans.c.copy_id,
-                          or_(*(reservations.c.state == s for s in ACTIVE))).label("waiting")
+_WAITING = exists().where(reservations.c.copy_id == loans.c.copy_id, IS_ACTIVE).label("waiting")
 _MARK_RETURNED = update(loans).where(loans.c.id == bindparam("loan_id")).values(
     state="returned", returned_at=bindparam("at"), return_library=bindparam("library"),
     return_txn_id=bindparam("txn")).returning(_WAITING)
@@ -86,11 +84,19 @@ def _pg_checkout(with_join: bool):  # noqa: ANN202
     return select(new_loan.c.id).add_cte(*ctes)
 
 
-_PG_CHECKOUT = {False: _pg_checkout(False), True: _pg_checkout(True)}
+_PG_CHECKOUT = {False: Prepared(_pg_checkout(False)), True: Prepared(_pg_checkout(True))}
 _PG_RETURNED = _MARK_RETURNED.cte("returned")
-_PG_CHECKIN = select(_PG_RETURNED.c.waiting).add_cte(
+_PG_CHECKIN = Prepared(select(_PG_RETURNED.c.waiting).add_cte(
     daily.UPSERT["postgresql"].cte("counter"),
-    _values(audit_log, "a_", AUDIT_COLUMNS).cte("checkin_audit"))
+    _values(audit_log, "a_", AUDIT_COLUMNS).cte("checkin_audit")))
+
+# -- SQLite: a statement per table ---------------------------------------------------------
+_SQLITE_LOAN = Prepared(_values(loans, "", LOAN_COLUMNS).returning(loans.c.id))
+_SQLITE_AUDIT = Prepared(_values(audit_log, "", AUDIT_COLUMNS))
+_SQLITE_MEMBERSHIP = Prepared(_values(memberships, "", MEMBERSHIP_COLUMNS))
+_SQLITE_EVENT = Prepared(_values(events, "", EVENT_COLUMNS))
+_SQLITE_COUNTER = Prepared(daily.UPSERT["sqlite"])
+_SQLITE_RETURNED = Prepared(_MARK_RETURNED)
 
 
 def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -108,15 +114,15 @@ def record_checkout(conn: Connection, loan: dict[str, Any], counter: daily.Count
         if join is not None:
             params |= (_prefixed("m_", join.membership) | _prefixed("ja_", join.audit)
                        | _prefixed("je_", join.event))
-        return conn.execute(_PG_CHECKOUT[join is not None], params).scalar_one()
-    loan_id = conn.execute(_INSERT_LOAN, loan).scalar_one()
+        return _PG_CHECKOUT[join is not None].scalar(conn, params)
+    loan_id = _SQLITE_LOAN.scalar(conn, loan)
     audit_rows = [{**audit_row, "entity_id": str(loan_id)}]
     if join is not None:
-        conn.execute(_INSERT_MEMBERSHIP, join.membership)
-        conn.execute(_INSERT_EVENT, join.event)
+        _SQLITE_MEMBERSHIP.rows(conn, join.membership)
+        _SQLITE_EVENT.rows(conn, join.event)
         audit_rows.insert(0, join.audit)
-    conn.execute(daily.UPSERT[conn.dialect.name], counter.params())
-    conn.execute(_INSERT_AUDIT, audit_rows)
+    _SQLITE_COUNTER.rows(conn, counter.params())
+    _SQLITE_AUDIT.many(conn, audit_rows)
     return loan_id
 
 
@@ -126,9 +132,9 @@ def record_checkin(conn: Connection, loan_id: int, at: datetime, library_code: s
     waits for the copy (the caller holds the copy's row lock)."""
     returned = {"loan_id": loan_id, "at": at, "library": library_code, "txn": txn}
     if conn.dialect.name == "postgresql":
-        return conn.execute(_PG_CHECKIN, {**returned, **counter.params(),
-                                          **_prefixed("a_", audit_row)}).scalar_one()
-    waiting = conn.execute(_MARK_RETURNED, returned).scalar_one()
-    conn.execute(daily.UPSERT[conn.dialect.name], counter.params())
-    conn.execute(_INSERT_AUDIT, audit_row)
+        return _PG_CHECKIN.scalar(conn, {**returned, **counter.params(),
+                                         **_prefixed("a_", audit_row)})
+    waiting = _SQLITE_RETURNED.scalar(conn, returned)
+    _SQLITE_COUNTER.rows(conn, counter.params())
+    _SQLITE_AUDIT.rows(conn, audit_row)
     return bool(waiting)

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, or_, select, update
 
 from ..domain import reservations as rules
 from ..domain.errors import Code, DomainError
@@ -46,6 +46,9 @@ from .tx import transactional
 log = logging.getLogger("chaekieum.services.reservations")
 
 ACTIVE = (S.WAITING, S.READY)
+# the same test as plain parameters, for statements compiled once (store/prepared.py): an
+# IN list is rendered anew on every execution
+IS_ACTIVE = or_(*(reservations.c.state == s for s in ACTIVE))
 _HEAD_FIRST = (case((reservations.c.state == S.READY, 0), else_=1), reservations.c.id)
 SWEEP_BATCH = 500
 
@@ -53,7 +56,7 @@ SWEEP_BATCH = 500
 def head_reserver_query(copy_id):  # noqa: ANN001, ANN201
     """The member at the head of a copy's queue (a scalar subquery for checkout)."""
     return (select(reservations.c.member_id)
-            .where(reservations.c.copy_id == copy_id, reservations.c.state.in_(ACTIVE))
+            .where(reservations.c.copy_id == copy_id, IS_ACTIVE)
             .order_by(*_HEAD_FIRST).limit(1).scalar_subquery())
 
 

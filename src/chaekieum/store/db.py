@@ -73,7 +73,8 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         with self._writer_turn(), self.engine.connect() as conn:
-            conn = conn.execution_options(chaekieum_write=True)
+            if self.is_sqlite:  # BEGIN IMMEDIATE (PostgreSQL writers take row locks)
+                conn = conn.execution_options(chaekieum_write=True)
             with conn.begin():
                 yield conn
 
