@@ -84,10 +84,11 @@ def _metrics_route(app: FastAPI, allow: str) -> None:
 
 def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None = None,
                with_web: bool = True, forwarded_allow: str = "",
-               metrics_allow: str = "127.0.0.1,::1") -> FastAPI:
+               metrics_allow: str = "127.0.0.1,::1", fast_path: bool = True) -> FastAPI:
     """`forwarded_allow`: comma-separated proxy addresses/networks whose X-Forwarded-For
     and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are.
-    `metrics_allow`: who may scrape /metrics (`--metrics-allow-ips`)."""
+    `metrics_allow`: who may scrape /metrics (`--metrics-allow-ips`). `fast_path`: the
+    hot circulation writes skip FastAPI's routing (api.fastpath; the same answers)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Request threads per process. More threads than can make progress only compete
@@ -129,7 +130,8 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
     )
     app.state.hub = hub
     _metrics_route(app, metrics_allow)  # before the web UI's catch-all pages
-    api.mount(app, hub, larger_bodies=web.uploads(hub) if with_web else None)
+    api.mount(app, hub, larger_bodies=web.uploads(hub) if with_web else None,
+              fast_path=fast_path)
     if with_web:  # an API-only node (e.g. behind a load balancer) can leave the UI out
         web.mount(app, hub)
     _watch_pool(hub)
@@ -153,4 +155,5 @@ def app_from_env() -> FastAPI:
                       sip2_port=port, with_web=os.environ.get("CHAEKIEUM_WEB", "1") != "0",
                       forwarded_allow=forwarded_allow_ips(),
                       metrics_allow=os.environ.get("CHAEKIEUM_METRICS_ALLOW_IPS",
-                                                   "127.0.0.1,::1"))
+                                                   "127.0.0.1,::1"),
+                      fast_path=os.environ.get("CHAEKIEUM_API_FASTPATH", "1") != "0")

@@ -9,6 +9,7 @@ from ..domain.errors import Code, DomainError
 from ..headers import SecurityHeaders
 from ..services.hub import Hub
 from . import docs, errors, oauth, openapi
+from .fastpath import FastPath
 from .limits import BodyLimit
 from .openapi import errors as errors_of
 from .openapi import ok
@@ -31,10 +32,15 @@ from .routes import (
 MULTIPART_SLACK = 64 * 1024
 
 
-def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None) -> None:
-    """`larger_bodies`: path -> body cap for routes that take files (else 1 MiB)."""
+def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None,
+          fast_path: bool = True) -> None:
+    """`larger_bodies`: path -> body cap for routes that take files (else 1 MiB).
+    `fast_path`: answer the hot circulation writes without FastAPI's routing (api.fastpath;
+    off only to compare the two)."""
     errors.install(app)
     openapi.install(app)
+    # innermost of the app's middlewares: each one below applies to its answers too
+    app.add_middleware(FastPath, owner=app, enabled=fast_path)
     # a document upload: the configured maximum plus room for the multipart framing (the
     # service refuses a file over the maximum with its own code)
     uploads = {"/api/v1" + onboarding.DOCUMENTS: hub.documents.max_bytes + MULTIPART_SLACK}

@@ -23,6 +23,13 @@ def hub_of(request: Request) -> Hub:
     return request.app.state.hub
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, None if there is none."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 async def current_actor(
         request: Request,
         _declared: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
@@ -49,12 +56,10 @@ async def _actor(request: Request) -> Actor:
     seen for the first time is verified (argon2, database) in a worker thread.
     (`_declared` only puts the bearer scheme on the operation in the OpenAPI document;
     the header is read and checked here, with this API's own error answers.)"""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
         raise DomainError(Code.AUTH_REQUIRED)
     hub = hub_of(request)
-    token = token.strip()
     principal = hub.credentials.verified_without_io(token)
     if principal is None:
         principal = await run_in_threadpool(hub.credentials.verify_api_key, token)

@@ -11,6 +11,8 @@ Last line: `RESULT baseline=REV service_ratio=… http_ratio=… db_ratio=… ro
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import statistics
@@ -18,13 +20,18 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
+from ..store.db import normalize_url
 from .checkout import fmt
-from .seed import is_postgres, pg_drop_database
+from .seed import is_postgres, pg_database_exists, pg_database_url, pg_drop_database
+
+BASELINE_DB = "chaekieum_bench"  # what an older revision's `bench cost` always seeds
 
 ROOT = Path(__file__).resolve().parents[3]  # the repository (src/chaekieum/bench/..)
 FIGURES = ("service_cpu_ms", "http_cpu_ms", "db_cpu_ms")
@@ -42,6 +49,34 @@ def _export(revision: str, into: Path) -> Path:
         tar.extractall(into, filter="data")
     archive.unlink()
     return into / "src"
+
+
+def _baseline_schema(database_url: str, src: Path) -> bool:
+    """Whether the baseline's bench database holds a schema the migrations in `src` know
+    (so that revision's `bench cost` re-uses its seeded network instead of a new seed)."""
+    if not pg_database_exists(database_url, BASELINE_DB):
+        return False
+    engine = sa.create_engine(normalize_url(pg_database_url(database_url, BASELINE_DB)))
+    try:
+        with engine.connect() as conn:
+            version = conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    except sa.exc.ProgrammingError:  # no schema at all
+        return False
+    finally:
+        engine.dispose()
+    versions = src / "chaekieum" / "store" / "migrations" / "versions"
+    return version is not None and any(
+        re.search(rf"^revision\s*=\s*['\"]{re.escape(version)}['\"]", p.read_text(), re.M)
+        for p in versions.glob("*.py"))
+
+
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """One comparison at a time on this machine: two would share the bench databases
+    (and their loans) and each other's CPU."""
+    with open(Path(tempfile.gettempdir()) / "chaekieum-bench-cost.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _figures(line: str) -> dict[str, float | None]:
@@ -69,16 +104,18 @@ def run(baseline: str, args: list[str], *, database_url: str | None = None, roun
     console = console or Console()
     if database_url:
         args = ["--database-url", database_url, *args]
-        if is_postgres(database_url):
-            # an older revision's code uses the default bench database and knows nothing
-            # of newer migrations: it seeds its own network there
-            pg_drop_database(database_url, "chaekieum_bench")
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", baseline],
                          capture_output=True, text=True, check=True).stdout.strip()
     results: dict[str, list[dict[str, float | None]]] = {"baseline": [], "current": []}
-    with tempfile.TemporaryDirectory(prefix="chaekieum-baseline-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="chaekieum-baseline-") as tmp, _exclusive():
         base_src = _export(rev, Path(tmp) / "tree")
-        sides = {"baseline": (base_src, Path(tmp) / "run-baseline", "chaekieum_bench"),
+        if database_url and is_postgres(database_url) \
+                and not _baseline_schema(database_url, base_src):
+            # an older revision's code uses the default bench database and knows nothing
+            # of newer migrations: it seeds its own network there (once; a later run of
+            # the same or another old revision re-uses it while its migrations know it)
+            pg_drop_database(database_url, BASELINE_DB)
+        sides = {"baseline": (base_src, Path(tmp) / "run-baseline", BASELINE_DB),
                  "current": (ROOT / "src", Path(tmp) / "run-current", "chaekieum_bench_current")}
         for _, workdir, _ in sides.values():
             workdir.mkdir()
