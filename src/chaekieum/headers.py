@@ -25,6 +25,11 @@ HEADERS = {
 }
 
 
+# the set as raw ASGI headers, encoded once
+RAW = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+       for name, value in HEADERS.items()]
+
+
 def apply(headers: MutableHeaders) -> None:
     """Add the set, keeping any header a handler chose itself."""
     for name, value in HEADERS.items():
@@ -48,7 +53,10 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                apply(MutableHeaders(scope=message))
+                # apply() on the raw list: a header the handler set itself is kept
+                headers = message["headers"] = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in RAW if h[0] not in present)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

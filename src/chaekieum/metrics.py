@@ -79,6 +79,9 @@ class HttpMetrics:
 
     def __init__(self, app: Asgi) -> None:
         self.app = app
+        # (method, route template, status) -> its counter and histogram; bounded like
+        # the label sets themselves (route templates, never raw paths)
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Callable,
                        send: Callable) -> None:
@@ -97,10 +100,13 @@ class HttpMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = route_template(scope)
-            method = scope.get("method", "")
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - start)
+            key = (scope.get("method", ""), route_template(scope), status)
+            series = self.series.get(key)
+            if series is None:  # the labelled children, looked up once per label set
+                series = self.series[key] = (HTTP_REQUESTS.labels(key[0], key[1], str(status)),
+                                             HTTP_SECONDS.labels(key[0], key[1]))
+            series[0].inc()
+            series[1].observe(time.perf_counter() - start)
 
 
 def exposition() -> tuple[bytes, str]:

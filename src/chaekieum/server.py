@@ -127,6 +127,9 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         lifespan=lifespan,
+        # no OpenTelemetry here (Prometheus metrics instead): without this FastAPI asks
+        # the global providers on every request whether anyone is listening
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.hub = hub
     _metrics_route(app, metrics_allow)  # before the web UI's catch-all pages

@@ -4,19 +4,18 @@ FastAPI spends about as much CPU on one circulation request as the business tran
 itself: routing, dependency solving, a second JSON parse and validation pass, response
 handling. This ASGI layer sits inside the app's own middlewares (metrics, security
 headers, body limit, proxy headers) and answers exactly `POST /api/v1/circulation/
-{checkout,checkin,renew}` with a JSON body and a bearer key already verified in this
-process, with the same pieces FastAPI would run:
+{checkout,checkin,renew}` with a JSON body and a bearer key, with the same pieces FastAPI
+would run, in the same order:
 
-- the key resolves through the same in-memory check as api.auth (verified keys cache,
-  fresh revocation set);
+- the key is checked as api.auth does (verified keys cache, revocation set; a key not
+  verified in this process yet is verified in the worker thread, before the write);
 - the body is the same pydantic model, validated from the raw bytes;
 - the same work (api.routes.circulation.HOT) runs in the same thread pool through
   api.writes.respond (Idempotency-Key included);
 - a refusal or database error is answered by the app's own exception handlers.
 
 Anything else goes to FastAPI unchanged, with the body it already read replayed: another
-media type, no or a not-yet-verified key (the full path verifies it, argon2 in a
-thread, and caches it), `X-Acting-Library`, a body that does not validate (FastAPI
+media type, no bearer key, `X-Acting-Library`, a body that does not validate (FastAPI
 answers the 400/422 in the error shape). The answers are byte-for-byte those of the
 full path (tests/integration/test_api_fastpath.py).
 """
@@ -116,22 +115,29 @@ class FastPath:
         _, model, work = op
         hub = self.owner.state.hub
         token = bearer_token(authorization.decode("latin-1"))
-        try:
-            principal = hub.credentials.verified_without_io(token) if token else None
-        except DomainError:  # revoked: the full path gives the answer
-            return False
-        if principal is None:
+        if token is None:  # the full path's AUTH_REQUIRED
             return False
         try:
+            # as on the full path, the key is checked before the body: a revoked key
+            # is refused whatever the body says
+            principal = hub.credentials.verified_without_io(token)
             payload = model.model_validate_json(body)
         except ValidationError:
             return False
-        actor = principal.actor()
+        except DomainError as exc:  # a revoked key
+            await self._refuse(scope, receive, send, exc)
+            return True
+
+        def run() -> Any:
+            # a key not verified in this process yet (or a stale revocation set) is
+            # verified here, in the same worker thread as the write (argon2, database)
+            actor = (principal or hub.credentials.verify_api_key(token)).actor()
+            return respond(hub, actor, "POST", scope["path"],
+                           None if key is None else key.decode("latin-1"), payload,
+                           work(hub, actor, payload))
+
         try:
-            response = await run_in_threadpool(
-                lambda: respond(hub, actor, "POST", scope["path"],
-                                None if key is None else key.decode("latin-1"), payload,
-                                work(hub, actor, payload)))
+            response = await run_in_threadpool(run)
         except Exception as exc:
             await self._refuse(scope, receive, send, exc)
             return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from fastapi import HTTPException
@@ -23,7 +24,9 @@ class BodyLimit:
             (re.compile("^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(p)) + "$"), cap)
             for p, cap in (larger or {}).items() if "{" in p]
 
-    def cap(self, path: str) -> int:
+        self.cap = functools.lru_cache(maxsize=4096)(self._cap)  # regexes once per path
+
+    def _cap(self, path: str) -> int:
         if path in self.larger:
             return self.larger[path]
         return next((cap for pattern, cap in self.patterns if pattern.match(path)),
