@@ -36,7 +36,8 @@ from .apiclient import library_key
 LIB, OTHER = "111001", "111002"
 CHECKOUT, CHECKIN, RENEW = (f"/api/v1/circulation/{op}" for op in ("checkout", "checkin", "renew"))
 # the same admin/sandbox/revoked key secret in both hubs (their key ids differ)
-SECRETS = {"admin": "a" * 43, "sandbox": "s" * 43, "revoked": "r" * 43}
+SECRETS = {"admin": "a" * 43, "sandbox": "s" * 43, "revoked": "r" * 43, "vendor": "v" * 43}
+VENDOR = "2208162517"  # a valid 사업자등록번호
 
 
 class Twin:
@@ -48,9 +49,11 @@ class Twin:
                                  raise_server_exceptions=False)
         self.keys = {"library": library_key(LIB), "other": library_key(OTHER)}
         self.key_ids: dict[str, str] = {}
+        hub.vendors.create(SYSTEM, VENDOR, "한빛정보(주)", "김구축", "build@hanbit.example")
         for name, secret in SECRETS.items():
+            scope = {"admin": ("national", ""), "vendor": ("vendor", VENDOR)}
             made = hub.credentials.create_api_key(
-                SYSTEM, *(("national", "") if name == "admin" else ("library", LIB)),
+                SYSTEM, *scope.get(name, ("library", LIB)),
                 label=name, environment="sandbox" if name == "sandbox" else "live",
                 secret=secret)
             self.keys[name], self.key_ids[name] = made["api_key"], made["key_id"]
@@ -247,6 +250,10 @@ def test_fast_path_answers_as_the_full_path(twins: tuple[Twin, Twin],
     # what the fast path leaves to FastAPI: an admin acting for a library, another media
     # type, a body over the limit
     check(CHECKIN, {"item": item2}, key="admin")  # no library to act for
+    # a vendor's key reaches onboarding only: first use (verified in the thread), then
+    # from the cache, with a valid and an invalid body
+    for body in ({"item": item2}, {"item": item2}, {"item": 5}):
+        assert check(CHECKIN, body, key="vendor").json()["code"] == "FORBIDDEN"
     check(CHECKIN, {"item": item2}, fast_path=False, key="admin",
           headers={"x-acting-library": LIB})
     check(CHECKIN, {"item": item2}, fast_path=False,

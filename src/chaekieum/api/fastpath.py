@@ -7,8 +7,9 @@ headers, body limit, proxy headers) and answers exactly `POST /api/v1/circulatio
 {checkout,checkin,renew}` with a JSON body and a bearer key, with the same pieces FastAPI
 would run, in the same order:
 
-- the key is checked as api.auth does (verified keys cache, revocation set; a key not
-  verified in this process yet is verified in the worker thread, before the write);
+- the key is checked as api.auth does (verified keys cache, revocation set, no vendor
+  keys; a key not verified in this process yet is verified in the worker thread, before
+  the write);
 - the body is the same pydantic model, validated from the raw bytes;
 - the same work (api.routes.circulation.HOT) runs in the same thread pool through
   api.writes.respond (Idempotency-Key included);
@@ -33,7 +34,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.errors import DomainError
-from .auth import bearer_token
+from .auth import bearer_token, not_a_vendor
 from .routes import circulation
 from .writes import respond
 
@@ -121,20 +122,21 @@ class FastPath:
             # as on the full path, the key is checked before the body: a revoked key
             # is refused whatever the body says
             principal = hub.credentials.verified_without_io(token)
+            actor = None if principal is None else not_a_vendor(principal.actor())
             payload = model.model_validate_json(body)
         except ValidationError:
             return False
-        except DomainError as exc:  # a revoked key
+        except DomainError as exc:  # a revoked key, a vendor's key
             await self._refuse(scope, receive, send, exc)
             return True
 
         def run() -> Any:
             # a key not verified in this process yet (or a stale revocation set) is
             # verified here, in the same worker thread as the write (argon2, database)
-            actor = (principal or hub.credentials.verify_api_key(token)).actor()
-            return respond(hub, actor, "POST", scope["path"],
+            who = actor or not_a_vendor(hub.credentials.verify_api_key(token).actor())
+            return respond(hub, who, "POST", scope["path"],
                            None if key is None else key.decode("latin-1"), payload,
-                           work(hub, actor, payload))
+                           work(hub, who, payload))
 
         try:
             response = await run_in_threadpool(run)
