@@ -11,8 +11,6 @@ Last line: `RESULT baseline=REV service_ratio=… http_ratio=… db_ratio=… ro
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import statistics
@@ -20,7 +18,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,7 +26,14 @@ from rich.table import Table
 
 from ..store.db import normalize_url
 from .checkout import fmt
-from .seed import is_postgres, pg_database_exists, pg_database_url, pg_drop_database
+from .seed import (
+    LOCKED_ENV,
+    claim,
+    is_postgres,
+    pg_database_exists,
+    pg_database_url,
+    pg_drop_database,
+)
 
 BASELINE_DB = "chaekieum_bench"  # what an older revision's `bench cost` always seeds
 
@@ -70,15 +74,6 @@ def _baseline_schema(database_url: str, src: Path) -> bool:
         for p in versions.glob("*.py"))
 
 
-@contextlib.contextmanager
-def _exclusive() -> Iterator[None]:
-    """One comparison at a time on this machine: two would share the bench databases
-    (and their loans) and each other's CPU."""
-    with open(Path(tempfile.gettempdir()) / "chaekieum-bench-cost.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def _figures(line: str) -> dict[str, float | None]:
     values = dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
     return {k: (None if values.get(k, "na") == "na" else float(values[k])) for k in FIGURES}
@@ -86,7 +81,8 @@ def _figures(line: str) -> dict[str, float | None]:
 
 def _measure(src: Path, workdir: Path, args: list[str], bench_db: str) -> dict[str, float | None]:
     """One `bench cost` of the code in `src`, in its own process and working directory."""
-    env = {**os.environ, "PYTHONPATH": str(src), "CHAEKIEUM_BENCH_DB": bench_db}
+    env = {**os.environ, "PYTHONPATH": str(src), "CHAEKIEUM_BENCH_DB": bench_db,
+           LOCKED_ENV: BASELINE_DB}
     code = "import sys; from chaekieum.cli import app; sys.argv[0] = 'chaekieum'; app()"
     done = subprocess.run([sys.executable, "-c", code, "bench", "cost", "--no-pgbench", *args],
                           cwd=workdir, env=env, capture_output=True, text=True)
@@ -107,10 +103,12 @@ def run(baseline: str, args: list[str], *, database_url: str | None = None, roun
     rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", baseline],
                          capture_output=True, text=True, check=True).stdout.strip()
     results: dict[str, list[dict[str, float | None]]] = {"baseline": [], "current": []}
-    with tempfile.TemporaryDirectory(prefix="chaekieum-baseline-") as tmp, _exclusive():
+    postgres = bool(database_url) and is_postgres(database_url)
+    if postgres:  # the older revision's runs do not claim their database themselves
+        claim(BASELINE_DB, console)
+    with tempfile.TemporaryDirectory(prefix="chaekieum-baseline-") as tmp:
         base_src = _export(rev, Path(tmp) / "tree")
-        if database_url and is_postgres(database_url) \
-                and not _baseline_schema(database_url, base_src):
+        if postgres and not _baseline_schema(database_url, base_src):
             # an older revision's code uses the default bench database and knows nothing
             # of newer migrations: it seeds its own network there (once; a later run of
             # the same or another old revision re-uses it while its migrations know it)

@@ -404,6 +404,31 @@ def _seed_sqlite(url, plan, progress, tasks) -> dict[str, float]:  # noqa: ANN00
     return timings
 
 
+# -- one bench run per database ---------------------------------------------------------------
+LOCKED_ENV = "CHAEKIEUM_BENCH_DB_LOCKED"  # set by a parent that holds the lock for its children
+_held: dict[str, int] = {}
+
+
+def claim(name: str, console: Console | None = None) -> None:
+    """Wait until no other bench process on this machine uses the PostgreSQL bench database
+    `name`, then keep it until this process exits. Two runs on one database would drop it
+    under each other, or share its loans (`bench cost --baseline` holds it for the older
+    revision's runs, which know nothing of this)."""
+    if name in _held or os.environ.get(LOCKED_ENV) == name:
+        return
+    import fcntl
+    import tempfile
+
+    fd = os.open(Path(tempfile.gettempdir()) / f"chaekieum-bench-{name}.lock",
+                 os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        (console or Console()).print(f"waiting for another bench run on database {name}")
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    _held[name] = fd
+
+
 # -- entry point -----------------------------------------------------------------------------
 def prepare(database_url: str | None, shape: Shape, *, reseed: bool = False,
             console: Console | None = None) -> str:
@@ -414,6 +439,7 @@ def prepare(database_url: str | None, shape: Shape, *, reseed: bool = False,
     console = console or Console()
     shape.check()
     if database_url and is_postgres(database_url):
+        claim(PG_BENCH_DB, console)
         url = pg_database_url(database_url, PG_BENCH_DB)
         if not reseed and pg_database_exists(database_url, PG_BENCH_DB) \
                 and seeded_shape(url) == shape:
