@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,14 +23,10 @@ from chaekieum.services import demo
 from chaekieum.services.circulation import CheckinRequest, CheckoutRequest
 from chaekieum.services.context import Actor, Role
 from chaekieum.services.hub import Hub
-from chaekieum.sip2.client import Sip2Client
-from chaekieum.sip2.client import raw_frame as sip
-from chaekieum.sip2.codec import decode_response
-from chaekieum.sip2.hub_backend import HubBackend
-from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store import tables
 
 from .apiclient import LibraryClient
+from .kiosk import kiosk_at
 
 SEOUL, JUNGNANG, BUSAN = "111001", "111002", "121001"
 ADMIN = Actor(Role.NATIONAL_ADMIN, "staff:admin", "desk")
@@ -114,17 +109,8 @@ def test_rest_checkout_of_another_librarys_copy_is_refused(any_hub, number) -> N
 
 
 @pytest.fixture
-def kiosk(hub: Hub) -> Iterator:
-    with BackgroundServer(HubBackend(hub)) as server, Sip2Client(port=server.port, timeout=10) as c:
-        c.send_raw(sip(f"9300CNkiosk-{JUNGNANG}|COkiosk-pass-{JUNGNANG}|CPentrance|"))
-        assert decode_response(c.read_line(), "utf-8").fixed["ok"] == "1"
-
-        seq = itertools.count(1)
-
-        def send(frame: str):  # noqa: ANN202
-            c.send_raw(sip(frame, next(seq) % 10))  # a new sequence number: not a resend
-            return decode_response(c.read_line(), "utf-8")
-
+def kiosk(hub: Hub) -> Iterator[Callable[[str], object]]:
+    with kiosk_at(hub, JUNGNANG) as send:
         yield send
 
 

@@ -6,8 +6,7 @@ REST, SIP2 and the console follow."""
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,15 +18,11 @@ from chaekieum.services import demo
 from chaekieum.services.circulation import CheckinRequest, CheckoutRequest
 from chaekieum.services.context import SYSTEM, Actor, Role
 from chaekieum.services.hub import Hub
-from chaekieum.sip2.client import Sip2Client
-from chaekieum.sip2.client import raw_frame as sip
-from chaekieum.sip2.codec import decode_response
-from chaekieum.sip2.hub_backend import HubBackend
-from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store.tables import audit_log
 
 from . import test_web_security as web_tests
 from .apiclient import LibraryClient
+from .kiosk import kiosk_at
 
 ISSUING, JOINED, OTHER, BUSAN = "111001", "111002", "111003", "121001"
 NOW = "20260304    100000"
@@ -220,17 +215,8 @@ def test_rest_expel_and_bar(any_hub, number) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def kiosk(hub: Hub) -> Iterator:
-    with BackgroundServer(HubBackend(hub)) as server, Sip2Client(port=server.port, timeout=10) as c:
-        c.send_raw(sip(f"9300CNkiosk-{JOINED}|COkiosk-pass-{JOINED}|CPentrance|"))
-        assert decode_response(c.read_line(), "utf-8").fixed["ok"] == "1"
-
-        seq = itertools.count(1)
-
-        def send(frame: str):  # noqa: ANN202
-            c.send_raw(sip(frame, next(seq) % 10))  # a new sequence number: not a resend
-            return decode_response(c.read_line(), "utf-8")
-
+def kiosk(hub: Hub) -> Iterator[Callable[[str], object]]:
+    with kiosk_at(hub, JOINED) as send:
         yield send
 
 

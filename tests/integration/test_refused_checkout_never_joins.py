@@ -17,14 +17,10 @@ from chaekieum.services import demo
 from chaekieum.services.circulation import CheckoutRequest
 from chaekieum.services.context import Actor, Role
 from chaekieum.services.hub import Hub
-from chaekieum.sip2.client import Sip2Client
-from chaekieum.sip2.client import raw_frame as sip
-from chaekieum.sip2.codec import decode_response
-from chaekieum.sip2.hub_backend import HubBackend
-from chaekieum.sip2.server import BackgroundServer
 from chaekieum.store import tables
 
 from .apiclient import LibraryClient
+from .kiosk import kiosk_at
 
 HOME, OTHER = "111001", "111002"
 ADMIN = Actor(Role.NATIONAL_ADMIN, "staff:admin", "desk")
@@ -117,15 +113,8 @@ def test_rest_refused_checkout_never_joins(any_hub, refused) -> None:  # noqa: A
 
 @pytest.fixture
 def kiosk(hub: Hub) -> Iterator[Callable[[str], object]]:
-    with BackgroundServer(HubBackend(hub)) as server, Sip2Client(port=server.port, timeout=10) as c:
-        c.send_raw(sip(f"9300CNkiosk-{OTHER}|COkiosk-pass-{OTHER}|CPentrance|"))
-        assert decode_response(c.read_line(), "utf-8").fixed["ok"] == "1"
-
-        def checkout(frame: str) -> object:
-            c.send_raw(sip(frame, 1))
-            return decode_response(c.read_line(), "utf-8")
-
-        yield checkout
+    with kiosk_at(hub, OTHER) as send:
+        yield send
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -323,7 +323,7 @@ class SystemIn(Body):
 
 
 class ConformanceReportIn(Body):
-    report: dict[str, Any]  # the conformance kit's JSON report (schema chaekieum-conformance/1)
+    report: dict[str, Any]  # the conformance kit's JSON report (schema chaekieum-conformance/2; /1 still loads)
 
 
 class PlanIn(Body):
