@@ -177,3 +177,27 @@ def test_every_other_console_and_desk_page_refuses_a_vendor(hub, new_web) -> Non
             assert r.status_code == 403 and ko(Code.FORBIDDEN) in r.text, (route.path,
                                                                           r.status_code)
     assert checked >= 20
+
+
+def test_admin_disables_and_enables_a_vendor_account(hub, new_web) -> None:  # noqa: ANN001
+    """Disabling ends the vendor's sessions at once; the page acts only on that vendor's
+    own accounts (a librarian's name under the vendor's address is refused)."""
+    _vendor_world(hub)
+    hub.vendors.assign(SYSTEM, JOINING, V1)
+    ven = new_web().staff("hanbit-kim", "vendor-pass-1")
+    assert ven.c.get("/console/onboarding").status_code == 200
+    admin = new_web().staff("admin")
+    page = f"/console/vendors/{V1}"
+    r = admin.post(f"{page}/staff/hanbit-kim/disable", {}, page)
+    assert r.status_code == 303 and r.headers["location"] == f"{page}#vendor-staff"
+    assert ven.c.get("/console/onboarding", follow_redirects=False).status_code in (302, 303)
+    again = new_web()
+    token = again.csrf("/login")
+    refused = again.c.post("/login", data={"username": "hanbit-kim",
+                                           "password": "vendor-pass-1", "csrf": token})
+    assert refused.status_code != 303  # the login page again, not the console
+    assert admin.post(f"{page}/staff/lib-joining/disable", {}, page).status_code == 403
+    assert admin.post(f"{page}/staff/hanbit-kim/delete", {}, page).status_code == 403
+    admin.post(f"{page}/staff/hanbit-kim/enable", {}, page)
+    assert new_web().staff("hanbit-kim", "vendor-pass-1").c.get(
+        "/console/onboarding").status_code == 200

@@ -161,6 +161,18 @@ def flash_refusal(request: Request) -> Iterator[None]:
         flash_error(request, err)
 
 
+def toggle_staff(request: Request, actor: Actor, username: str, action: str,
+                 listed: list[dict[str, Any]], back: str) -> RedirectResponse:
+    """Disable (which ends the account's sessions at once) or re-enable one of the staff
+    accounts `listed` for this page; anything else is refused before the services are asked."""
+    if action not in ("disable", "enable") or username not in {s["username"] for s in listed}:
+        raise Forbidden()
+    with flash_refusal(request):
+        hub_of(request).credentials.set_staff_disabled(actor, username, action == "disable")
+        flash(request, "ok", "common.done", username)
+    return redirect(back)
+
+
 def reason_message(code: str, lang: str) -> str:
     try:
         return message(Code(code), lang)

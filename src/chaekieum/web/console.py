@@ -36,6 +36,7 @@ from .common import (
     render,
     staff,
     stats_of,
+    toggle_staff,
     unconfirmed,
 )
 from .desk import CLASSES
@@ -318,14 +319,9 @@ def set_staff_disabled(request: Request, code: str, username: str, action: str,
                        actor: Actor = Depends(staff)) -> Response:
     """Disable (ends the account's sessions at once) or re-enable a librarian account."""
     _library_or_403(request, actor, code, admin=True)
-    hub = hub_of(request)
-    if action not in ("disable", "enable") or username not in {
-            s["username"] for s in hub.credentials.list_staff(actor, code)}:
-        raise Forbidden()
-    with flash_refusal(request):
-        hub.credentials.set_staff_disabled(actor, username, action == "disable")
-        flash(request, "ok", "common.done", username)
-    return redirect(f"/console/libraries/{code}#credentials")
+    listed = hub_of(request).credentials.list_staff(actor, code)
+    return toggle_staff(request, actor, username, action, listed,
+                        f"/console/libraries/{code}#credentials")
 
 
 @router.post("/libraries/{code}/terminals/{login}/revoke")

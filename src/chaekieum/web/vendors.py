@@ -23,6 +23,7 @@ from .common import (
     redirect,
     render,
     staff,
+    toggle_staff,
     unconfirmed,
 )
 
@@ -103,14 +104,8 @@ def create_staff(request: Request, brn: str, actor: Actor = Depends(staff),
 def set_staff_disabled(request: Request, brn: str, username: str, action: str,
                        actor: Actor = Depends(staff)) -> Response:
     """Disable (ends the account's sessions at once) or re-enable a vendor account."""
-    hub = hub_of(request)
-    if action not in ("disable", "enable") or username not in {
-            s["username"] for s in hub.credentials.list_vendor_staff(actor, brn[:14])}:
-        raise Forbidden()
-    with flash_refusal(request):
-        hub.credentials.set_staff_disabled(actor, username, action == "disable")
-        flash(request, "ok", "common.done", username)
-    return redirect(f"{LIST}/{brn[:14]}#vendor-staff")
+    listed = hub_of(request).credentials.list_vendor_staff(actor, brn[:14])
+    return toggle_staff(request, actor, username, action, listed, f"{LIST}/{brn[:14]}#vendor-staff")
 
 
 @router.post("/{brn}/keys")
