@@ -214,3 +214,20 @@ def test_openapi_describes_the_onboarding_responses(client) -> None:  # noqa: AN
     ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/OnboardingOut")
     assert "allowed_next" in doc["components"]["schemas"]["OnboardingOut"]["properties"]
+
+
+def test_reports_keep_what_does_not_apply(libs, admin) -> None:  # noqa: ANN001
+    """A schema /2 report's not-applicable scenarios are counted beside passed, failed and
+    skipped in the library's list; a /1 report has none."""
+    lib = libs[LIB]
+    v2 = report(LIB, "pass", T0 - timedelta(hours=2))
+    v2["schema"] = "chaekieum-conformance/2"
+    v2["summary"].update(passed=29, not_applicable=2)
+    first = lib.post(f"/libraries/{LIB}/onboarding/reports", {"report": v2})
+    second = lib.post(f"/libraries/{LIB}/onboarding/reports",
+                      {"report": report(LIB, "pass", T0 - timedelta(hours=1))})
+    assert first.status_code == second.status_code == 201, first.text
+    listed = {r["id"]: r for r in admin.get(f"/libraries/{LIB}/onboarding").json()["reports"]}
+    assert (listed[first.json()["id"]]["passed"],
+            listed[first.json()["id"]]["not_applicable"]) == (29, 2)
+    assert listed[second.json()["id"]]["not_applicable"] == 0

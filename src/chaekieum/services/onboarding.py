@@ -79,6 +79,7 @@ class Onboarding:
             onboarding_reports.c.id, onboarding_reports.c.schema, onboarding_reports.c.result,
             onboarding_reports.c.finished_at, onboarding_reports.c.passed,
             onboarding_reports.c.failed, onboarding_reports.c.skipped,
+            onboarding_reports.c.not_applicable,
             onboarding_reports.c.uploaded_at, onboarding_reports.c.actor).where(
             onboarding_reports.c.library_code == code)
             .order_by(onboarding_reports.c.finished_at.desc(), onboarding_reports.c.id.desc())
@@ -111,6 +112,7 @@ class Onboarding:
             "reports": [{"id": r.id, "schema_id": r.schema, "result": r.result,
                          "finished_at": _z(r.finished_at), "passed": r.passed,
                          "failed": r.failed, "skipped": r.skipped,
+                         "not_applicable": r.not_applicable,
                          "uploaded_at": _z(r.uploaded_at), "actor": r.actor} for r in reports],
             "plan": [{"stage": str(s), "label": ob.LABELS[s],
                       "planned_on": plan[s].isoformat() if s in plan else None,
@@ -295,7 +297,7 @@ class Onboarding:
         report_id = conn.execute(insert(onboarding_reports).values(
             library_code=code, schema=parsed.schema_, result=s.result,
             finished_at=_utc_naive(parsed.finished_at), passed=s.passed, failed=s.failed,
-            skipped=s.skipped, report=text, uploaded_at=now, actor=actor.label,
+            skipped=s.skipped, not_applicable=s.not_applicable, report=text, uploaded_at=now, actor=actor.label,
         ).returning(onboarding_reports.c.id)).scalar_one()
         audit.record(conn, actor, "onboarding.report", "library", code, now,
                      {"report_id": report_id, "result": s.result}, code)

@@ -136,6 +136,8 @@ onboarding_reports = Table(
     Column("passed", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
     Column("skipped", Integer, nullable=False),
+    # scenarios that do not apply to this library (schema chaekieum-conformance/2)
+    Column("not_applicable", Integer, nullable=False, server_default="0"),
     Column("report", Text, nullable=False),  # the JSON as uploaded
     Column("uploaded_at", DateTime, nullable=False),
     Column("actor", String(80), nullable=False),

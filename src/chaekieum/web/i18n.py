@@ -824,7 +824,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "onb.age": ("경과", "Age"),
     "onb.days_ago": ("일 전", "days ago"),
     "onb.stale": ("기한 지남", "Too old"),
-    "onb.counts": ("통과·실패·건너뜀", "Passed, failed, skipped"),
+    "onb.counts": ("통과·실패·건너뜀·해당 없음", "Passed, failed, skipped, not applicable"),
     "onb.uploaded_by": ("올린 사람", "Uploaded by"),
     "onb.view": ("보기", "View"),
     "onb.no_reports": ("아직 올린 결과서가 없습니다.", "No report yet."),
