@@ -323,7 +323,8 @@ class SystemIn(Body):
 
 
 class ConformanceReportIn(Body):
-    report: dict[str, Any]  # the conformance kit's JSON report (schema chaekieum-conformance/2; /1 still loads)
+    # the conformance kit's JSON report (schema chaekieum-conformance/2; /1 still loads)
+    report: dict[str, Any]
 
 
 class PlanIn(Body):

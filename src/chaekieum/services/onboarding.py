@@ -297,7 +297,8 @@ class Onboarding:
         report_id = conn.execute(insert(onboarding_reports).values(
             library_code=code, schema=parsed.schema_, result=s.result,
             finished_at=_utc_naive(parsed.finished_at), passed=s.passed, failed=s.failed,
-            skipped=s.skipped, not_applicable=s.not_applicable, report=text, uploaded_at=now, actor=actor.label,
+            skipped=s.skipped, not_applicable=s.not_applicable, report=text, uploaded_at=now,
+            actor=actor.label,
         ).returning(onboarding_reports.c.id)).scalar_one()
         audit.record(conn, actor, "onboarding.report", "library", code, now,
                      {"report_id": report_id, "result": s.result}, code)

@@ -104,8 +104,9 @@ def create_staff(request: Request, brn: str, actor: Actor = Depends(staff),
 def set_staff_disabled(request: Request, brn: str, username: str, action: str,
                        actor: Actor = Depends(staff)) -> Response:
     """Disable (ends the account's sessions at once) or re-enable a vendor account."""
-    listed = hub_of(request).credentials.list_vendor_staff(actor, brn[:14])
-    return toggle_staff(request, actor, username, action, listed, f"{LIST}/{brn[:14]}#vendor-staff")
+    brn = brn[:14]
+    listed = hub_of(request).credentials.list_vendor_staff(actor, brn)
+    return toggle_staff(request, actor, username, action, listed, f"{LIST}/{brn}#vendor-staff")
 
 
 @router.post("/{brn}/keys")

@@ -66,7 +66,7 @@ class ReportSummaryOut(BaseModel):
     passed: int
     failed: int
     skipped: int
-    not_applicable: int = 0  # scenarios that do not apply (report schema /2)
+    not_applicable: int  # scenarios that do not apply (report schema /2)
     uploaded_at: str
     actor: str
 
