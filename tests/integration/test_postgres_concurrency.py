@@ -88,7 +88,7 @@ def test_two_concurrent_checkouts_of_one_copy_end_with_one_loan(pg_hub, two_serv
             results = list(pool.map(run, [0, 1]))
         assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
         loser = next(r for r in results if r.status_code == 409)
-        assert loser.json()["code"] == "COPY_ON_LOAN"
+        assert loser.json()["code"] == "COPY_ON_LOAN", loser.text
     with pg_hub.db.read() as conn:
         per_copy = conn.execute(select(loans.c.copy_id, func.count()).where(
             loans.c.state == "active").group_by(loans.c.copy_id)).all()

@@ -7,13 +7,16 @@ partial unique index on active loans is the last line against a double loan of a
 Round trips on the hot path (tests/integration/test_circulation_statements.py holds them
 to it): a checkout locks the member and the copy in one statement (`FOR UPDATE OF
 members, copies`: row marks are taken in that order), then reads its facts, then writes
-in one statement; a checkin locks member, loan and copy in one statement, then writes and
-learns whether anyone waits for the copy in one more. On PostgreSQL the facts must be a
-statement of their own after the locks: under READ COMMITTED a statement sees the
+in one statement; a checkin locks member, loan and copy in one statement, reads whether
+anyone waits for the copy, then writes in one statement. On PostgreSQL the facts must be
+a statement of their own after the locks: under READ COMMITTED a statement sees the
 snapshot taken when it started, so counts read in the locking statement would miss a
 loan another library committed while this one waited for the member's row (the shared
-limit). SQLite has one writer at a time (BEGIN IMMEDIATE), so there the facts come with
-the locking read.
+limit). The facts statement finds the member and the copy by the same keys as the lock,
+so both go to the server in one round trip with the transaction's BEGIN (the server runs
+them one after the other), and the write goes with the COMMIT when nothing follows it:
+two round trips per checkout or checkin (store/prepared.py). SQLite has one writer at a
+time (BEGIN IMMEDIATE), so there the facts come with the locking read.
 """
 
 from __future__ import annotations
@@ -46,13 +49,14 @@ from ..domain.sandbox import Reach
 from ..domain.transactions import CheckinRequest, CheckoutRequest, Outcome  # noqa: F401
 from ..domain.transit import TransitState
 from ..store.db import Database
-from ..store.prepared import Prepared
+from ..store.prepared import Prepared, together
 from ..store.tables import (
     circulation_exceptions,
     copies,
     loans,
     members,
     memberships,
+    reservations,
     suspensions,
     transits,
 )
@@ -75,7 +79,7 @@ from .lookup import (
     upsert_own_copy,
 )
 from .registry import Registry
-from .tx import transactional
+from .tx import owns, transactional
 
 FUTURE_SLACK = timedelta(minutes=5)
 
@@ -182,21 +186,30 @@ _COPY_COLUMNS = (copies.c.id.label("c_id"), copies.c.title.label("c_title"),
 _MEMBER_WIDTH, _COPY_WIDTH = len(CIRCULATION_MEMBER_COLUMNS), len(_COPY_COLUMNS)
 
 
+def _member_and_copy(columns, by_card: bool):  # noqa: ANN001, ANN202
+    """`columns` of the member (by number or card UID: `ref`) and the copy (`owner`,
+    `reg_no`)."""
+    key = members.c.card_uid if by_card else members.c.number
+    return (select(*columns).select_from(members.join(copies, true()))
+            .where(key == bindparam("ref"), copies.c.library_code == bindparam("owner"),
+                   copies.c.reg_no == bindparam("reg_no")))
+
+
 def _checkout_lock(by_card: bool, with_facts: bool):  # noqa: ANN202
-    """The member (by number or card UID: `ref`) and the copy (`owner`, `reg_no`), locked
-    member first; `with_facts` (SQLite, one writer): the checkout's facts with them."""
+    """The member and the copy, locked member first; `with_facts` (SQLite, one writer):
+    the checkout's facts with them."""
     columns = [*CIRCULATION_MEMBER_COLUMNS, *_COPY_COLUMNS]
     if with_facts:
         columns += _facts_columns(members.c.id, copies.c.id)
-    key = members.c.card_uid if by_card else members.c.number
-    return Prepared(select(*columns).select_from(members.join(copies, true()))
-                    .where(key == bindparam("ref"), copies.c.library_code == bindparam("owner"),
-                           copies.c.reg_no == bindparam("reg_no"))
-                    .with_for_update(of=[members, copies]))
+    return Prepared(_member_and_copy(columns, by_card).with_for_update(of=[members, copies]))
 
 
 _CHECKOUT_LOCK = {(card, facts): _checkout_lock(card, facts)
                   for card in (False, True) for facts in (False, True)}
+# PostgreSQL: the facts by the lock's keys, sent with the lock and run right after it
+_FACTS_BY_KEYS = {card: Prepared(_member_and_copy(_facts_columns(members.c.id, copies.c.id),
+                                                  card))
+                  for card in (False, True)}
 _LOAN_BY_CLIENT_TXN = select(loans.c.id, loans.c.state).where(
     loans.c.library_code == bindparam("library"), loans.c.client_txn_id == bindparam("txn"))
 _LATER = loans.alias("later")
@@ -211,16 +224,31 @@ _LOAN_BY_RETURN_TXN = select(
         loans.c.return_txn_id == bindparam("txn"))
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
-# checkin locks the borrower, the loan and the copy, in that order (the order every
-# write uses; the copy's lock keeps a reservation placed meanwhile out until this ends)
-_CHECKIN_LOCK = Prepared(
-    select(*CIRCULATION_MEMBER_COLUMNS, loans.c.id.label("l_id"), loans.c.copy_id,
-           loans.c.library_code.label("l_library_code"), loans.c.loaned_at, loans.c.due_on,
-           loans.c.renewals, loans.c.channel, loans.c.offline, copies.c.title)
-    .select_from(loans.join(copies, copies.c.id == loans.c.copy_id)
-                 .join(members, members.c.id == loans.c.member_id))
-    .where(_THIS_COPY, ACTIVE_LOAN)
-    .with_for_update(of=[members, loans, copies]))
+# does anyone wait for the copy (a reservation waiting or ready)?
+_WAITING = select(reservations.c.id).where(reservations.c.copy_id == copies.c.id,
+                                           holds.IS_ACTIVE).exists().label("waiting")
+
+
+def _checkin_lock(with_waiting: bool):  # noqa: ANN202
+    """Checkin locks the borrower, the loan and the copy, in that order (the order every
+    write uses; the copy's lock keeps a reservation placed meanwhile out until this
+    ends). `with_waiting` (SQLite, one writer): whether anyone waits, with them."""
+    columns = [*CIRCULATION_MEMBER_COLUMNS, loans.c.id.label("l_id"), loans.c.copy_id,
+               loans.c.library_code.label("l_library_code"), loans.c.loaned_at,
+               loans.c.due_on, loans.c.renewals, loans.c.channel, loans.c.offline,
+               copies.c.title]
+    return Prepared(
+        select(*columns, *([_WAITING] if with_waiting else []))
+        .select_from(loans.join(copies, copies.c.id == loans.c.copy_id)
+                     .join(members, members.c.id == loans.c.member_id))
+        .where(_THIS_COPY, ACTIVE_LOAN)
+        .with_for_update(of=[members, loans, copies]))
+
+
+_CHECKIN_LOCK = {waiting: _checkin_lock(waiting) for waiting in (False, True)}
+# PostgreSQL: whether anyone waits, sent with the lock and run right after it, so a
+# reservation committed while the copy's lock was awaited is seen
+_WAITING_BY_KEYS = Prepared(select(_WAITING).where(_THIS_COPY))
 
 
 def _copy_as_told(copy: CopyRow, info: dict[str, Any] | None) -> bool:
@@ -347,18 +375,21 @@ class Circulation:
     @staticmethod
     def _lock_member_and_copy(conn: Connection, member_ref: str, owner: str, reg_no: str,
                               library_code: str, today: date):  # noqa: ANN205
-        """(member, copy, facts or None), both rows locked in one statement (member
-        first); on SQLite with the checkout's facts. None when either is unknown."""
+        """(member, copy, facts), both rows locked in one statement (member first) and
+        the checkout's facts read after the locks. None when either is unknown."""
         by_card, ref = member_key(member_ref)
-        sqlite = conn.dialect.name == "sqlite"
-        row = _CHECKOUT_LOCK[by_card, sqlite].first(conn, {
-            "ref": ref, "owner": owner, "reg_no": reg_no, "library": library_code,
-            "today": today})
+        keys = {"ref": ref, "owner": owner, "reg_no": reg_no, "library": library_code,
+                "today": today}
+        if conn.dialect.name == "sqlite":
+            row = facts = _CHECKOUT_LOCK[by_card, True].first(conn, keys)
+        else:
+            locked, read = together(conn, (_CHECKOUT_LOCK[by_card, False], keys),
+                                    (_FACTS_BY_KEYS[by_card], keys))
+            row, facts = (locked[0], read[0]) if locked else (None, None)
         if row is None:
             return None
         return (MemberRow(*row[:_MEMBER_WIDTH]),
-                CopyRow(*row[_MEMBER_WIDTH:_MEMBER_WIDTH + _COPY_WIDTH]),
-                row if sqlite else None)
+                CopyRow(*row[_MEMBER_WIDTH:_MEMBER_WIDTH + _COPY_WIDTH]), facts)
 
     def _decide_checkout(self, conn: Connection, library_code: str, member, owner: str,  # noqa: ANN001
                          copy, today: date, facts=None):  # noqa: ANN001, ANN205
@@ -468,6 +499,9 @@ class Circulation:
             loan_day, policy.loan_period_days, lib.calendar
         )
         flagged = [] if decision.allowed else [str(r.code) for r in decision.reasons]
+        # nothing is written after the loan: its COMMIT may go with it
+        last = (owns(conn) and facts.head_reserver is None and not open_transit
+                and decision.allowed and owner == lib.code)
         # The member and copy rows are locked, so the partial unique index on active
         # loans cannot fire here; if it ever did, the API answers CONFLICT.
         loan_id = ledger.record_checkout(
@@ -483,7 +517,7 @@ class Circulation:
             audit.row(actor, "loan.checkout", "loan", None, at,
                       {"item": f"${owner}{reg_no}", "member": mask_member_number(member.number),
                        "offline": req.offline, "exceptions": flagged}),
-            join,
+            join, commit=last,
         )
         reservation = None
         if facts.head_reserver is not None:
@@ -612,11 +646,17 @@ class Circulation:
                 # clock gave the same id (it now names this one)
                 conn.execute(update(loans).where(loans.c.id == done.id).values(
                     return_txn_id=None))
-        locked = _CHECKIN_LOCK.first(conn, {"owner": owner, "reg_no": reg_no})
+        keys = {"owner": owner, "reg_no": reg_no}
+        if conn.dialect.name == "sqlite":
+            locked = _CHECKIN_LOCK[True].first(conn, keys)
+            waiting = locked is not None and locked.waiting
+        else:
+            found, read = together(conn, (_CHECKIN_LOCK[False], keys), (_WAITING_BY_KEYS, keys))
+            locked, waiting = (found[0], read[0].waiting) if found else (None, False)
         if locked is None:
             return self._checkin_not_on_loan(conn, actor, lib, owner, reg_no, at)
         member = MemberRow(*locked[:_MEMBER_WIDTH])
-        loan = LoanRow(*locked[_MEMBER_WIDTH:])
+        loan = LoanRow(*locked[_MEMBER_WIDTH:_MEMBER_WIDTH + len(LoanRow._fields)])
         owner_info = self.registry.library(owner, conn)
         policy_here = self.registry.policy(lib.code, member.member_class, conn=conn)
         route = rules.route_return(owner, owner_info.region_code, lib.code, lib.region_code,
@@ -640,18 +680,21 @@ class Circulation:
         elif loan.library_code != lib.code:
             emit(conn, loan.library_code, Kind.RETURN_ELSEWHERE,
                  {"item": f"${owner}{reg_no}", "loan_id": loan.id, "library": lib.code}, at)
+        # back on its own library's shelf: set aside for the next reserver, if any (a
+        # copy going home in transit is set aside when it arrives)
+        set_aside = waiting and route is rules.ReturnRoute.HOME
         # the loan row is locked since the start, so marking it returned last changes
         # nothing the steps above read, and lets the three writes go in one round trip
-        waiting = ledger.record_checkin(
+        # (with the COMMIT, when nothing follows)
+        ledger.record_checkin(
             conn, loan.id, at, lib.code, req.client_txn_id,
             daily.Counter(lib.code, return_day, returns=int(member.sandbox_of is None)),
             audit.row(actor, "loan.checkin", "loan", loan.id, at,
                       {"item": f"${owner}{reg_no}", "route": str(route),
-                       "late_days": suspension["days_late"] if suspension else 0}))
-        # back on its own library's shelf: set aside for the next reserver, if any (a
-        # copy going home in transit is set aside when it arrives)
+                       "late_days": suspension["days_late"] if suspension else 0}),
+            commit=owns(conn) and not set_aside)
         held = (holds.set_aside_next(conn, actor, self.registry, loan.copy_id, at)
-                if waiting and route is rules.ReturnRoute.HOME else None)
+                if set_aside else None)
         view = _loan_dict(loan.id, member.number, owner, reg_no, loan.title, loan.library_code,
                           "returned", loan.loaned_at, loan.due_on, loan.renewals, loan.channel,
                           loan.offline, at, lib.code)

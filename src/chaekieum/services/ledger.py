@@ -3,14 +3,12 @@ allows.
 
 A checkout ends with the loan row, the daily counter, the audit row and, on a first use
 at this library (책이음회원자동가입), a membership row, its audit row and a change-feed
-event. A checkin ends with the loan marked returned, the daily counter and the audit row,
-and answers whether anyone waits for the copy (read in the same statement; the caller
-holds the copy's row lock, so a reservation placed concurrently has either committed
-before, and is seen, or waits for this transaction).
+event. A checkin ends with the loan marked returned, the daily counter and the audit row.
 On PostgreSQL each set is one statement (data-modifying CTEs run once each, in the
 caller's transaction and snapshot): every statement costs a network round trip plus
 driver and executor overhead, which was a third of the CPU of a circulation
-transaction. SQLite runs in-process, where a statement is a function call, and has no
+transaction. When the write is the last of a transaction the caller opened itself
+(`commit`), the COMMIT goes in the same round trip. SQLite runs in-process, where a statement is a function call, and has no
 data-modifying CTEs: there the same rows are written with as few statements as its
 API allows (both audit rows of a checkout with an automatic join in one executemany).
 
@@ -27,12 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, cast, exists, insert, select, update
+from sqlalchemy import Connection, String, bindparam, cast, insert, select, update
 
 from ..store.prepared import Prepared
-from ..store.tables import audit_log, events, loans, memberships, reservations
+from ..store.tables import audit_log, events, loans, memberships
 from . import daily
-from .reservations import IS_ACTIVE
 
 LOAN_COLUMNS = ("copy_id", "member_id", "library_code", "owner_library", "state", "loaned_at",
                 "loaned_on", "due_on", "renewals", "channel", "actor", "client_txn_id",
@@ -51,11 +48,9 @@ class Join:
     event: dict[str, Any]
 
 
-# the returned loan's copy: does anyone wait for it (a reservation waiting or ready)?
-_WAITING = exists().where(reservations.c.copy_id == loans.c.copy_id, IS_ACTIVE).label("waiting")
 _MARK_RETURNED = update(loans).where(loans.c.id == bindparam("loan_id")).values(
     state="returned", returned_at=bindparam("at"), return_library=bindparam("library"),
-    return_txn_id=bindparam("txn")).returning(_WAITING)
+    return_txn_id=bindparam("txn"))
 
 
 # -- PostgreSQL: one statement each -----------------------------------------------------
@@ -85,8 +80,7 @@ def _pg_checkout(with_join: bool):  # noqa: ANN202
 
 
 _PG_CHECKOUT = {False: Prepared(_pg_checkout(False)), True: Prepared(_pg_checkout(True))}
-_PG_RETURNED = _MARK_RETURNED.cte("returned")
-_PG_CHECKIN = Prepared(select(_PG_RETURNED.c.waiting).add_cte(
+_PG_CHECKIN = Prepared(_MARK_RETURNED.add_cte(
     daily.UPSERT["postgresql"].cte("counter"),
     _values(audit_log, "a_", AUDIT_COLUMNS).cte("checkin_audit")))
 
@@ -105,16 +99,18 @@ def _prefixed(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
 
 # -- the two writes ------------------------------------------------------------------------
 def record_checkout(conn: Connection, loan: dict[str, Any], counter: daily.Counter,
-                    audit_row: dict[str, Any], join: Join | None) -> int:
+                    audit_row: dict[str, Any], join: Join | None, *, commit: bool = False
+                    ) -> int:
     """Insert the loan and its companions; return the loan id. `audit_row` has no
-    entity_id: it is the new loan's."""
+    entity_id: it is the new loan's. `commit`: nothing follows in this transaction,
+    which the caller opened (services/tx.py `owns`)."""
     if conn.dialect.name == "postgresql":
         named = {k: v for k, v in audit_row.items() if k != "entity_id"}
         params = {**loan, **counter.params(), **_prefixed("a_", named)}
         if join is not None:
             params |= (_prefixed("m_", join.membership) | _prefixed("ja_", join.audit)
                        | _prefixed("je_", join.event))
-        return _PG_CHECKOUT[join is not None].scalar(conn, params)
+        return _PG_CHECKOUT[join is not None].scalar(conn, params, commit=commit)
     loan_id = _SQLITE_LOAN.scalar(conn, loan)
     audit_rows = [{**audit_row, "entity_id": str(loan_id)}]
     if join is not None:
@@ -127,14 +123,15 @@ def record_checkout(conn: Connection, loan: dict[str, Any], counter: daily.Count
 
 
 def record_checkin(conn: Connection, loan_id: int, at: datetime, library_code: str,
-                   txn: str | None, counter: daily.Counter, audit_row: dict[str, Any]) -> bool:
-    """Mark the loan returned, bump the counter, write the audit row. True when someone
-    waits for the copy (the caller holds the copy's row lock)."""
+                   txn: str | None, counter: daily.Counter, audit_row: dict[str, Any], *,
+                   commit: bool = False) -> None:
+    """Mark the loan returned, bump the counter, write the audit row. `commit`: as for
+    `record_checkout`."""
     returned = {"loan_id": loan_id, "at": at, "library": library_code, "txn": txn}
     if conn.dialect.name == "postgresql":
-        return _PG_CHECKIN.scalar(conn, {**returned, **counter.params(),
-                                         **_prefixed("a_", audit_row)})
-    waiting = _SQLITE_RETURNED.scalar(conn, returned)
+        _PG_CHECKIN.rows(conn, {**returned, **counter.params(), **_prefixed("a_", audit_row)},
+                         commit=commit)
+        return
+    _SQLITE_RETURNED.rows(conn, returned)
     _SQLITE_COUNTER.rows(conn, counter.params())
     _SQLITE_AUDIT.rows(conn, audit_row)
-    return bool(waiting)

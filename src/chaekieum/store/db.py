@@ -17,6 +17,8 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
+from .prepared import forget_on_rollback
+
 T = TypeVar("T")
 
 _RETRYABLE_PG = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock timeout
@@ -66,6 +68,7 @@ class Database:
             # No pre-ping (a round trip per transaction): a connection that died with a
             # server restart is invalidated on first use and run_write retries it.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
+            event.listen(self.engine, "rollback", forget_on_rollback)
         # read-only pages (dashboards, statistics, the audit viewer) may read a standby
         self.replica_engine = (create_engine(normalize_url(read_url), pool_size=pool_size,
                                              max_overflow=pool_size) if read_url else None)

@@ -1,0 +1,118 @@
+"""store/prepared.py on PostgreSQL: statements sent together in libpq's pipeline mode,
+with the transaction's BEGIN and, when asked, its COMMIT. The rows are what
+`Connection.execute` gives; an error stops what follows and leaves the connection
+usable; a rollback that drops the session's prepared statements, and a backend that
+dies, are recovered from."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
+from sqlalchemy import bindparam, insert, select
+
+from chaekieum.store.db import Database
+from chaekieum.store.prepared import Prepared, together
+
+meta = sa.MetaData()
+things = sa.Table("things", meta, sa.Column("id", sa.Integer, primary_key=True),
+                  sa.Column("name", sa.String(20), unique=True), sa.Column("day", sa.Date),
+                  sa.Column("at", sa.DateTime), sa.Column("ok", sa.Boolean),
+                  sa.Column("data", sa.JSON))
+
+_INSERT = Prepared(insert(things).values(
+    name=bindparam("n"), day=bindparam("d", type_=sa.Date), at=bindparam("a", type_=sa.DateTime),
+    ok=bindparam("ok", type_=sa.Boolean), data=bindparam("j", type_=sa.JSON),
+).returning(things.c.id))
+_BY_NAME = Prepared(select(things.c.id, things.c.day, things.c.at, things.c.ok, things.c.data)
+                    .where(things.c.name == bindparam("n")))
+_COUNT = Prepared(select(sa.func.count()).select_from(things))
+
+
+def _row(name: str) -> dict:
+    return {"n": name, "d": date(2026, 3, 4), "a": datetime(2026, 3, 4, 1, 2, 3), "ok": True,
+            "j": {"k": [1, "둘"]}}
+
+
+@pytest.fixture
+def db(pg_url: str):  # noqa: ANN201
+    database = Database(pg_url, pool_size=1)
+    meta.create_all(database.engine)
+    yield database
+    database.dispose()
+
+
+def _status(conn: sa.Connection) -> TransactionStatus:
+    return conn.connection.dbapi_connection.pgconn.transaction_status
+
+
+def test_statements_together_begin_the_transaction_and_read_each_others_writes(db) -> None:  # noqa: ANN001
+    with db.write() as conn:
+        assert _status(conn) == TransactionStatus.IDLE
+        inserted, found, counted = together(conn, (_INSERT, _row("a")), (_BY_NAME, {"n": "a"}),
+                                            (_COUNT, {}))
+        assert _status(conn) == TransactionStatus.INTRANS  # BEGIN went with them
+        got = found[0]
+        assert (got.id, got.day, got.at, got.ok, got.data) == (
+            inserted[0].id, date(2026, 3, 4), datetime(2026, 3, 4, 1, 2, 3), True,
+            {"k": [1, "둘"]})
+        assert got == tuple(conn.execute(_BY_NAME.statement, {"n": "a"}).one())
+        assert counted == [(1,)]
+        assert _BY_NAME.first(conn, {"n": "nobody"}) is None
+    with db.read() as conn:
+        assert conn.scalar(select(sa.func.count()).select_from(things)) == 1
+
+
+def test_a_write_with_its_commit_is_committed_before_the_block_ends(db) -> None:  # noqa: ANN001
+    with db.write() as conn:
+        _INSERT.scalar(conn, _row("a"), commit=True)
+        assert _status(conn) == TransactionStatus.IDLE
+        with db.engine.connect() as other:  # another session sees it already
+            assert other.scalar(select(things.c.name)) == "a"
+    with db.read() as conn:
+        assert conn.scalar(select(sa.func.count()).select_from(things)) == 1
+
+
+def test_an_error_stops_what_follows_and_the_connection_stays_usable(db) -> None:  # noqa: ANN001
+    _INSERT.scalar(db.engine.connect(), _row("a"), commit=True)
+    for _ in range(2):  # the second time with the statements already prepared
+        with pytest.raises(sa.exc.IntegrityError, match="things_name_key"), \
+                db.write() as conn:
+            together(conn, (_INSERT, _row("b")), (_INSERT, _row("a")), (_INSERT, _row("c")),
+                     commit=True)
+        with db.read() as conn:  # nothing of it was kept, not even what came before
+            assert conn.scalars(select(things.c.name)).all() == ["a"]
+    assert db.run_write(lambda conn: _INSERT.scalar(conn, _row("d"), commit=True)) > 0
+
+
+def test_prepared_statements_dropped_by_a_rollback_are_prepared_again(db) -> None:  # noqa: ANN001
+    for _ in range(8):  # psycopg prepares this one itself after a few runs
+        with db.write() as conn:
+            conn.execute(select(things.c.id).where(things.c.name == "x")).all()
+            _COUNT.scalar(conn, {})
+    with pytest.raises(RuntimeError), db.write() as conn:  # a real rollback
+        _INSERT.scalar(conn, _row("a"))
+        raise RuntimeError
+    with db.write() as conn:  # psycopg deallocated every statement of the session
+        assert conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar() == 0
+    with db.write() as conn:
+        assert _COUNT.scalar(conn, {}) == 0
+        assert _status(conn) == TransactionStatus.INTRANS  # closed, prepared, and begun
+        assert _BY_NAME.first(conn, {"n": "a"}) is None
+
+
+def test_a_backend_that_died_is_a_lost_connection_that_run_write_retries(db) -> None:  # noqa: ANN001
+    with db.write() as conn:
+        _COUNT.scalar(conn, {})
+        pid = conn.connection.dbapi_connection.pgconn.backend_pid
+    admin = sa.create_engine(db.url)
+    with admin.connect() as other, other.begin():
+        other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    with pytest.raises(sa.exc.OperationalError) as lost, db.write() as conn:
+        _COUNT.scalar(conn, {})
+    assert lost.value.connection_invalidated
+    assert db.run_write(lambda conn: _INSERT.scalar(conn, _row("a"), commit=True)) > 0
+    assert db.run_write(lambda conn: _COUNT.scalar(conn, {})) == 1
