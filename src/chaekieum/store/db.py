@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
-from .prepared import forget_on_rollback
+from .prepared import forgetting_rollback
 
 T = TypeVar("T")
 
@@ -68,7 +68,8 @@ class Database:
             # No pre-ping (a round trip per transaction): a connection that died with a
             # server restart is invalidated on first use and run_write retries it.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
-            event.listen(self.engine, "rollback", forget_on_rollback)
+            dialect = self.engine.dialect
+            dialect.do_rollback = forgetting_rollback(dialect.do_rollback)  # type: ignore[method-assign]
         # read-only pages (dashboards, statistics, the audit viewer) may read a standby
         self.replica_engine = (create_engine(normalize_url(read_url), pool_size=pool_size,
                                              max_overflow=pool_size) if read_url else None)

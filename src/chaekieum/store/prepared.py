@@ -225,15 +225,23 @@ def _session(conn: Connection) -> _Session:
     return session
 
 
-def forget_on_rollback(conn: Connection) -> None:
-    """SQLAlchemy's `rollback` event (PostgreSQL): a transaction that really rolls back
-    may take the session's prepared statements with it (psycopg then deallocates all)."""
-    if conn.invalidated:
-        return
-    session = conn.connection.info.get(_SESSION)
-    if session is not None and session.names and \
-            session.raw.pgconn.transaction_status != TransactionStatus.IDLE:
-        session.stale = True
+def forgetting_rollback(do_rollback: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A PostgreSQL dialect's `do_rollback` that first notes, when a transaction really
+    rolls back, that the session's prepared statements may go with it (psycopg then
+    deallocates all of them). It sees every rollback SQLAlchemy makes (a connection's and
+    the pool's on return) without an engine event, whose dispatch would cost every
+    transaction."""
+    def rollback(connection: Any) -> None:  # noqa: ANN401 - the pool's connection proxy
+        try:
+            session = connection.info.get(_SESSION)
+        except NotImplementedError:  # the dialect's first connect: no pool entry yet
+            session = None
+        if session is not None and session.names and \
+                session.raw.pgconn.transaction_status != TransactionStatus.IDLE:
+            session.stale = True
+        do_rollback(connection)
+
+    return rollback
 
 
 def _pipeline(conn: Connection, work: list[tuple[_Compiled, Any]], *, commit: bool
