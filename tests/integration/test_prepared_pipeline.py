@@ -2,17 +2,19 @@
 with the transaction's BEGIN and, when asked, its COMMIT. The rows are what
 `Connection.execute` gives; an error stops what follows and leaves the connection
 usable; a rollback that drops the session's prepared statements, and a backend that
-dies, are recovered from."""
+dies, are recovered from; a COMMIT whose answer is lost is never retried."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 from sqlalchemy import bindparam, insert, select
 
+from chaekieum.store import prepared
 from chaekieum.store.db import Database
 from chaekieum.store.prepared import Prepared, together
 
@@ -116,3 +118,49 @@ def test_a_backend_that_died_is_a_lost_connection_that_run_write_retries(db) -> 
     assert lost.value.connection_invalidated
     assert db.run_write(lambda conn: _INSERT.scalar(conn, _row("a"), commit=True)) > 0
     assert db.run_write(lambda conn: _COUNT.scalar(conn, {})) == 1
+
+
+def test_a_commit_whose_answer_is_lost_is_not_retried(db, monkeypatch) -> None:  # noqa: ANN001
+    """The server commits, then the connection breaks before the answer arrives: the
+    write may have been applied, so run_write gives the error to its caller (the API
+    answers 503; a retry with the same Idempotency-Key returns the stored answer)."""
+    answered = prepared._results
+    exchanges: list[int] = []
+
+    def lost(pgconn):  # noqa: ANN001, ANN202
+        answered(pgconn)  # everything ran on the server, the COMMIT included
+        exchanges.append(1)
+        pgconn.finish()  # and the connection is gone before the client reads it
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(prepared, "_results", lost)
+    with pytest.raises(sa.exc.OperationalError) as error:
+        db.run_write(lambda conn: _INSERT.scalar(conn, _row("a"), commit=True))
+    assert prepared.commit_in_doubt(error.value) and error.value.connection_invalidated
+    assert exchanges == [1]  # not run again
+    with pytest.raises(sa.exc.OperationalError) as error:  # before the COMMIT: retried
+        db.run_write(lambda conn: _INSERT.scalar(conn, _row("b")))
+    assert not prepared.commit_in_doubt(error.value) and len(exchanges) == 6
+    monkeypatch.undo()
+    with db.read() as conn:
+        assert conn.scalars(select(things.c.name)).all() == ["a"]
+
+
+def test_a_separate_commit_whose_answer_is_lost_is_not_retried(db, monkeypatch) -> None:  # noqa: ANN001
+    """The same when the COMMIT is SQLAlchemy's own (any write but the hot path's)."""
+    commits: list[int] = []
+    do_commit = db.engine.dialect.do_commit
+
+    def lost(connection) -> None:  # noqa: ANN001
+        do_commit(connection)
+        commits.append(1)
+        connection.dbapi_connection.close()
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(db.engine.dialect, "do_commit", lost)
+    with pytest.raises(sa.exc.OperationalError) as error:
+        db.run_write(lambda conn: conn.execute(insert(things).values(name="a")))
+    assert prepared.commit_in_doubt(error.value) and commits == [1]
+    monkeypatch.undo()
+    with db.read() as conn:
+        assert conn.scalars(select(things.c.name)).all() == ["a"]

@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
-from .prepared import forgetting_rollback
+from .prepared import commit_in_doubt, forgetting_rollback
 
 T = TypeVar("T")
 
@@ -115,13 +115,21 @@ class Database:
             yield conn
 
     def run_write(self, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
-        """Run `work` in one write transaction, retrying on deadlocks and busy locks."""
+        """Run `work` in one write transaction, retrying on deadlocks, busy locks and
+        lost connections - but never a transaction whose COMMIT was sent and not
+        answered: it may have committed, so that error goes to the caller (the API
+        answers 503, and a retry with the same Idempotency-Key is applied once)."""
         for attempt in range(attempts):
+            committing = False
             try:
                 with self.write() as conn:
-                    return work(conn)
+                    result = work(conn)
+                    committing = True  # leaving the block commits
+                return result
             except DBAPIError as exc:  # OperationalError included
-                if attempt == attempts - 1 or not self._retryable(exc):
+                if committing and exc.connection_invalidated:
+                    exc.commit_in_doubt = True  # type: ignore[attr-defined]
+                if attempt == attempts - 1 or commit_in_doubt(exc) or not self._retryable(exc):
                     raise
                 time.sleep(0.01 * (2**attempt))
         raise AssertionError("unreachable")

@@ -43,6 +43,7 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 _PLACEHOLDER = re.compile(r"%%|%\(([^)]+)\)s")
@@ -250,6 +251,7 @@ def _pipeline(conn: Connection, work: list[tuple[_Compiled, Any]], *, commit: bo
     raw, tx = session.raw, session.tx
     pgconn = raw.pgconn
     failed = work[0]  # the statement an error is reported with
+    answers = None
     try:
         answers = _exchange(session, work, commit=commit)
         out: list[list[tuple]] = [[] for _ in work]
@@ -268,8 +270,19 @@ def _pipeline(conn: Connection, work: list[tuple[_Compiled, Any]], *, commit: bo
             raise error
         return out
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy's handler re-raises it wrapped
-        conn._handle_dbapi_exception(exc, failed[0].sql, failed[1], None, None)  # noqa: SLF001
+        try:
+            conn._handle_dbapi_exception(exc, failed[0].sql, failed[1], None, None)  # noqa: SLF001
+        except DBAPIError as wrapped:
+            # the COMMIT went out and no answer came back: it may have committed
+            wrapped.commit_in_doubt = commit and answers is None  # type: ignore[attr-defined]
+            raise
         raise  # unreachable: the handler always raises
+
+
+def commit_in_doubt(exc: DBAPIError) -> bool:
+    """Whether the transaction's COMMIT was sent and its outcome is unknown (the
+    connection was lost before the answer): retrying could apply the write twice."""
+    return getattr(exc, "commit_in_doubt", False)
 
 
 def _exchange(session: _Session, work: list[tuple[_Compiled, Any]], *, commit: bool
