@@ -12,30 +12,15 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import insert, select
 
 from chaekieum.store import prepared
 from chaekieum.store.db import Database
 from chaekieum.store.prepared import Prepared, together
 
-meta = sa.MetaData()
-things = sa.Table("things", meta, sa.Column("id", sa.Integer, primary_key=True),
-                  sa.Column("name", sa.String(20), unique=True), sa.Column("day", sa.Date),
-                  sa.Column("at", sa.DateTime), sa.Column("ok", sa.Boolean),
-                  sa.Column("data", sa.JSON))
+from ..things import BY_NAME, INSERT, meta, row, things
 
-_INSERT = Prepared(insert(things).values(
-    name=bindparam("n"), day=bindparam("d", type_=sa.Date), at=bindparam("a", type_=sa.DateTime),
-    ok=bindparam("ok", type_=sa.Boolean), data=bindparam("j", type_=sa.JSON),
-).returning(things.c.id))
-_BY_NAME = Prepared(select(things.c.id, things.c.day, things.c.at, things.c.ok, things.c.data)
-                    .where(things.c.name == bindparam("n")))
 _COUNT = Prepared(select(sa.func.count()).select_from(things))
-
-
-def _row(name: str) -> dict:
-    return {"n": name, "d": date(2026, 3, 4), "a": datetime(2026, 3, 4, 1, 2, 3), "ok": True,
-            "j": {"k": [1, "둘"]}}
 
 
 @pytest.fixture
@@ -53,23 +38,23 @@ def _status(conn: sa.Connection) -> TransactionStatus:
 def test_statements_together_begin_the_transaction_and_read_each_others_writes(db) -> None:  # noqa: ANN001
     with db.write() as conn:
         assert _status(conn) == TransactionStatus.IDLE
-        inserted, found, counted = together(conn, (_INSERT, _row("a")), (_BY_NAME, {"n": "a"}),
+        inserted, found, counted = together(conn, (INSERT, row("a")), (BY_NAME, {"n": "a"}),
                                             (_COUNT, {}))
         assert _status(conn) == TransactionStatus.INTRANS  # BEGIN went with them
         got = found[0]
         assert (got.id, got.day, got.at, got.ok, got.data) == (
             inserted[0].id, date(2026, 3, 4), datetime(2026, 3, 4, 1, 2, 3), True,
             {"k": [1, "둘"]})
-        assert got == tuple(conn.execute(_BY_NAME.statement, {"n": "a"}).one())
+        assert got == tuple(conn.execute(BY_NAME.statement, {"n": "a"}).one())
         assert counted == [(1,)]
-        assert _BY_NAME.first(conn, {"n": "nobody"}) is None
+        assert BY_NAME.first(conn, {"n": "nobody"}) is None
     with db.read() as conn:
         assert conn.scalar(select(sa.func.count()).select_from(things)) == 1
 
 
 def test_a_write_with_its_commit_is_committed_before_the_block_ends(db) -> None:  # noqa: ANN001
     with db.write() as conn:
-        _INSERT.scalar(conn, _row("a"), commit=True)
+        INSERT.scalar(conn, row("a"), commit=True)
         assert _status(conn) == TransactionStatus.IDLE
         with db.engine.connect() as other:  # another session sees it already
             assert other.scalar(select(things.c.name)) == "a"
@@ -78,15 +63,15 @@ def test_a_write_with_its_commit_is_committed_before_the_block_ends(db) -> None:
 
 
 def test_an_error_stops_what_follows_and_the_connection_stays_usable(db) -> None:  # noqa: ANN001
-    _INSERT.scalar(db.engine.connect(), _row("a"), commit=True)
+    INSERT.scalar(db.engine.connect(), row("a"), commit=True)
     for _ in range(2):  # the second time with the statements already prepared
         with pytest.raises(sa.exc.IntegrityError, match="things_name_key"), \
                 db.write() as conn:
-            together(conn, (_INSERT, _row("b")), (_INSERT, _row("a")), (_INSERT, _row("c")),
+            together(conn, (INSERT, row("b")), (INSERT, row("a")), (INSERT, row("c")),
                      commit=True)
         with db.read() as conn:  # nothing of it was kept, not even what came before
             assert conn.scalars(select(things.c.name)).all() == ["a"]
-    assert db.run_write(lambda conn: _INSERT.scalar(conn, _row("d"), commit=True)) > 0
+    assert db.run_write(lambda conn: INSERT.scalar(conn, row("d"), commit=True)) > 0
 
 
 def test_prepared_statements_dropped_by_a_rollback_are_prepared_again(db) -> None:  # noqa: ANN001
@@ -95,14 +80,14 @@ def test_prepared_statements_dropped_by_a_rollback_are_prepared_again(db) -> Non
             conn.execute(select(things.c.id).where(things.c.name == "x")).all()
             _COUNT.scalar(conn, {})
     with pytest.raises(RuntimeError), db.write() as conn:  # a real rollback
-        _INSERT.scalar(conn, _row("a"))
+        INSERT.scalar(conn, row("a"))
         raise RuntimeError
     with db.write() as conn:  # psycopg deallocated every statement of the session
         assert conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar() == 0
     with db.write() as conn:
         assert _COUNT.scalar(conn, {}) == 0
         assert _status(conn) == TransactionStatus.INTRANS  # closed, prepared, and begun
-        assert _BY_NAME.first(conn, {"n": "a"}) is None
+        assert BY_NAME.first(conn, {"n": "a"}) is None
 
 
 def test_a_backend_that_died_is_a_lost_connection_that_run_write_retries(db) -> None:  # noqa: ANN001
@@ -116,7 +101,7 @@ def test_a_backend_that_died_is_a_lost_connection_that_run_write_retries(db) -> 
     with pytest.raises(sa.exc.OperationalError) as lost, db.write() as conn:
         _COUNT.scalar(conn, {})
     assert lost.value.connection_invalidated
-    assert db.run_write(lambda conn: _INSERT.scalar(conn, _row("a"), commit=True)) > 0
+    assert db.run_write(lambda conn: INSERT.scalar(conn, row("a"), commit=True)) > 0
     assert db.run_write(lambda conn: _COUNT.scalar(conn, {})) == 1
 
 
@@ -135,11 +120,11 @@ def test_a_commit_whose_answer_is_lost_is_not_retried(db, monkeypatch) -> None: 
 
     monkeypatch.setattr(prepared, "_results", lost)
     with pytest.raises(sa.exc.OperationalError) as error:
-        db.run_write(lambda conn: _INSERT.scalar(conn, _row("a"), commit=True))
+        db.run_write(lambda conn: INSERT.scalar(conn, row("a"), commit=True))
     assert prepared.commit_in_doubt(error.value) and error.value.connection_invalidated
     assert exchanges == [1]  # not run again
     with pytest.raises(sa.exc.OperationalError) as error:  # before the COMMIT: retried
-        db.run_write(lambda conn: _INSERT.scalar(conn, _row("b")))
+        db.run_write(lambda conn: INSERT.scalar(conn, row("b")))
     assert not prepared.commit_in_doubt(error.value) and len(exchanges) == 6
     monkeypatch.undo()
     with db.read() as conn:
@@ -164,3 +149,11 @@ def test_a_separate_commit_whose_answer_is_lost_is_not_retried(db, monkeypatch) 
     monkeypatch.undo()
     with db.read() as conn:
         assert conn.scalars(select(things.c.name)).all() == ["a"]
+
+
+def test_a_value_the_driver_refuses_is_a_data_error_and_nothing_is_sent(db) -> None:  # noqa: ANN001
+    with pytest.raises(sa.exc.DataError), db.write() as conn:
+        together(conn, (INSERT, row("a")), (INSERT, row("b\x00")), commit=True)
+    with db.write() as conn:  # the same connection (pool_size 1), ready for the next one
+        assert _status(conn) == TransactionStatus.IDLE
+        assert together(conn, (_COUNT, {}))[0] == [(0,)]

@@ -8,9 +8,10 @@ On PostgreSQL each set is one statement (data-modifying CTEs run once each, in t
 caller's transaction and snapshot): every statement costs a network round trip plus
 driver and executor overhead, which was a third of the CPU of a circulation
 transaction. When the write is the last of a transaction the caller opened itself
-(`commit`), the COMMIT goes in the same round trip. SQLite runs in-process, where a statement is a function call, and has no
-data-modifying CTEs: there the same rows are written with as few statements as its
-API allows (both audit rows of a checkout with an automatic join in one executemany).
+(`commit`), the COMMIT goes in the same round trip. SQLite runs in-process, where a
+statement is a function call, and has no data-modifying CTEs: there the same rows are
+written with as few statements as its API allows (both audit rows of a checkout with an
+automatic join in one executemany).
 
 Every statement here is `Prepared` (store/prepared.py): compiled once per dialect and
 run on the driver's cursor, without `Connection.execute`'s per-call work.

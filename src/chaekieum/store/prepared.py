@@ -292,6 +292,13 @@ def _exchange(session: _Session, work: list[tuple[_Compiled, Any]], *, commit: b
     statement prepared, or a marker (BEGIN, COMMIT, a Close)."""
     raw, tx = session.raw, session.tx
     pgconn = raw.pgconn
+    # every parameter adapted first: a value the driver refuses (a NUL in a text) is a
+    # DataError before anything is queued
+    adapted = []
+    for compiled, parameters in work:
+        values = [parameters[k] for k in compiled.pg_order]
+        dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
+        adapted.append((compiled.pg_sql, dumped, tx.types, tx.formats))
     sent: list[Any] = []
     # asked before anything is queued: in pipeline mode libpq answers "active" from then on
     begin = not raw.autocommit and pgconn.transaction_status == TransactionStatus.IDLE
@@ -306,17 +313,15 @@ def _exchange(session: _Session, work: list[tuple[_Compiled, Any]], *, commit: b
         if begin:
             pgconn.send_query_params(raw._get_tx_start_command(), None)  # noqa: SLF001
             sent.append(_BEGIN)
-        for index, (compiled, parameters) in enumerate(work):
-            values = [parameters[k] for k in compiled.pg_order]
-            dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
-            key = (compiled.pg_sql, tx.types)
+        for index, (sql, dumped, types, formats) in enumerate(adapted):
+            key = (sql, types)
             name = session.names.get(key)
             if name is None:
                 session.serial += 1
                 name = f"chaekieum_{session.serial}".encode()
-                pgconn.send_prepare(name, compiled.pg_sql, param_types=tx.types)
+                pgconn.send_prepare(name, sql, param_types=types)
                 sent.append((key, name))
-            pgconn.send_query_prepared(name, dumped, param_formats=tx.formats)
+            pgconn.send_query_prepared(name, dumped, param_formats=formats)
             sent.append(index)
         if commit:
             pgconn.send_query_params(b"COMMIT", None)
