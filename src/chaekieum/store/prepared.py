@@ -147,8 +147,9 @@ class Prepared:
     def many(self, conn: Connection, params: Sequence[Mapping[str, Any]]) -> None:
         """Run it once per parameter set, in one driver call (executemany)."""
         compiled = self._compiled(conn.dialect)
-        _on_cursor(conn, compiled.sql, params, many=True)
-        _run_cursor(conn, compiled, [compiled.parameters(p) for p in params], many=True)
+        parameters = [compiled.parameters(p) for p in params]
+        _on_cursor(conn, compiled.sql, parameters, many=True)
+        _run_cursor(conn, compiled, parameters, many=True)
 
 
 def together(conn: Connection, *steps: tuple[Prepared, Mapping[str, Any]],
