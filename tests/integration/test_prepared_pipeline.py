@@ -152,8 +152,9 @@ def test_a_separate_commit_whose_answer_is_lost_is_not_retried(db, monkeypatch) 
 
 
 def test_a_value_the_driver_refuses_is_a_data_error_and_nothing_is_sent(db) -> None:  # noqa: ANN001
-    with pytest.raises(sa.exc.DataError), db.write() as conn:
+    with pytest.raises(sa.exc.DataError) as refused, db.write() as conn:
         together(conn, (INSERT, row("a")), (INSERT, row("b\x00")), commit=True)
+    assert not prepared.commit_in_doubt(refused.value)  # nothing was sent
     with db.write() as conn:  # the same connection (pool_size 1), ready for the next one
         assert _status(conn) == TransactionStatus.IDLE
         assert together(conn, (_COUNT, {}))[0] == [(0,)]

@@ -33,16 +33,15 @@ def transactional(
 ) -> Callable[..., R]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, conn: Connection | None = None, **kwargs: Any) -> R:
+        def run(c: Connection, own: Connection | None) -> R:
+            token = _OWN.set(own)
+            try:
+                return method(self, c, *args, **kwargs)
+            finally:
+                _OWN.reset(token)
+
         if conn is not None:
-            return _as(None, lambda: method(self, conn, *args, **kwargs))
-        return self.db.run_write(lambda c: _as(c, lambda: method(self, c, *args, **kwargs)))
+            return run(conn, None)
+        return self.db.run_write(lambda c: run(c, c))
 
     return wrapper
-
-
-def _as(own: Connection | None, call: Callable[[], R]) -> R:
-    token = _OWN.set(own)
-    try:
-        return call()
-    finally:
-        _OWN.reset(token)

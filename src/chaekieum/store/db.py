@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
-from .prepared import commit_in_doubt, forgetting_rollback
+from .prepared import commit_in_doubt, forgetting_rollback, mark_commit_in_doubt
 
 T = TypeVar("T")
 
@@ -128,7 +128,7 @@ class Database:
                 return result
             except DBAPIError as exc:  # OperationalError included
                 if committing and exc.connection_invalidated:
-                    exc.commit_in_doubt = True  # type: ignore[attr-defined]
+                    mark_commit_in_doubt(exc)
                 if attempt == attempts - 1 or commit_in_doubt(exc) or not self._retryable(exc):
                     raise
                 time.sleep(0.01 * (2**attempt))

@@ -249,22 +249,25 @@ def forgetting_rollback(do_rollback: Callable[[Any], None]) -> Callable[[Any], N
 def _pipeline(conn: Connection, work: list[tuple[_Compiled, Any]], *, commit: bool
               ) -> list[list[tuple]]:
     session = _session(conn)
-    raw, tx = session.raw, session.tx
-    pgconn = raw.pgconn
     failed = work[0]  # the statement an error is reported with
-    answers = None
+    queued, answers = False, None
     try:
-        answers = _exchange(session, work, commit=commit)
+        # every parameter adapted first: a value the driver refuses (a NUL in a text) is
+        # a DataError before anything is queued
+        adapted = [_adapted(session.tx, compiled, parameters) for compiled, parameters in work]
+        queued = True
+        answers = _exchange(session, adapted, commit=commit)
         out: list[list[tuple]] = [[] for _ in work]
         error = None
         for what, results in answers:
             result = results[-1]
             if result.status == ExecStatus.FATAL_ERROR:
                 if error is None:
-                    error = pg_errors.error_from_result(result, pgconn._encoding)  # noqa: SLF001
+                    error = pg_errors.error_from_result(
+                        result, session.raw.pgconn._encoding)  # noqa: SLF001
                     failed = work[what] if type(what) is int else failed
             elif type(what) is int:
-                out[what] = _loaded(conn.dialect, tx, work[what][0], result)
+                out[what] = _loaded(conn.dialect, session.tx, work[what][0], result)
             elif type(what) is tuple and result.status == ExecStatus.COMMAND_OK:
                 session.names[what[0]] = what[1]  # prepared: bind and run it from now on
         if error is not None:
@@ -274,32 +277,38 @@ def _pipeline(conn: Connection, work: list[tuple[_Compiled, Any]], *, commit: bo
         try:
             conn._handle_dbapi_exception(exc, failed[0].sql, failed[1], None, None)  # noqa: SLF001
         except DBAPIError as wrapped:
-            # the COMMIT went out and no answer came back: it may have committed
-            wrapped.commit_in_doubt = commit and answers is None  # type: ignore[attr-defined]
+            if commit and queued and answers is None:  # the COMMIT went out, no answer came
+                mark_commit_in_doubt(wrapped)
             raise
         raise  # unreachable: the handler always raises
 
 
+def mark_commit_in_doubt(exc: DBAPIError) -> None:
+    """Note on `exc` that the transaction's COMMIT was sent and its outcome is unknown
+    (the connection was lost before the answer)."""
+    exc.commit_in_doubt = True  # type: ignore[attr-defined]
+
+
 def commit_in_doubt(exc: DBAPIError) -> bool:
-    """Whether the transaction's COMMIT was sent and its outcome is unknown (the
-    connection was lost before the answer): retrying could apply the write twice."""
+    """Whether `exc` left the COMMIT's outcome unknown: retrying could apply the write
+    twice."""
     return getattr(exc, "commit_in_doubt", False)
 
 
-def _exchange(session: _Session, work: list[tuple[_Compiled, Any]], *, commit: bool
+def _adapted(tx: Any, compiled: _Compiled, parameters: Any) -> tuple:  # noqa: ANN401
+    """(SQL, the parameters as libpq takes them, their types, their formats)."""
+    values = [parameters[k] for k in compiled.pg_order]
+    dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
+    return compiled.pg_sql, dumped, tx.types, tx.formats
+
+
+def _exchange(session: _Session, adapted: list[tuple], *, commit: bool
               ) -> list[tuple[Any, list[Any]]]:
     """One round trip: send everything, then a sync point; (what was sent, its results)
-    for each command. What was sent is a statement's index in `work`, (key, name) for a
-    statement prepared, or a marker (BEGIN, COMMIT, a Close)."""
-    raw, tx = session.raw, session.tx
+    for each command. What was sent is a statement's index in `adapted`, (key, name) for
+    a statement prepared, or a marker (BEGIN, COMMIT, a Close)."""
+    raw = session.raw
     pgconn = raw.pgconn
-    # every parameter adapted first: a value the driver refuses (a NUL in a text) is a
-    # DataError before anything is queued
-    adapted = []
-    for compiled, parameters in work:
-        values = [parameters[k] for k in compiled.pg_order]
-        dumped = tx.dump_sequence(values, [PyFormat.AUTO] * len(values))
-        adapted.append((compiled.pg_sql, dumped, tx.types, tx.formats))
     sent: list[Any] = []
     # asked before anything is queued: in pipeline mode libpq answers "active" from then on
     begin = not raw.autocommit and pgconn.transaction_status == TransactionStatus.IDLE
