@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import holidays
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ..domain import policy as policy_rules
 from ..domain.calendar import LibraryCalendar, parse_weekdays
@@ -24,6 +24,16 @@ from ..store.db import Database
 from ..store.tables import libraries, library_closed_dates, policies
 
 CACHE_SECONDS = 5.0
+# statements built once (SQLAlchemy's compiled cache then serves each call)
+_LIBRARY = select(libraries).where(libraries.c.code == bindparam("code"))
+_CLOSED_DAYS = select(library_closed_dates.c.day).where(
+    library_closed_dates.c.library_code == bindparam("code"))
+# every policy layer that applies at a library
+_LAYERS = select(policies.c.level, policies.c.scope, policies.c.member_class,
+                 policies.c.settings).where(
+    ((policies.c.level == "national") & (policies.c.scope == ""))
+    | ((policies.c.level == "region") & (policies.c.scope == bindparam("region")))
+    | ((policies.c.level == "library") & (policies.c.scope == bindparam("library"))))
 
 
 @dataclass(frozen=True)
@@ -72,12 +82,10 @@ class Registry:
         if conn is None:
             with self.db.read() as c:
                 return self._load_library(code, c)
-        row = conn.execute(select(libraries).where(libraries.c.code == code)).first()
+        row = conn.execute(_LIBRARY, {"code": code}).first()
         if row is None:
             raise DomainError(Code.LIBRARY_UNKNOWN, library_code=code)
-        closed = conn.scalars(
-            select(library_closed_dates.c.day).where(library_closed_dates.c.library_code == code)
-        ).all()
+        closed = conn.scalars(_CLOSED_DAYS, {"code": code}).all()
         calendar = LibraryCalendar(
             closed_weekdays=parse_weekdays(row.closed_weekdays),
             closed_dates=frozenset(closed),
@@ -98,15 +106,8 @@ class Registry:
             with self.db.read() as own:
                 return self.policy(library_code, member_class, own)
         lib = self.library(library_code, conn)
-        rows = conn.execute(
-            select(policies.c.level, policies.c.scope, policies.c.member_class,
-                   policies.c.settings)
-            .where(
-                ((policies.c.level == "national") & (policies.c.scope == ""))
-                | ((policies.c.level == "region") & (policies.c.scope == lib.region_code))
-                | ((policies.c.level == "library") & (policies.c.scope == library_code))
-            )
-        ).all()
+        rows = conn.execute(_LAYERS, {"region": lib.region_code,
+                                      "library": library_code}).all()
         resolved = policy_rules.resolve(cascade_layers(rows, member_class))
         with self._lock:
             self._policies[key] = (time.monotonic() + CACHE_SECONDS, resolved)

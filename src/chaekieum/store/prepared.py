@@ -41,10 +41,11 @@ from typing import Any
 from psycopg import errors as pg_errors
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus, TransactionStatus
-from sqlalchemy import Connection
+from sqlalchemy import Connection, literal, literal_column
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Executable
+from sqlalchemy.exc import CompileError, DBAPIError
+from sqlalchemy.sql import ClauseElement, Executable, visitors
+from sqlalchemy.sql.elements import BindParameter
 
 _PLACEHOLDER = re.compile(r"%%|%\(([^)]+)\)s")
 
@@ -64,12 +65,34 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...]]:
     return _PLACEHOLDER.sub(number, sql).encode(), tuple(names)
 
 
+def _constants_inlined(statement: Executable, dialect: Dialect) -> Executable:
+    """`statement` with its constants (the statement's own literals, `state == 'ready'`,
+    LIMIT 1; not the caller's parameters) written into the SQL. A constant sent as a
+    parameter costs SQLite a new query plan on every execution when it is compared with a
+    column of a partial index (`WHERE state = 'active'`): the plan that may use the index
+    holds only for the value last bound. Written into the SQL, the planner sees it once."""
+    def inline(element: ClauseElement) -> ClauseElement | None:
+        if not isinstance(element, BindParameter) or element.required or element.callable:
+            return None
+        if element.type._isnull:  # noqa: SLF001 - e.g. `.values(state="returned")`
+            element = literal(element.effective_value)
+        try:
+            text = str(element.compile(dialect=dialect,
+                                       compile_kwargs={"literal_binds": True}))
+        except CompileError:  # no literal form for its type: left a parameter
+            return None
+        # a percent sign would need the driver's escaping: left a parameter
+        return None if "%" in text else literal_column(text, element.type)
+
+    return visitors.replacement_traverse(statement, {}, inline)  # type: ignore[return-value]
+
+
 class _Compiled:
     __slots__ = ("sql", "order", "constants", "processors", "columns", "row", "result",
                  "pg_sql", "pg_order")
 
     def __init__(self, statement: Executable, dialect: Dialect):
-        compiled = statement.compile(dialect=dialect)
+        compiled = _constants_inlined(statement, dialect).compile(dialect=dialect)
         if compiled.post_compile_params or compiled.literal_execute_params:
             raise ValueError("a prepared statement's SQL must not depend on its parameters")
         if compiled.escaped_bind_names:
