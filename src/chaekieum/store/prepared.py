@@ -4,8 +4,9 @@ Around each driver call `Connection.execute` spends 20-40 µs of CPU (statement 
 lookup, parameter construction, an execution context, result metadata), as much as
 SQLite needs to run a statement and a good part of a circulation transaction's budget
 (issue #13). `Prepared` compiles a Core statement once per dialect and keeps what that
-work produces: the SQL text, the constant parameters, the bind processors and, after the
-first execution, the result processors. It runs inside the caller's transaction.
+work produces: the SQL text (with the statement's own constants written in), the bind
+processors and, after the first execution, the result processors. It runs inside the
+caller's transaction.
 
 On PostgreSQL every round trip costs the service CPU (the driver, the socket, a wake-up)
 on top of the network's time, and psycopg spends one on BEGIN and one on COMMIT. Here the
