@@ -74,3 +74,6 @@ def test_constants_are_written_into_the_sql(conn) -> None:  # noqa: ANN001
     assert "50%" not in percent._compiled(conn.dialect).sql  # noqa: SLF001
     assert percent.scalar(conn, {}) == 2
     assert conn.scalar(select(things.c.name).where(things.c.id == 1)) == "renamed"
+    listed = Prepared(select(things.c.id).where(things.c.name.in_(["renamed", "x"])))
+    assert "IN ('renamed', 'x')" in listed._compiled(conn.dialect).sql  # noqa: SLF001
+    assert listed.scalar(conn, {}) == 1

@@ -225,8 +225,9 @@ _LOAN_BY_RETURN_TXN = select(
 _THIS_COPY = ((copies.c.library_code == bindparam("owner"))
               & (copies.c.reg_no == bindparam("reg_no")))
 # does anyone wait for the copy (a reservation waiting or ready)?
-_WAITING = select(reservations.c.id).where(reservations.c.copy_id == copies.c.id,
-                                           holds.IS_ACTIVE).exists().label("waiting")
+_WAITING = select(reservations.c.id).where(
+    reservations.c.copy_id == copies.c.id,
+    reservations.c.state.in_(holds.ACTIVE)).exists().label("waiting")
 
 
 def _checkin_lock(with_waiting: bool):  # noqa: ANN202
@@ -396,7 +397,8 @@ class Circulation:
         """(facts, the copy's active loan or None, policy, Decision): what checkout and its
         dry run both decide on, so the two can never disagree. An unknown member (None)
         is refused with the copy's reasons too: everything that can be known is said.
-        `facts`: already read with the row locks (SQLite), else read here."""
+        `facts`: already read with the row locks (checkout), else read here (the dry
+        run)."""
         member_id = member.id if member is not None else -1
         if facts is None:
             facts = self._checkout_facts(conn, member_id, library_code, copy, today)

@@ -14,7 +14,7 @@ written with as few statements as its API allows (both audit rows of a checkout 
 automatic join in one executemany).
 
 Every statement here is `Prepared` (store/prepared.py): compiled once per dialect and
-run on the driver's cursor, without `Connection.execute`'s per-call work.
+run without `Connection.execute`'s per-call work.
 
 The callers decide everything first (rules, due date, audit details); this module only
 writes, and both paths write the same rows.

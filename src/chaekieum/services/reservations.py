@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..domain import reservations as rules
 from ..domain.errors import Code, DomainError
@@ -46,9 +46,6 @@ from .tx import transactional
 log = logging.getLogger("chaekieum.services.reservations")
 
 ACTIVE = (S.WAITING, S.READY)
-# the same test as plain parameters, for statements compiled once (store/prepared.py): an
-# IN list is rendered anew on every execution
-IS_ACTIVE = or_(*(reservations.c.state == s for s in ACTIVE))
 SWEEP_BATCH = 500
 
 

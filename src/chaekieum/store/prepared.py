@@ -27,8 +27,9 @@ What stays as with `Connection.execute`:
   invalidated, by SQLAlchemy's own handler (so `run_write` retries deadlocks and lost
   connections, and the API answers CONFLICT to an IntegrityError).
 
-Statements whose SQL depends on the parameters (IN lists, literal_execute) cannot be
-prepared: they are refused when compiled.
+Statements whose SQL depends on the caller's parameters (an IN list of them,
+literal_execute) cannot be prepared: they are refused when compiled. An IN list of the
+statement's own constants is written into the SQL like any other constant.
 """
 
 from __future__ import annotations
