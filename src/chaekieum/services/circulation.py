@@ -32,7 +32,6 @@ from sqlalchemy import (
     case,
     func,
     insert,
-    literal_column,
     select,
     true,
     update,
@@ -135,13 +134,11 @@ def _scalar(query):  # noqa: ANN001, ANN202
 
 
 # The hot path's statements, built once: building Core statements and their cache keys
-# on every call cost more CPU than running them.
-# The states the partial unique indexes name (one active loan, one open transit per copy)
-# are written as literals: a planner can use a partial index only where the query itself
-# implies its condition, which a bound parameter never does (SQLite; PostgreSQL's
-# generic plans of prepared statements).
-ACTIVE_LOAN = loans.c.state == literal_column("'active'")
-OPEN_TRANSIT = transits.c.state != literal_column(f"'{TransitState.HOME}'")
+# on every call cost more CPU than running them. The states the partial unique indexes
+# name (one active loan, one open transit per copy) reach the SQL as literals, as every
+# constant of a Prepared statement does (store/prepared.py).
+ACTIVE_LOAN = loans.c.state == "active"
+OPEN_TRANSIT = transits.c.state != TransitState.HOME
 
 
 def _facts_columns(member_id, copy_id):  # noqa: ANN001, ANN202 - bind parameters or columns
