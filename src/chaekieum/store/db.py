@@ -107,8 +107,10 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        # On SQLite the writer's turn lasts only the transaction: the connection is taken
-        # before it and given back after it, and the WAL checkpoint runs after it.
+        """A write transaction of its own, never grouped (the caller's block runs inside
+        the turn) and never retried: `run_write` is the usual way to write.
+        On SQLite the writer's turn lasts only the transaction: the connection is taken
+        before it and given back after it, and the WAL checkpoint runs after it."""
         with self.engine.connect() as conn:
             with self._writer_turn():
                 if not self.is_sqlite:  # PostgreSQL writers take row locks
