@@ -1,6 +1,6 @@
 """Concurrency with several server processes writing at once, on SQLite and on PostgreSQL:
 the shared limit and one loan per copy hold. On SQLite the writes of each process commit
-in groups (store/db.py), so refused and accepted checkouts share groups here."""
+in groups (store/db.py), so refused and accepted checkouts can share a group here."""
 
 from __future__ import annotations
 
