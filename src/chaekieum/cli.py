@@ -457,6 +457,27 @@ def bench_sip2(database_url: str | None = typer.Option(
     run(url, terminals=terminals, duration=duration)
 
 
+@bench_app.command("waits")
+def bench_waits(
+    database_url: str = typer.Option(
+        ..., "--database-url",
+        help="a PostgreSQL cluster URL (the bench uses its own database on it)"),
+    rounds: int = typer.Option(3, min=1),
+    seconds: float = typer.Option(10.0, min=0.5, help="measured seconds per run"),
+) -> None:
+    """Waiting for PostgreSQL in request threads against an async connection on the
+    event loop: server CPU and context switches per request, alternating."""
+    from .bench.seed import is_postgres, pg_database_url, pg_recreate_database
+    from .bench.waits import run
+
+    if not is_postgres(database_url):
+        raise typer.BadParameter("a PostgreSQL URL", param_hint="--database-url")
+    pg_recreate_database(database_url, "chaekieum_waits_bench")
+    url = pg_database_url(database_url, "chaekieum_waits_bench")
+    run(url.replace("postgresql+psycopg://", "postgresql://", 1), rounds=rounds,
+        seconds=seconds)
+
+
 @bench_app.command("connector")
 def bench_connector(
     database_url: str | None = typer.Option(
