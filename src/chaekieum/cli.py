@@ -474,8 +474,7 @@ def bench_waits(
         raise typer.BadParameter("a PostgreSQL URL", param_hint="--database-url")
     pg_recreate_database(database_url, "chaekieum_waits_bench")
     url = pg_database_url(database_url, "chaekieum_waits_bench")
-    run(url.replace("postgresql+psycopg://", "postgresql://", 1), rounds=rounds,
-        seconds=seconds)
+    run(url, rounds=rounds, seconds=seconds)
 
 
 @bench_app.command("connector")

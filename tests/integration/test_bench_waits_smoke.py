@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from chaekieum.bench import waits
+from chaekieum.bench.seed import psycopg_conninfo
 
 pytestmark = pytest.mark.postgres
 
@@ -19,11 +20,10 @@ RESULT = re.compile(
 
 
 def test_bench_waits_smoke(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    dsn = pg_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    line = waits.run(dsn, rounds=1, seconds=0.5)
+    line = waits.run(pg_url, rounds=1, seconds=0.5)
     assert RESULT.match(line), line
     out = capsys.readouterr().out
     assert "round 1 threads" in out and "round 1 async" in out
-    with psycopg.connect(dsn) as conn:  # every answered request committed its UPDATE
+    with psycopg.connect(psycopg_conninfo(pg_url)) as conn:  # every answered request committed its UPDATE
         updated = conn.execute("SELECT sum(n) FROM r").fetchone()[0]
     assert updated > 0

@@ -3,8 +3,8 @@
 SQLite's automatic checkpoint runs in the commit that crosses 1,000 WAL pages, while that
 writer still holds the turn every other writer waits for, and it syncs the database file.
 store/db.py checkpoints (PASSIVE) every CHECKPOINT_EVERY writes of the process, once the
-turn is over, and keeps SQLite's own only as a safety net far above that. A failed checkpoint never fails the write that has
-committed (run_write would apply it again)."""
+turn is over, and keeps SQLite's own only as a safety net far above that. A failed
+checkpoint never fails the write that has committed (run_write would apply it again)."""
 
 from __future__ import annotations
 

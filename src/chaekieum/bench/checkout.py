@@ -53,7 +53,7 @@ def free_port() -> int:
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _proc_stat(pid: int) -> tuple[int, float] | None:
+def proc_stat(pid: int) -> tuple[int, float] | None:
     """(parent pid, user+system CPU seconds) of a process."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
@@ -75,7 +75,7 @@ def cpu_snapshot(server_pid: int, database: str | None) -> dict[str, dict[int, f
     backends serving `database`; by this driver; by the whole machine (busy time)."""
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir() if Path("/proc/stat").exists() else []:
-        if entry.name.isdigit() and (st := _proc_stat(int(entry.name))) is not None:
+        if entry.name.isdigit() and (st := proc_stat(int(entry.name))) is not None:
             stats[int(entry.name)] = st
     tree = {server_pid}
     grew = True

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,16 +29,11 @@ from rich.table import Table
 
 from ..services import demo
 from ..services.hub import Hub
+from .checkout import free_port
 
 HOST = "127.0.0.1"
 LIBRARY = "111001"
 TOKEN = "bench-desk-token-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
@@ -126,8 +120,8 @@ def run(url: str, *, writes: int = 2000, queued: int = 10_000, replay_batch: int
     prepare_hub(url, console)
     members = _members(url)
     key_id, secret = demo.api_key_secret(LIBRARY)
-    hub = _Hub(url, _free_port(), work / "hub.log")
-    port = _free_port()
+    hub = _Hub(url, free_port(), work / "hub.log")
+    port = free_port()
     config = work / "connector.toml"
     config.write_text("\n".join([
         f'hub_url = "{hub.base}"', f'library = "{LIBRARY}"', f'api_key = "ck_{key_id}_{secret}"',

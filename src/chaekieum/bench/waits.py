@@ -26,6 +26,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .checkout import HOST, free_port, proc_stat
+from .seed import psycopg_conninfo
+
 ROWS = 10_000
 THREADS = 8  # the hub's request threads per process on PostgreSQL (server.POSTGRES_THREADS)
 BODY = b'{"ok":true}'
@@ -35,7 +38,6 @@ MODES = ("threads", "async")
 
 @dataclass
 class Figures:
-    mode: str
     requests_per_s: float
     cpu_us: float  # server CPU per request
     switches: float  # server context switches per request
@@ -96,13 +98,15 @@ def serve(port: int, dsn: str, mode: str) -> None:
     """The server process (`python -m chaekieum.bench.waits PORT DSN MODE`)."""
     import uvicorn
 
-    uvicorn.run(_app(dsn, mode), host="127.0.0.1", port=port, log_level="warning",
+    uvicorn.run(_app(dsn, mode), host=HOST, port=port, log_level="warning",
                 access_log=False)
 
 
 def _cpu(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115, PTH123
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = proc_stat(pid)
+    if stat is None:
+        raise RuntimeError("the bench server exited")
+    return stat[1]
 
 
 def _switches(pid: int) -> int:
@@ -117,19 +121,13 @@ def _switches(pid: int) -> int:
     return total
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the bench server exited ({proc.returncode})")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((HOST, port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.1)
@@ -137,7 +135,7 @@ def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> N
 
 
 def measure(dsn: str, mode: str, *, seconds: float, clients: int = 32) -> Figures:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "chaekieum.bench.waits", str(port), dsn,
                              mode])
     try:
@@ -147,7 +145,7 @@ def measure(dsn: str, mode: str, *, seconds: float, clients: int = 32) -> Figure
         counted = [0] * clients
 
         def client(i: int) -> None:
-            with socket.create_connection(("127.0.0.1", port)) as s:
+            with socket.create_connection((HOST, port)) as s:
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 while not stop.is_set():
                     s.sendall(REQUEST)
@@ -175,7 +173,7 @@ def measure(dsn: str, mode: str, *, seconds: float, clients: int = 32) -> Figure
         for t in threads:
             t.join()
         n = max(1, sum(counted))
-        return Figures(mode, n / wall, cpu / n * 1e6, switches / n)
+        return Figures(n / wall, cpu / n * 1e6, switches / n)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -191,8 +189,10 @@ def prepare(dsn: str) -> None:
         conn.execute("VACUUM ANALYZE r")
 
 
-def run(dsn: str, *, rounds: int = 3, seconds: float = 10.0) -> str:
-    """Alternate the modes `rounds` times; print each run and the RESULT line."""
+def run(url: str, *, rounds: int = 3, seconds: float = 10.0) -> str:
+    """Alternate the modes `rounds` times on the database `url`; print each run and the
+    RESULT line."""
+    dsn = psycopg_conninfo(url)
     prepare(dsn)
     by_mode: dict[str, list[Figures]] = {m: [] for m in MODES}
     for r in range(1, rounds + 1):

@@ -80,7 +80,7 @@ class Database:
         path = sqlite_path(self.url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock() if self.is_sqlite else None
+        self._write_lock = threading.Lock()  # SQLite: this process's writers take turns
         self._writes = 0  # counted in the writer's turn (SQLite)
         self._queued: list[_Queued] = []  # SQLite: writes waiting for the next group
         self._queue_lock = threading.Lock()
@@ -112,11 +112,11 @@ class Database:
         On SQLite the writer's turn lasts only the transaction: the connection is taken
         before it and given back after it, and the WAL checkpoint runs after it."""
         with self.engine.connect() as conn:
-            with self._writer_turn():
-                if not self.is_sqlite:  # PostgreSQL writers take row locks
-                    with conn.begin():
-                        yield conn
-                    return
+            if not self.is_sqlite:  # PostgreSQL writers take row locks
+                with conn.begin():
+                    yield conn
+                return
+            with self._write_lock, self._file_lock():
                 with self._sqlite_write(conn) as conn:
                     yield conn
                 checkpoint = self._counted(1)
@@ -143,28 +143,25 @@ class Database:
                 and self._writes // CHECKPOINT_EVERY != before // CHECKPOINT_EVERY)
 
     @contextmanager
-    def _writer_turn(self) -> Iterator[None]:
-        """SQLite has one writer at a time. Waiting writers queue on a thread lock and a
-        file lock (other processes) that wake them the moment the writer commits,
-        instead of SQLite's busy handler, which sleeps and polls (seconds of p99)."""
-        if self._write_lock is None:
+    def _file_lock(self) -> Iterator[None]:
+        """SQLite has one writer at a time. A writer's turn is this process's write lock
+        and this file lock (the other processes): both wake a waiting writer the moment
+        the writer before it commits, where SQLite's busy handler sleeps and polls
+        (seconds of p99). No file (an in-memory database): one process, no file lock."""
+        if self._lock_file is None:
             yield
             return
-        with self._write_lock:
-            if self._lock_file is None:
-                yield
-                return
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read transaction. On SQLite, inside a write on the same thread, the write's
         own (it sees what the write and its group wrote before it)."""
-        writing = getattr(self._in_write, "conn", None) if self.is_sqlite else None
+        writing = getattr(self._in_write, "conn", None)  # set on SQLite only
         if writing is not None:
             yield writing
             return
@@ -195,16 +192,11 @@ class Database:
         raise AssertionError("unreachable")
 
     def _alone(self, work: Callable[[Connection], T]) -> T:
-        committing = False
-        try:
-            with self.write() as conn:
-                result = work(conn)
-                committing = True  # leaving the block commits
-            return result
-        except DBAPIError as exc:
-            if committing and exc.connection_invalidated:
-                mark_commit_in_doubt(exc)
-            raise
+        """PostgreSQL: `work` in a transaction of its own (concurrent writers take row
+        locks), as a group of one."""
+        queued = _Queued(work, contextvars.copy_context())
+        _run_group(self.write(), [queued])
+        return queued.outcome()
 
     def _grouped(self, work: Callable[[Connection], T]) -> T:
         """SQLite: queue `work` and wait for the turn; whoever gets the turn first runs
@@ -212,7 +204,6 @@ class Database:
         queued = _Queued(work, contextvars.copy_context())
         with self._queue_lock:
             self._queued.append(queued)
-        assert self._write_lock is not None
         checkpoint = False
         with self._write_lock:  # the group's leader holds it to the end
             try:
@@ -229,27 +220,19 @@ class Database:
         if checkpoint:  # after the turn, on the connection the group used (LIFO pool)
             with self.engine.connect() as conn:
                 _checkpoint(conn)
-        if queued.error is not None:
-            raise queued.error
-        return queued.result  # type: ignore[no-any-return]
+        return queued.outcome()
 
     def _lead(self) -> bool:
         """Run the queued writes as one group in one turn (this thread holds the
         process's write lock). A write that raises is rolled back to its savepoint and
         the others go on; if the group cannot commit, every write in it gets the error.
         Whether a WAL checkpoint is due."""
-        with self.engine.connect() as conn:
-            if self._lock_file is not None:
-                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-            try:
-                with self._queue_lock:  # the writes queued while this one waited join
-                    group = self._queued[:GROUP_MAX]
-                    del self._queued[:GROUP_MAX]
-                _run_group(self._sqlite_write(conn), group)
-            finally:
-                if self._lock_file is not None:
-                    fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-        return self._counted(sum(q.error is None for q in group))
+        with self.engine.connect() as conn, self._file_lock():
+            with self._queue_lock:  # the writes queued while this one waited join
+                group = self._queued[:GROUP_MAX]
+                del self._queued[:GROUP_MAX]
+            _run_group(self._sqlite_write(conn), group)
+            return self._counted(sum(q.error is None for q in group))
 
     def _retryable(self, exc: DBAPIError) -> bool:
         if exc.connection_invalidated:
@@ -269,13 +252,19 @@ class Database:
 
 @dataclass(eq=False)
 class _Queued:
-    """A write waiting for a group commit, with the context of the thread that asked."""
+    """A write and its outcome, with the context of the thread that asked: queued for a
+    group commit (SQLite), or a group of one (PostgreSQL)."""
 
     work: Callable[[Connection], Any]
     context: contextvars.Context
     done: bool = False
     result: Any = None
     error: BaseException | None = None
+
+    def outcome(self) -> Any:  # noqa: ANN401 - the work's own result
+        if self.error is not None:
+            raise self.error
+        return self.result
 
 
 def _run_group(transaction: Any, group: list[_Queued]) -> None:
