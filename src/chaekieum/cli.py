@@ -155,7 +155,8 @@ def serve(
     from .server import UVICORN_OPTIONS, create_app
 
     uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None,
-                           forwarded_allow=forwarded_allow, metrics_allow=metrics_allow),
+                           forwarded_allow=forwarded_allow, metrics_allow=metrics_allow,
+                           writes_on_loop=True),
                 host=host, port=port, log_level="info", **UVICORN_OPTIONS)
 
 
@@ -378,9 +379,8 @@ def bench_checkout(
     clients: int = typer.Option(32),
     duration: float = typer.Option(30.0, help="seconds of measured load"),
     copies_per_library: int = CopiesOption,
-    workers: int | None = typer.Option(
-        None, help="server processes (default: 4 on PostgreSQL, 2 on SQLite: measured best "
-                   "on 2 cores, see docs/benchmarks.md)"),
+    workers: int = typer.Option(
+        2, help="server processes (2 measured best on 2 cores, see docs/benchmarks.md)"),
     reseed: bool = typer.Option(False, "--reseed", help="rebuild the bench network"),
     rate: float | None = typer.Option(
         None, "--rate", min=0.1,
@@ -392,10 +392,6 @@ def bench_checkout(
 ) -> None:
     """National-scale checkout/checkin load over HTTP, beside pgbench on PostgreSQL."""
     from .bench.checkout import run
-    from .bench.seed import is_postgres
-
-    if workers is None:  # SQLite has one writer; PostgreSQL gains from less GIL contention
-        workers = 4 if database_url and is_postgres(database_url) else 2
 
     run(database_url, libraries=libraries, members=members, clients=clients,
         duration=duration, copies_per_library=copies_per_library, workers=workers,
@@ -465,8 +461,8 @@ def bench_waits(
     rounds: int = typer.Option(3, min=1),
     seconds: float = typer.Option(10.0, min=0.5, help="measured seconds per run"),
 ) -> None:
-    """Waiting for PostgreSQL in request threads against an async connection on the
-    event loop: server CPU and context switches per request, alternating."""
+    """The hub's checkouts and checkins waiting for PostgreSQL in request threads and on
+    the event loop: CPU and context switches per transaction, alternating."""
     from .bench.seed import is_postgres, pg_database_url, pg_recreate_database
     from .bench.waits import run
 

@@ -57,12 +57,13 @@ UVICORN_OPTIONS = {"proxy_headers": False, "forwarded_allow_ips": ""}
 
 def _watch_pool(hub: Hub) -> None:
     """Count the checked-out database connections (chaekieum_db_pool_connections_in_use)."""
-    from sqlalchemy import event
+    from sqlalchemy import Engine, event
 
-    for engine in (hub.db.engine, hub.db.replica_engine):
-        if engine is not None:
-            event.listen(engine.pool, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
-            event.listen(engine.pool, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+    def watch(engine: Engine) -> None:
+        event.listen(engine.pool, "checkout", lambda *_: metrics.DB_POOL_IN_USE.inc())
+        event.listen(engine.pool, "checkin", lambda *_: metrics.DB_POOL_IN_USE.dec())
+
+    hub.db.on_engine(watch)
 
 
 def _metrics_route(app: FastAPI, allow: str) -> None:
@@ -84,7 +85,8 @@ def _metrics_route(app: FastAPI, allow: str) -> None:
 
 def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None = None,
                with_web: bool = True, forwarded_allow: str = "",
-               metrics_allow: str = "127.0.0.1,::1", fast_path: bool = True) -> FastAPI:
+               metrics_allow: str = "127.0.0.1,::1", fast_path: bool = True,
+               writes_on_loop: bool = False) -> FastAPI:
     """`forwarded_allow`: comma-separated proxy addresses/networks whose X-Forwarded-For
     and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are.
     `metrics_allow`: who may scrape /metrics (`--metrics-allow-ips`). `fast_path`: the
@@ -118,6 +120,7 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
                     await sweeper
             if sip2_server is not None:
                 await sip2_server.stop()
+            await hub.db.close_loop()
 
     logsafe.install()
     app = FastAPI(
@@ -135,7 +138,7 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
     app.state.hub = hub
     _metrics_route(app, metrics_allow)  # before the web UI's catch-all pages
     api.mount(app, hub, larger_bodies=web.uploads(hub) if with_web else None,
-              fast_path=fast_path)
+              fast_path=fast_path, writes_on_loop=writes_on_loop and not hub.db.is_sqlite)
     if with_web:  # an API-only node (e.g. behind a load balancer) can leave the UI out
         web.mount(app, hub)
     _watch_pool(hub)
@@ -160,4 +163,5 @@ def app_from_env() -> FastAPI:
                       forwarded_allow=forwarded_allow_ips(),
                       metrics_allow=os.environ.get("CHAEKIEUM_METRICS_ALLOW_IPS",
                                                    "127.0.0.1,::1"),
-                      fast_path=os.environ.get("CHAEKIEUM_API_FASTPATH", "1") != "0")
+                      fast_path=os.environ.get("CHAEKIEUM_API_FASTPATH", "1") != "0",
+                      writes_on_loop=os.environ.get("CHAEKIEUM_WRITES_ON_LOOP", "1") != "0")

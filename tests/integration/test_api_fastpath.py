@@ -1,7 +1,8 @@
 """api.fastpath answers the hot circulation writes exactly as FastAPI's full path does.
 
 Two hubs hold the same demo network at the same fixed time; one app serves with the fast
-path, the other without (`create_app(fast_path=False)`). The same requests, in the same
+path, the other without (`create_app(fast_path=False)`). On PostgreSQL the fast app runs
+its writes in request threads, and again on the event loop (`writes_on_loop`). The same requests, in the same
 order, go to both: successes, refusals, idempotent retries, wrong, revoked and
 sandbox-only keys, bad JSON, missing fields and wrong types, other media types. Every
 answer must be the same status, headers and body bytes, each request must count the same
@@ -43,9 +44,10 @@ VENDOR = "2208162517"  # a valid 사업자등록번호
 class Twin:
     """One hub and its app, with or without the fast path."""
 
-    def __init__(self, hub: Hub, fast: bool):
+    def __init__(self, hub: Hub, fast: bool, on_loop: bool = False):
         self.hub = hub
-        self.client = TestClient(create_app(hub, with_web=False, fast_path=fast),
+        self.client = TestClient(create_app(hub, with_web=False, fast_path=fast,
+                                            writes_on_loop=on_loop),
                                  raise_server_exceptions=False)
         self.keys = {"library": library_key(LIB), "other": library_key(OTHER)}
         self.key_ids: dict[str, str] = {}
@@ -59,7 +61,8 @@ class Twin:
             self.keys[name], self.key_ids[name] = made["api_key"], made["key_id"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                        pytest.param("postgres-loop", marks=pytest.mark.postgres)])
 def twins(request, tmp_path: Path) -> Iterator[tuple[Twin, Twin]]:  # noqa: ANN001
     if request.param == "sqlite":
         for side in ("fast", "full"):
@@ -69,7 +72,8 @@ def twins(request, tmp_path: Path) -> Iterator[tuple[Twin, Twin]]:  # noqa: ANN0
         if not PG_URL:
             pytest.skip("no PostgreSQL configured (set CHAEKIEUM_TEST_PG_URL)")
         hubs = [Hub(pg_demo_database(), secret=SECRET, clock=FixedClock(T0)) for _ in "ab"]
-    fast, full = Twin(hubs[0], True), Twin(hubs[1], False)
+    fast = Twin(hubs[0], True, on_loop=request.param == "postgres-loop")
+    full = Twin(hubs[1], False)
     with fast.client, full.client:
         yield fast, full
     for hub in hubs:

@@ -33,14 +33,15 @@ MULTIPART_SLACK = 64 * 1024
 
 
 def mount(app: FastAPI, hub: Hub, larger_bodies: dict[str, int] | None = None,
-          fast_path: bool = True) -> None:
+          fast_path: bool = True, writes_on_loop: bool = False) -> None:
     """`larger_bodies`: path -> body cap for routes that take files (else 1 MiB).
     `fast_path`: answer the hot circulation writes without FastAPI's routing (api.fastpath;
-    off only to compare the two)."""
+    off only to compare the two). `writes_on_loop` (PostgreSQL): the fast path runs them
+    on the event loop, not in request threads (store.db.Database.on_loop)."""
     errors.install(app)
     openapi.install(app)
     # innermost of the app's middlewares: each one below applies to its answers too
-    app.add_middleware(FastPath, owner=app, enabled=fast_path)
+    app.add_middleware(FastPath, owner=app, enabled=fast_path, on_loop=writes_on_loop)
     # a document upload: the configured maximum plus room for the multipart framing (the
     # service refuses a file over the maximum with its own code)
     uploads = {"/api/v1" + onboarding.DOCUMENTS: hub.documents.max_bytes + MULTIPART_SLACK}

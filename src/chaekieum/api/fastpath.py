@@ -51,10 +51,12 @@ class FastPath:
     """ASGI middleware; `owner`: the FastAPI app (its hub, routes and exception
     handlers). `enabled=False` sends everything the full way (the identity tests)."""
 
-    def __init__(self, app: ASGIApp, owner: FastAPI, enabled: bool = True) -> None:
+    def __init__(self, app: ASGIApp, owner: FastAPI, enabled: bool = True,
+                 on_loop: bool = False) -> None:
         self.app = app
         self.owner = owner
         self.enabled = enabled
+        self.on_loop = on_loop
         # the routes FastAPI would pick (scope["route"], e.g. for the metrics' label)
         routes = {r.path: r for r in circulation.router.routes
                   if isinstance(r, APIRoute) and "POST" in r.methods}
@@ -139,7 +141,8 @@ class FastPath:
                            work(hub, who, payload))
 
         try:
-            response = await run_in_threadpool(run)
+            response = await (hub.db.on_loop(run) if self.on_loop and actor is not None
+                              else run_in_threadpool(run))
         except Exception as exc:
             await self._refuse(scope, receive, send, exc)
             return True

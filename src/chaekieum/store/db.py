@@ -13,12 +13,14 @@ writes exactly as if each had committed alone.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import fcntl
 import logging
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_, greenlet_spawn, in_greenlet
 
 from .prepared import commit_in_doubt, forgetting_rollback, mark_commit_in_doubt
 
@@ -99,8 +103,12 @@ class Database:
             # No pre-ping (a round trip per transaction): a connection that died with a
             # server restart is invalidated on first use and run_write retries it.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=pool_size)
-            dialect = self.engine.dialect
-            dialect.do_rollback = forgetting_rollback(dialect.do_rollback)  # type: ignore[method-assign]
+            _forget_on_rollback(self.engine)
+        self._pool_size = pool_size
+        # PostgreSQL: what work run on an event loop (`on_loop`) uses, one a loop
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
+                                               _Loop] = weakref.WeakKeyDictionary()
+        self._watchers: list[Callable[[Engine], None]] = []
         # read-only pages (dashboards, statistics, the audit viewer) may read a standby
         self.replica_engine = (create_engine(normalize_url(read_url), pool_size=pool_size,
                                              max_overflow=pool_size) if read_url else None)
@@ -111,7 +119,7 @@ class Database:
         the turn) and never retried: `run_write` is the usual way to write.
         On SQLite the writer's turn lasts only the transaction: the connection is taken
         before it and given back after it, and the WAL checkpoint runs after it."""
-        with self.engine.connect() as conn:
+        with self._engine().connect() as conn:
             if not self.is_sqlite:  # PostgreSQL writers take row locks
                 with conn.begin():
                     yield conn
@@ -165,8 +173,53 @@ class Database:
         if writing is not None:
             yield writing
             return
-        with self.engine.connect() as conn, conn.begin():
+        with self._engine().connect() as conn, conn.begin():
             yield conn
+
+    def _engine(self) -> Engine:
+        """The engine for this thread's work: inside `on_loop`, the running loop's own
+        (PostgreSQL's async driver, each wait a switch back to the loop)."""
+        return self._loop().engine.sync_engine if in_greenlet() else self.engine
+
+    def _loop(self) -> _Loop:
+        loop = asyncio.get_running_loop()
+        found = self._loops.get(loop)
+        if found is None:
+            engine = create_async_engine(
+                self.url.replace("postgresql+psycopg://", "postgresql+psycopg_async://", 1),
+                pool_size=self._pool_size, max_overflow=self._pool_size)
+            _forget_on_rollback(engine.sync_engine)
+            for watch in self._watchers:
+                watch(engine.sync_engine)
+            found = self._loops[loop] = _Loop(engine, asyncio.Semaphore(self._pool_size))
+        return found
+
+    def on_engine(self, watch: Callable[[Engine], None]) -> None:
+        """Call `watch` with every engine this database uses, now and later (an event
+        loop's is made on its first use): for event listeners, such as the pool's
+        metrics."""
+        self._watchers.append(watch)
+        for engine in (self.engine, self.replica_engine,
+                       *(state.engine.sync_engine for state in self._loops.values())):
+            if engine is not None:
+                watch(engine)
+
+    async def on_loop(self, work: Callable[[], T]) -> T:
+        """Run `work` (blocking code: `run_write`, `read`) on this event loop, with no
+        thread: PostgreSQL only. Its database waits go back to the loop, as a
+        coroutine's would (a greenlet), so other requests run meanwhile. At most the
+        pool's size run at once: a use case may hold two pooled connections (its write
+        and a read), and the pool holds twice its size, so it can never run dry."""
+        if self.is_sqlite:
+            raise ValueError("SQLite's writes wait in threads")
+        async with self._loop().slots:
+            return await greenlet_spawn(work)
+
+    async def close_loop(self) -> None:
+        """Close this loop's engine (at the end of the loop's life)."""
+        found = self._loops.pop(asyncio.get_running_loop(), None)
+        if found is not None:
+            await found.engine.dispose()
 
     @contextmanager
     def read_replica(self) -> Iterator[Connection]:
@@ -188,7 +241,11 @@ class Database:
             except DBAPIError as exc:  # OperationalError included
                 if attempt == attempts - 1 or commit_in_doubt(exc) or not self._retryable(exc):
                     raise
-                time.sleep(0.01 * (2**attempt))
+                pause = 0.01 * (2**attempt)
+                if in_greenlet():  # on the event loop: the other requests go on
+                    await_(asyncio.sleep(pause))
+                else:
+                    time.sleep(pause)
         raise AssertionError("unreachable")
 
     def _alone(self, work: Callable[[Connection], T]) -> T:
@@ -243,11 +300,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if not _loop_running():  # a loop's engine left without close_loop (else its own)
+            for state in list(self._loops.values()):
+                asyncio.run(state.engine.dispose())
+        self._loops.clear()
         if self.replica_engine is not None:
             self.replica_engine.dispose()
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """An event loop's engine (psycopg's async driver) and the slots of its work."""
+
+    engine: AsyncEngine
+    slots: asyncio.Semaphore
 
 
 @dataclass(eq=False)
@@ -298,6 +367,19 @@ def _run_group(transaction: Any, group: list[_Queued]) -> None:
     finally:
         for queued in group:
             queued.done = True
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _forget_on_rollback(engine: Engine) -> None:
+    dialect = engine.dialect
+    dialect.do_rollback = forgetting_rollback(dialect.do_rollback)  # type: ignore[method-assign]
 
 
 def _checkpoint(conn: Connection) -> None:

@@ -34,6 +34,7 @@ statement's own constants is written into the SQL like any other constant.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import select
 from collections import namedtuple
@@ -48,6 +49,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import CompileError, DBAPIError
 from sqlalchemy.sql import ClauseElement, Executable, visitors
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 _PLACEHOLDER = re.compile(r"%%|%\(([^)]+)\)s")
 
@@ -245,7 +247,7 @@ _BEGIN, _COMMIT, _CLOSE = "BEGIN", "COMMIT", "Close"
 
 def _session(conn: Connection) -> _Session:
     fairy = conn.connection
-    raw = fairy.dbapi_connection
+    raw = fairy.driver_connection  # psycopg's Connection or AsyncConnection
     session = fairy.info.get(_SESSION)
     if session is None or session.raw is not raw:  # a new or a reconnected connection
         session = fairy.info[_SESSION] = _Session(raw)
@@ -363,13 +365,16 @@ def _exchange(session: _Session, adapted: list[tuple], *, commit: bool
             sent.append(_COMMIT)
         pgconn.pipeline_sync()
         while pgconn.flush():
-            select.select([], [pgconn.socket], [])
+            _wait(pgconn.socket, write=True)
         return list(zip(sent, _results(pgconn), strict=True))
     finally:
         try:
             pgconn.exit_pipeline_mode()
         except Exception:
-            raw.close()  # left mid-pipeline: SQLAlchemy invalidates a closed connection
+            # left mid-pipeline: SQLAlchemy invalidates a closed connection
+            closing = raw.close()
+            if closing is not None:  # AsyncConnection's
+                await_(closing)
             raise
 
 
@@ -379,7 +384,7 @@ def _results(pgconn: Any) -> list[list[Any]]:  # noqa: ANN401
     current: list[Any] = []
     while True:
         while pgconn.is_busy():
-            select.select([pgconn.socket], [], [])
+            _wait(pgconn.socket, write=False)
             pgconn.consume_input()
         result = pgconn.get_result()
         if result is None:
@@ -389,6 +394,32 @@ def _results(pgconn: Any) -> list[list[Any]]:  # noqa: ANN401
             return answers
         else:
             current.append(result)
+
+
+def _wait(fd: int, *, write: bool) -> None:
+    """Until the socket is ready: in a thread, blocked in select(); on an event loop
+    (Database.on_loop), the loop runs other work meanwhile."""
+    if in_greenlet():
+        await_(_ready(fd, write=write))
+    elif write:
+        select.select([], [fd], [])
+    else:
+        select.select([fd], [], [])
+
+
+async def _ready(fd: int, *, write: bool) -> None:
+    loop = asyncio.get_running_loop()
+    ready = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    (loop.add_writer if write else loop.add_reader)(fd, wake)
+    try:
+        await ready
+    finally:
+        (loop.remove_writer if write else loop.remove_reader)(fd)
 
 
 def _loaded(dialect: Dialect, tx: Any, compiled: _Compiled, result: Any) -> list[tuple]:  # noqa: ANN401
