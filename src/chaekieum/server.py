@@ -90,7 +90,9 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
     """`forwarded_allow`: comma-separated proxy addresses/networks whose X-Forwarded-For
     and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are.
     `metrics_allow`: who may scrape /metrics (`--metrics-allow-ips`). `fast_path`: the
-    hot circulation writes skip FastAPI's routing (api.fastpath; the same answers)."""
+    hot circulation writes skip FastAPI's routing (api.fastpath; the same answers).
+    `writes_on_loop` (PostgreSQL; `serve` turns it on): the fast path runs them on the
+    event loop, not in request threads (store.db.Database.on_loop)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Request threads per process. On PostgreSQL, more threads than can make progress

@@ -11,8 +11,10 @@ would run, in the same order:
   keys; a key not verified in this process yet is verified in the worker thread, before
   the write);
 - the body is the same pydantic model, validated from the raw bytes;
-- the same work (api.routes.circulation.HOT) runs in the same thread pool through
-  api.writes.respond (Idempotency-Key included);
+- the same work (api.routes.circulation.HOT) runs through api.writes.respond
+  (Idempotency-Key included): in the same thread pool, or with `on_loop` (PostgreSQL)
+  on the event loop itself (store.db.Database.on_loop: the same code, no thread; a key
+  not verified in this process yet still goes to a thread);
 - a refusal or database error is answered by the app's own exception handlers.
 
 Anything else goes to FastAPI unchanged, with the body it already read replayed: another

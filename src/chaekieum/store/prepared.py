@@ -16,7 +16,9 @@ with its first statements and, for a write that ends its transaction, the COMMIT
 the write (`commit=True`). Each statement is prepared on the server once per connection
 (Parse, also in the same round trip) and then only bound and run. Statements in one
 round trip still run one after the other, each with its own snapshot: one that follows a
-row lock sees what committed while the lock was awaited.
+row lock sees what committed while the lock was awaited. In a thread the round trip
+waits in select(); on an event loop (store.db.Database.on_loop, psycopg's async
+connection) it waits on the loop, which serves other requests meanwhile.
 
 What stays as with `Connection.execute`:
 - SQLAlchemy's `before_cursor_execute` event, once per statement (statement counts in
