@@ -9,6 +9,10 @@ in its own savepoint, and each is answered once the group's COMMIT is done. BEGI
 COMMIT and the page cache's refill are paid once a group. A read inside a write (on the
 same thread) reads the write's own transaction, so a write sees its group's earlier
 writes exactly as if each had committed alone.
+
+On PostgreSQL the API's hot writes run on the event loop (`on_loop`): the same blocking
+code in a greenlet, whose connections come from the loop's own engine (psycopg's async
+driver), so every wait for the server lets the loop serve other requests.
 """
 
 from __future__ import annotations
