@@ -20,6 +20,7 @@ from .config import (
     production,
     secret_key,
     session_idle_minutes,
+    writes_on_loop,
 )
 
 app = typer.Typer(help="책이음 (Chaekieum) hub: integrated library-card network.",
@@ -156,7 +157,7 @@ def serve(
 
     uvicorn.run(create_app(hub, sip2_host=host, sip2_port=sip2_port or None,
                            forwarded_allow=forwarded_allow, metrics_allow=metrics_allow,
-                           writes_on_loop=True),
+                           writes_on_loop=writes_on_loop()),
                 host=host, port=port, log_level="info", **UVICORN_OPTIONS)
 
 

@@ -34,6 +34,12 @@ def forwarded_allow_ips() -> str:
     return os.environ.get("CHAEKIEUM_FORWARDED_ALLOW_IPS", "").strip()
 
 
+def writes_on_loop() -> bool:
+    """PostgreSQL: the API's hot writes run on the event loop, not in request threads
+    (`CHAEKIEUM_WRITES_ON_LOOP=0` turns it off, to compare the two)."""
+    return os.environ.get("CHAEKIEUM_WRITES_ON_LOOP", "1").strip() != "0"
+
+
 def session_idle_minutes() -> float:
     """Web sessions end after this many minutes without a request (default 30)."""
     value = os.environ.get("CHAEKIEUM_SESSION_IDLE_MINUTES", "").strip()

@@ -24,6 +24,7 @@ from .config import (
     production,
     secret_key,
     session_idle_minutes,
+    writes_on_loop,
 )
 from .services.hub import Hub
 
@@ -91,7 +92,7 @@ def create_app(hub: Hub, *, sip2_host: str = "127.0.0.1", sip2_port: int | None 
     and X-Forwarded-Proto are believed (`--forwarded-allow-ips`); empty: none are.
     `metrics_allow`: who may scrape /metrics (`--metrics-allow-ips`). `fast_path`: the
     hot circulation writes skip FastAPI's routing (api.fastpath; the same answers).
-    `writes_on_loop` (PostgreSQL; `serve` turns it on): the fast path runs them on the
+    `writes_on_loop` (PostgreSQL; `serve` turns it on, config.writes_on_loop): the fast path runs them on the
     event loop, not in request threads (store.db.Database.on_loop)."""
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -166,4 +167,4 @@ def app_from_env() -> FastAPI:
                       metrics_allow=os.environ.get("CHAEKIEUM_METRICS_ALLOW_IPS",
                                                    "127.0.0.1,::1"),
                       fast_path=os.environ.get("CHAEKIEUM_API_FASTPATH", "1") != "0",
-                      writes_on_loop=os.environ.get("CHAEKIEUM_WRITES_ON_LOOP", "1") != "0")
+                      writes_on_loop=writes_on_loop())

@@ -4,7 +4,8 @@ each wait for the database a switch back to the loop.
 What must hold there as in a thread: a write that waits for a row lock leaves the loop
 free for the next desk's write; every statement runs on the loop's own thread; a
 deadlock is retried after a pause that does not stop the loop; a connection the server
-dropped is replaced and the write applied once. (The answers themselves are held to the
+dropped is replaced and the write applied once; closing the hub closes a loop's
+connections even when the loop ended without `close_loop`. (The answers themselves are held to the
 full path's in test_api_fastpath.py, the statements and round trips in
 test_circulation_statements.py, the shared limit over two server processes in
 test_concurrency.py.)
@@ -13,7 +14,10 @@ test_concurrency.py.)
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import time
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -143,3 +147,29 @@ def test_a_dropped_connection_is_replaced_and_the_write_applied_once(
     with hub.db.read() as conn:
         rows = conn.execute(select(loans.c.member_id).where(loans.c.state == "active")).all()
     assert len(rows) == 2
+
+
+def test_closing_the_hub_closes_the_connections_of_a_loop_gone_without_close_loop(
+        hub: Hub, loop: asyncio.AbstractEventLoop) -> None:
+    def members_on_record() -> int:
+        with hub.db.read() as conn:
+            return conn.scalar(select(func.count()).select_from(members))
+
+    assert loop.run_until_complete(hub.db.on_loop(members_on_record)) > 0
+    loop.close()  # no close_loop: its engine still holds a pooled connection
+    checker = sa.create_engine(normalize_url(hub.db.url), isolation_level="AUTOCOMMIT")
+    others = sa.text("SELECT count(*) FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    with checker.connect() as conn:
+        assert conn.scalar(others) >= 1
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            hub.close()
+            gc.collect()
+        # closed properly, not dropped with the engine ("deleted while still open")
+        assert not [w for w in warned if issubclass(w.category, ResourceWarning)], warned
+        deadline = time.monotonic() + 5
+        while conn.scalar(others) and time.monotonic() < deadline:
+            time.sleep(0.05)  # a backend leaves pg_stat_activity as it exits
+        assert conn.scalar(others) == 0
+    checker.dispose()

@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import anyio
 from rich.console import Console
 
 from ..services.circulation import CheckinRequest, CheckoutRequest
 from ..services.context import Actor, Role
 from ..services.hub import Hub
-from .seed import Shape, key_id, library_codes, member_home, member_number, reg_no, seed
+from .seed import Shape, key_id, library_codes, member_number, reg_no, seed
 
 DESKS = 8  # the hub's request threads per process on PostgreSQL (server.POSTGRES_THREADS)
 SHAPE = Shape(libraries=DESKS, members=DESKS * 10, copies_per_library=20)
@@ -51,17 +52,14 @@ def _usage() -> tuple[float, int]:
 
 def _desks(hub: Hub) -> list[Callable[[], None]]:
     """One loan and its return a call, for each desk: its own library, member and copy."""
-    codes = library_codes(SHAPE.libraries)
-    members = {}
-    for i in range(SHAPE.members):  # a member of each library, by the seed's numbering
-        lib, serial = member_home(i, SHAPE.libraries)
-        members.setdefault(lib, member_number(codes[lib], serial))
     desks = []
-    for n, code in enumerate(codes):
+    for code in library_codes(SHAPE.libraries):
         actor = Actor(Role.LIBRARY_SYSTEM, f"key:{key_id(code)}", "api", code)
         item = f"${code}{reg_no(0)}"
 
-        def desk(actor: Actor = actor, member: str = members[n], item: str = item) -> None:
+        # the library's first member (bench.seed numbers each library's from 1)
+        def desk(actor: Actor = actor, member: str = member_number(code, 1),
+                 item: str = item) -> None:
             hub.circulation.checkout(actor, CheckoutRequest(member, item))
             hub.circulation.checkin(actor, CheckinRequest(item))
 
@@ -71,8 +69,6 @@ def _desks(hub: Hub) -> list[Callable[[], None]]:
 
 async def _run(hub: Hub, desks: list[Callable[[], None]], mode: str, seconds: float
                ) -> Figures:
-    import anyio
-
     limiter = anyio.CapacityLimiter(len(desks))
     done = [0]
     deadline = time.monotonic() + seconds

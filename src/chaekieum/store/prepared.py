@@ -36,13 +36,13 @@ statement's own constants is written into the SQL like any other constant.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import select
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import anyio
 from psycopg import errors as pg_errors
 from psycopg.adapt import PyFormat, Transformer
 from psycopg.pq import ExecStatus, TransactionStatus
@@ -402,26 +402,11 @@ def _wait(fd: int, *, write: bool) -> None:
     """Until the socket is ready: in a thread, blocked in select(); on an event loop
     (Database.on_loop), the loop runs other work meanwhile."""
     if in_greenlet():
-        await_(_ready(fd, write=write))
+        await_(anyio.wait_writable(fd) if write else anyio.wait_readable(fd))
     elif write:
         select.select([], [fd], [])
     else:
         select.select([fd], [], [])
-
-
-async def _ready(fd: int, *, write: bool) -> None:
-    loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    (loop.add_writer if write else loop.add_reader)(fd, wake)
-    try:
-        await ready
-    finally:
-        (loop.remove_writer if write else loop.remove_reader)(fd)
 
 
 def _loaded(dialect: Dialect, tx: Any, compiled: _Compiled, result: Any) -> list[tuple]:  # noqa: ANN401
